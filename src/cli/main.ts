@@ -1,0 +1,106 @@
+/**
+ * The torrent-fish command line: a thin shell over the library. `main(argv)` returns the
+ * exit code so tests run it in-process; bin/torrent-fish.js calls it for real.
+ * Exit codes: 0 ok, 1 runtime failure, 2 bad usage (the message names the flag).
+ */
+import { Command, CommanderError, Option } from 'commander'
+import { Logger, processOutput, type Output } from './log.ts'
+import { integer, hostPort, address, collect } from './parse.ts'
+import * as serve from './serve.ts'
+import * as magnet from './magnet.ts'
+import type { TorrentFish } from '../node/torrent-fish.ts'
+import { CLIENT_NAME } from '../core/constants.ts'
+
+export interface MainOptions {
+  io?: Output
+  /** Called with the running service instead of waiting for a signal (tests). */
+  onServe?: (fish: TorrentFish) => void
+  /** Install SIGINT/SIGTERM handlers (the real CLI); default true. */
+  signals?: boolean
+}
+
+const VERSION = CLIENT_NAME.split(' ')[1]
+
+/** Runs the CLI; resolves with the exit code once the command has finished. */
+export async function main (argv: string[], options: MainOptions = {}): Promise<number> {
+  const io = options.io ?? processOutput
+  let result: Promise<number> = Promise.resolve(0)
+  const program = new Command()
+    .name('torrent-fish')
+    .description('A metadata-only BitTorrent peer: answers ut_metadata (BEP 9) requests so magnets backed by web seeds (BEP 19) start.')
+    .version(VERSION, '-V, --version')
+    .exitOverride()
+    .configureOutput({ writeOut: s => io.out(s.trimEnd()), writeErr: s => io.err(s.trimEnd()) })
+    .showHelpAfterError('(run torrent-fish --help for usage)')
+
+  program
+    .option('-p, --port <port>', 'TCP/uTP port to listen on (0 = any free port)', integer(0, 65535), 6881)
+    .option('-i, --listen-interface <address>', 'address to listen on (default: every IPv4 and IPv6 address)', address)
+    .option('-o, --outgoing-interface <address>', 'local address for outgoing connections', address)
+    .option('-d, --max-download-rate <kB/s>', 'download rate limit in kB/s, 0 = unlimited', integer(0, 10_000_000), 0)
+    .option('-u, --max-upload-rate <kB/s>', 'upload rate limit in kB/s, 0 = unlimited', integer(0, 10_000_000), 0)
+    .option('-c, --connections_limit <n>', 'maximum open connections', integer(1, 1_000_000), 800)
+    .option('-l, --load-path <dir>', 'directory of .torrent files to serve (watched for changes)')
+    .option('-r, --proxy-host <host:port>', 'SOCKS5 proxy for outgoing connections', hostPort)
+    .option('--per-ip-limit <n>', 'maximum connections from one IP address', integer(1, 1_000_000), 256)
+    .option('--allow-private', 'serve private (BEP 27) torrents too')
+    .option('--no-watch', 'do not watch the load path for changes')
+    .addOption(new Option('--json', 'log JSON lines instead of text'))
+    .option('-v, --verbose', 'log every peer connection and close')
+    .action(async (opts) => {
+      const log = new Logger(io, { json: opts.json, verbose: opts.verbose })
+      result = runServe(opts as serve.ServeArgs, log, options)
+    })
+
+  program
+    .command('magnet')
+    .description('print the magnet link that works with torrent-fish for each .torrent file')
+    .argument('<files...>', '.torrent files')
+    .option('--peer <host:port>', 'add a direct peer address (x.pe), repeatable', (v: string, p: string[]) => collect(hostPort(v), p))
+    .option('--tracker <url>', 'add a tracker (tr), repeatable', collect)
+    .option('--xs <base-url>', 'base URL serving <infohash>.torrent (xs)')
+    .option('--json', 'log JSON lines instead of text')
+    .action(async (files: string[], opts) => {
+      const log = new Logger(io, { json: opts.json })
+      result = magnet.start({ files, ...opts }, io, log)
+    })
+
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0
+      return 2
+    }
+    io.err(`torrent-fish: ${(err as Error).message}`)
+    return 1
+  }
+  return await result
+}
+
+async function runServe (args: serve.ServeArgs, log: Logger, options: MainOptions): Promise<number> {
+  let fish: TorrentFish
+  try {
+    fish = await serve.start(args, log)
+  } catch (err) {
+    log.error('start-failed', (err as Error).message)
+    return 1
+  }
+  if (options.onServe) {
+    options.onServe(fish)
+  }
+  return await new Promise<number>(resolve => {
+    const stop = (signal: string): void => {
+      log.info('shutdown', `${signal}: closing`)
+      fish.close().then(() => resolve(0), err => { log.error('shutdown-failed', (err as Error).message); resolve(1) })
+    }
+    fish.once('close', () => {
+      // close() called by the embedding code (tests) rather than a signal
+      setImmediate(() => resolve(0))
+    })
+    if (options.signals !== false) {
+      process.once('SIGINT', () => stop('SIGINT'))
+      process.once('SIGTERM', () => stop('SIGTERM'))
+    }
+  })
+}

@@ -1,0 +1,68 @@
+/**
+ * `torrent-fish [options]`: serve the metadata of every torrent in the load path until
+ * SIGINT/SIGTERM. Flags and defaults follow the original torrent-fish.
+ */
+import { createTorrentFish, type TorrentFish, type TorrentFishOptions } from '../node/torrent-fish.ts'
+import type { Logger } from './log.ts'
+
+export interface ServeArgs {
+  port: number
+  listenInterface?: string
+  outgoingInterface?: string
+  maxDownloadRate: number
+  maxUploadRate: number
+  connections_limit: number
+  loadPath?: string
+  proxyHost?: string
+  allowPrivate?: boolean
+  watch: boolean
+  perIpLimit?: number
+}
+
+/** kB/s on the command line (0 = unlimited) -> bytes/s for the library. */
+const KB = 1000
+
+export function serveOptions (args: ServeArgs): TorrentFishOptions {
+  return {
+    port: args.port,
+    listenInterface: args.listenInterface,
+    outgoingInterface: args.outgoingInterface,
+    downloadRateLimit: args.maxDownloadRate * KB,
+    uploadRateLimit: args.maxUploadRate * KB,
+    connectionLimit: args.connections_limit,
+    perIpLimit: args.perIpLimit,
+    loadPath: args.loadPath,
+    proxy: args.proxyHost,
+    allowPrivate: args.allowPrivate === true,
+    watch: args.watch
+  }
+}
+
+/** Wires the service's events to the log. */
+export function logEvents (fish: TorrentFish, log: Logger): void {
+  fish.on('warning', w => log.warn('warning', w.message, { code: w.code, infoHash: w.infoHash, source: w.source }))
+  fish.on('torrent-added', r => log.debug('torrent-added', `loaded ${r.name} (${r.infoHash}) from ${r.source ?? 'memory'}`, { infoHash: r.infoHash, name: r.name, source: r.source }))
+  fish.on('torrent-removed', r => log.info('torrent-removed', `removed ${r.name} (${r.infoHash})`, { infoHash: r.infoHash, name: r.name }))
+  fish.on('peer', p => log.debug('peer', `peer ${p.remoteAddress}:${p.remotePort} over ${p.transport} for ${p.infoHash}`, { ...p }))
+  fish.on('peer-close', p => log.debug('peer-close', `closed ${p.remoteAddress}:${p.remotePort} (${p.transport}): ${p.reason} during ${p.op}${p.message ? `: ${p.message}` : ''}`, { ...p }))
+  fish.on('metadata-served', e => {
+    const name = fish.getTorrent(e.infoHash)?.name ?? e.infoHash
+    log.info('metadata-served', `served metadata of ${name} (${e.infoHash}) to ${e.peer.remoteAddress ?? 'peer'}:${e.peer.remotePort ?? ''} over ${e.peer.transport}`, { infoHash: e.infoHash, peer: e.peer })
+  })
+}
+
+/** Starts serving; resolves with the running service (the CLI keeps the process alive). */
+export async function start (args: ServeArgs, log: Logger): Promise<TorrentFish> {
+  const fish = await createTorrentFish(serveOptions(args))
+  logEvents(fish, log)
+  const scan = fish.lastScan
+  if (scan) {
+    log.info('loaded', `loaded ${scan.loaded} torrents from ${args.loadPath}${scan.failed ? `, ${scan.failed} failed` : ''}${scan.ignored ? `, ${scan.ignored} other files ignored` : ''}`, { ...scan, loadPath: args.loadPath })
+  } else {
+    log.warn('no-load-path', 'no load path (-l): serving no torrents; add .torrent files with -l DIR')
+  }
+  for (const t of fish.listening()) {
+    log.info('listening', `listening on ${t.name} ${t.address.includes(':') ? `[${t.address}]` : t.address}:${t.port}`, { transport: t.name, address: t.address, port: t.port })
+  }
+  return fish
+}

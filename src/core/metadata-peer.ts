@@ -1,0 +1,307 @@
+/**
+ * The metadata-only peer: holds torrents, accepts connections from any transport, answers
+ * ut_metadata requests, and never requests, stores or uploads pieces. Isomorphic: transports
+ * hand it duplex streams; it never touches sockets or files.
+ */
+import { EventEmitter } from 'events'
+import { randomBytes, text2arr, arr2hex } from 'uint8-util'
+import {
+  DEFAULT_CONNECTION_LIMIT, DEFAULT_PER_IP_LIMIT, HANDSHAKE_TIMEOUT_MS, IDLE_TIMEOUT_MS,
+  MAX_MESSAGE_SIZE, PEER_ID_PREFIX
+} from './constants.ts'
+import { ClosedError, InvalidOptionError, TorrentFishError } from './errors.ts'
+import { PeerConnection, type ByteStream, type CloseInfo, type ConnectionInfo, type PeerSummary } from './peer-connection.ts'
+import type { PeerSession, SessionLimits } from './peer-session.ts'
+import { Stats, type StatsSnapshot, type TorrentCounters } from './stats.ts'
+import { parseTorrent, type ParsedTorrent, type TorrentRecord } from './torrent.ts'
+import { TorrentStore, type TorrentStoreOptions } from './torrent-store.ts'
+import { Throttle, TokenBucket } from './rate-limit.ts'
+
+export interface MetadataPeerOptions {
+  /** 20-byte peer id (bytes or 40 hex chars); default `-TF0100-` + random. */
+  peerId?: Uint8Array | string
+  /** Serve private (BEP 27) torrents; off by default since their trackers expect only members. */
+  allowPrivate?: boolean
+  /** Open connections at most (default 800, the original's `--connections_limit`). */
+  connectionLimit?: number
+  /** Open connections per remote IP at most (default 256; never 1, see constants). */
+  perIpLimit?: number
+  handshakeTimeoutMs?: number
+  idleTimeoutMs?: number
+  maxMessageSize?: number
+  /** Bytes per second we send, 0 = unlimited. */
+  uploadRateLimit?: number
+  /** Bytes per second we read, 0 = unlimited. */
+  downloadRateLimit?: number
+  /** How info bytes are held: a reader for on-demand loading and the cache budget. */
+  store?: TorrentStoreOptions
+  /** Set the DHT bit in handshakes (only when a DHT node runs). */
+  dht?: boolean
+  /** Our listening port, sent as `p` in the extended handshake. */
+  listenPort?: number
+}
+
+export interface AddTorrentOptions {
+  /** A label for logs and errors, e.g. the file path. */
+  source?: string
+  /** Keep the .torrent bytes in memory (default unless a reader is configured). */
+  pin?: boolean
+  /** Replace a torrent loaded under the same info hash. */
+  replace?: boolean
+}
+
+/** A non-fatal problem: a bad torrent, a misbehaving peer, an unreachable tracker. */
+export interface Warning {
+  code: string
+  message: string
+  infoHash?: string
+  source?: string
+}
+
+export interface PeerClosedEvent extends PeerSummary, CloseInfo {}
+
+export interface MetadataServedEvent {
+  infoHash: string
+  peer: PeerSummary
+}
+
+export interface MetadataPeerEvents {
+  'peer': [PeerSummary]
+  'peer-close': [PeerClosedEvent]
+  'metadata-served': [MetadataServedEvent]
+  'torrent-added': [TorrentRecord]
+  'torrent-removed': [TorrentRecord]
+  'warning': [Warning]
+  'close': []
+}
+
+function positiveInt (name: string, value: number | undefined, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback
+  if (!Number.isSafeInteger(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new InvalidOptionError(name, `must be a ${allowZero ? 'non-negative' : 'positive'} integer, got ${String(value)}`)
+  }
+  return value
+}
+
+function makePeerId (given: Uint8Array | string | undefined): Uint8Array {
+  if (given === undefined) {
+    const id = new Uint8Array(20)
+    id.set(text2arr(PEER_ID_PREFIX), 0)
+    id.set(randomBytes(12), 8)
+    return id
+  }
+  const bytes = typeof given === 'string' ? (/^[0-9a-f]{40}$/i.test(given) ? Uint8Array.from(given.match(/../g)!, h => parseInt(h, 16)) : text2arr(given)) : given
+  if (bytes.length !== 20) throw new InvalidOptionError('peerId', 'must be exactly 20 bytes')
+  return bytes
+}
+
+export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements PeerSession {
+  readonly store: TorrentStore
+  readonly stats = new Stats()
+  readonly limits: SessionLimits
+  readonly peerId: Uint8Array
+  readonly allowPrivate: boolean
+  dht: boolean
+  listenPort: number | undefined
+  private readonly connections = new Set<PeerConnection>()
+  private readonly perIp = new Map<string, number>()
+  private readonly upBucket: TokenBucket | null
+  private readonly downBucket: TokenBucket | null
+  private sweeper: ReturnType<typeof setInterval> | null = null
+  private closedFlag = false
+
+  constructor (options: MetadataPeerOptions = {}) {
+    super()
+    this.limits = {
+      handshakeTimeoutMs: positiveInt('handshakeTimeoutMs', options.handshakeTimeoutMs, HANDSHAKE_TIMEOUT_MS),
+      idleTimeoutMs: positiveInt('idleTimeoutMs', options.idleTimeoutMs, IDLE_TIMEOUT_MS),
+      maxMessageSize: positiveInt('maxMessageSize', options.maxMessageSize, MAX_MESSAGE_SIZE),
+      connectionLimit: positiveInt('connectionLimit', options.connectionLimit, DEFAULT_CONNECTION_LIMIT),
+      perIpLimit: positiveInt('perIpLimit', options.perIpLimit, DEFAULT_PER_IP_LIMIT)
+    }
+    const up = positiveInt('uploadRateLimit', options.uploadRateLimit, 0, true)
+    const down = positiveInt('downloadRateLimit', options.downloadRateLimit, 0, true)
+    this.upBucket = up > 0 ? new TokenBucket(up) : null
+    this.downBucket = down > 0 ? new TokenBucket(down) : null
+    this.peerId = makePeerId(options.peerId)
+    this.allowPrivate = options.allowPrivate === true
+    this.dht = options.dht === true
+    this.listenPort = options.listenPort
+    this.store = new TorrentStore(options.store)
+    this.store.on('added', record => this.emit('torrent-added', record))
+    this.store.on('removed', record => this.onTorrentRemoved(record))
+  }
+
+  get closed (): boolean { return this.closedFlag }
+
+  // ---- torrents ----
+
+  /**
+   * Adds a torrent from .torrent bytes or an already parsed torrent. Rejects with
+   * InvalidTorrentError or DuplicateTorrentError naming the source; a private torrent
+   * loads with a warning and is refused to peers unless `allowPrivate` is set.
+   */
+  async addTorrent (input: Uint8Array | ParsedTorrent, options: AddTorrentOptions = {}): Promise<TorrentRecord> {
+    if (this.closedFlag) throw new ClosedError()
+    const parsed = input instanceof Uint8Array ? await parseTorrent(input, options.source) : input
+    const record = await this.store.add(parsed, { pin: options.pin, replace: options.replace })
+    if (record.private && !this.allowPrivate) {
+      this.warn('WARN_PRIVATE_TORRENT', `${record.name} (${record.infoHash}) is private (BEP 27): loaded but not served; allow private torrents to serve it`, record)
+    }
+    return record
+  }
+
+  /** Removes a torrent and closes its connections; returns false if it was not loaded. */
+  removeTorrent (infoHash: string): boolean {
+    return this.store.remove(infoHash) !== undefined
+  }
+
+  getTorrent (infoHash: string): TorrentRecord | undefined {
+    return this.store.get(infoHash)
+  }
+
+  /** Every loaded torrent. */
+  torrents (): TorrentRecord[] {
+    return [...this.store.records()]
+  }
+
+  torrentStats (infoHash: string): TorrentCounters {
+    return this.stats.peekTorrent(infoHash.toLowerCase())
+  }
+
+  /** Totals, per transport counters and closes by reason. */
+  getStats (): StatsSnapshot {
+    return this.stats.snapshot(this.store.size)
+  }
+
+  peers (): PeerSummary[] {
+    return [...this.connections].map(c => c.summary())
+  }
+
+  private onTorrentRemoved (record: TorrentRecord): void {
+    for (const conn of [...this.connections]) {
+      if (conn.record?.infoHash === record.infoHash) conn.close('torrent-removed', 'store', `${record.infoHash} was removed`)
+    }
+    this.stats.forget(record.infoHash)
+    this.emit('torrent-removed', record)
+  }
+
+  // ---- connections ----
+
+  /**
+   * Runs the metadata session over a duplex byte stream from any transport. The connection
+   * may be closed at once (limits, shutdown); listen for `peer-close` for the reason.
+   */
+  handleConnection (stream: ByteStream, info: ConnectionInfo): PeerConnection {
+    const conn = new PeerConnection(this, stream, info, this.now())
+    if (conn.closed) return conn
+    const refusal = this.closedFlag
+      ? { reason: 'shutdown', message: 'torrent-fish is closing' }
+      : this.connections.size >= this.limits.connectionLimit
+        ? { reason: 'connection-limit', message: `${this.limits.connectionLimit} connections open` }
+        : info.remoteAddress !== undefined && (this.perIp.get(info.remoteAddress) ?? 0) >= this.limits.perIpLimit
+          ? { reason: 'per-ip-limit', message: `${this.limits.perIpLimit} connections open from ${info.remoteAddress}` }
+          : null
+    if (refusal) {
+      conn.close(refusal.reason, 'accept', refusal.message)
+      return conn
+    }
+    this.connections.add(conn)
+    if (info.remoteAddress !== undefined) this.perIp.set(info.remoteAddress, (this.perIp.get(info.remoteAddress) ?? 0) + 1)
+    this.stats.transport(info.transport).connections += 1
+    this.stats.transport(info.transport).peers += 1
+    this.startSweeper()
+    return conn
+  }
+
+  // ---- PeerSession ----
+
+  now (): number { return Date.now() }
+
+  uploadThrottle (): Throttle | null { return this.upBucket ? new Throttle(this.upBucket) : null }
+  downloadThrottle (): Throttle | null { return this.downBucket ? new Throttle(this.downBucket) : null }
+
+  admit (): { reason: string, message: string } | null {
+    return null
+  }
+
+  onPeerReady (conn: PeerConnection): void {
+    const infoHash = conn.record!.infoHash
+    this.stats.count(infoHash, 'peers')
+    this.stats.count(infoHash, 'connections')
+    this.emit('peer', conn.summary())
+  }
+
+  onMetadataServed (conn: PeerConnection): void {
+    const infoHash = conn.record!.infoHash
+    this.stats.count(infoHash, 'metadataServed')
+    this.stats.transport(conn.info.transport).metadataServed += 1
+    this.emit('metadata-served', { infoHash, peer: conn.summary() })
+  }
+
+  onPeerClosed (conn: PeerConnection): void {
+    const close = conn.closed!
+    this.stats.close(conn.info.transport, close.reason)
+    if (this.connections.delete(conn)) {
+      this.stats.transport(conn.info.transport).peers -= 1
+      const ip = conn.info.remoteAddress
+      if (ip !== undefined) {
+        const n = (this.perIp.get(ip) ?? 1) - 1
+        if (n > 0) this.perIp.set(ip, n)
+        else this.perIp.delete(ip)
+      }
+      if (conn.isHandshaken && conn.record) this.stats.count(conn.record.infoHash, 'peers', -1)
+    }
+    if (this.connections.size === 0) this.stopSweeper()
+    this.emit('peer-close', { ...conn.summary(), ...close })
+  }
+
+  /** Emits a warning on a microtask, so listeners attached right after a call still see it. */
+  warn (code: string, message: string, record?: TorrentRecord): void {
+    const warning: Warning = { code, message, ...(record ? { infoHash: record.infoHash, source: record.source } : {}) }
+    queueMicrotask(() => this.emit('warning', warning))
+  }
+
+  /** Warns about an error raised outside the peer (a bad file, a failed transport). */
+  warnError (err: unknown, source?: string): void {
+    const code = err instanceof TorrentFishError ? err.code : 'ERR_UNEXPECTED'
+    const message = err instanceof Error ? err.message : String(err)
+    queueMicrotask(() => this.emit('warning', { code, message, ...(source ? { source } : {}) }))
+  }
+
+  // One timer for every connection's handshake and idle deadlines, instead of two per peer.
+  private startSweeper (): void {
+    if (this.sweeper) return
+    const every = Math.max(10, Math.min(1000, Math.floor(Math.min(this.limits.handshakeTimeoutMs, this.limits.idleTimeoutMs) / 4)))
+    this.sweeper = setInterval(() => this.sweep(), every)
+    const t = this.sweeper as unknown as { unref?: () => void }
+    t.unref?.()
+  }
+
+  private stopSweeper (): void {
+    if (this.sweeper) clearInterval(this.sweeper)
+    this.sweeper = null
+  }
+
+  private sweep (): void {
+    const now = this.now()
+    for (const conn of [...this.connections]) {
+      if (!conn.isHandshaken && now - conn.createdAt > this.limits.handshakeTimeoutMs) {
+        conn.close('handshake-timeout', 'handshake', `no handshake within ${this.limits.handshakeTimeoutMs} ms`)
+      } else if (now - conn.lastActivity > this.limits.idleTimeoutMs) {
+        conn.close('idle-timeout', 'read', `nothing received for ${this.limits.idleTimeoutMs} ms`)
+      }
+    }
+  }
+
+  /** Closes every connection with reason `shutdown` and stops timers. Safe to call twice. */
+  async close (): Promise<void> {
+    if (this.closedFlag) return
+    this.closedFlag = true
+    for (const conn of [...this.connections]) conn.close('shutdown', 'shutdown', 'torrent-fish is closing')
+    this.stopSweeper()
+    this.emit('close')
+  }
+}
+
+export { arr2hex as toHex }

@@ -1,0 +1,36 @@
+/**
+ * What a PeerConnection needs from the session that owns it. A separate interface keeps
+ * peer-connection.ts free of the session's imports and makes the contract explicit.
+ */
+import type { Stats } from './stats.ts'
+import type { TorrentStore } from './torrent-store.ts'
+import type { TorrentRecord } from './torrent.ts'
+import type { PeerConnection } from './peer-connection.ts'
+import type { Throttle } from './rate-limit.ts'
+
+export interface SessionLimits {
+  handshakeTimeoutMs: number
+  idleTimeoutMs: number
+  maxMessageSize: number
+  connectionLimit: number
+  perIpLimit: number
+}
+
+export interface PeerSession {
+  readonly store: TorrentStore
+  readonly stats: Stats
+  readonly limits: SessionLimits
+  readonly peerId: Uint8Array
+  readonly allowPrivate: boolean
+  readonly dht: boolean
+  readonly listenPort: number | undefined
+  now (): number
+  uploadThrottle (): Throttle | null
+  downloadThrottle (): Throttle | null
+  /** Returns a refusal when a limit forbids this peer for this torrent. */
+  admit (conn: PeerConnection, record: TorrentRecord): { reason: string, message: string } | null
+  onPeerReady (conn: PeerConnection): void
+  onMetadataServed (conn: PeerConnection): void
+  onPeerClosed (conn: PeerConnection): void
+  warn (code: string, message: string, record?: TorrentRecord): void
+}

@@ -1,0 +1,28 @@
+/**
+ * bittorrent-protocol's Wire with the guards a public-facing peer needs. The Wire buffers a
+ * message of whatever length the peer announces (up to 4 GiB), so we check the length
+ * prefix before it starts buffering, and we surface piece requests so they can be counted.
+ */
+import Wire from 'bittorrent-protocol'
+import { MAX_MESSAGE_SIZE } from './constants.ts'
+
+export class GuardedWire extends Wire {
+  maxMessageSize = MAX_MESSAGE_SIZE
+
+  override _onMessageLength (buffer: Uint8Array): void {
+    const length = ((buffer[0] << 24) >>> 0) + (buffer[1] << 16) + (buffer[2] << 8) + buffer[3]
+    if (length > this.maxMessageSize) {
+      this.emit('oversized', length)
+      return
+    }
+    super._onMessageLength(buffer)
+  }
+
+  // Called by the Wire for every `request` message; we stay choked so the Wire answers with
+  // a reject (fast extension) or drops it, and never with a piece.
+  _onRequest (index: number, offset: number, length: number): void {
+    this.emit('piece-request', index, offset, length)
+    // @ts-expect-error private method of the base class
+    super._onRequest(index, offset, length)
+  }
+}

@@ -1,0 +1,10 @@
+/**
+ * torrent-fish for Node: the neutral API plus TCP (and, when available, uTP and WebRTC),
+ * directory loading and the service used by the CLI.
+ */
+export * from './index.ts'
+export { TorrentFish, createTorrentFish } from './node/torrent-fish.ts'
+export type { TorrentFishOptions, ListeningTransport } from './node/torrent-fish.ts'
+export { DirectoryLoader } from './node/directory-loader.ts'
+export { listenTcp, dialTcp } from './transport/tcp.ts'
+export type { TcpListener, TcpListenOptions, TcpDialOptions } from './transport/tcp.ts'

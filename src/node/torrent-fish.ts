@@ -1,0 +1,136 @@
+/**
+ * The Node service: the metadata peer plus its Node transports and the load directory.
+ * `createTorrentFish()` is what the CLI runs and what Node services import.
+ */
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { MetadataPeer, type MetadataPeerOptions } from '../core/metadata-peer.ts'
+import type { PeerConnection } from '../core/peer-connection.ts'
+import type { TorrentRecord } from '../core/torrent.ts'
+import { InvalidOptionError } from '../core/errors.ts'
+import { listenTcp, dialTcp, type TcpListener } from '../transport/tcp.ts'
+import { DirectoryLoader, type ScanResult } from './directory-loader.ts'
+import { socksConnector } from './socks-proxy.ts'
+
+export interface TorrentFishOptions extends MetadataPeerOptions {
+  /** TCP (and uTP) port; default 6881, 0 picks a free one. */
+  port?: number
+  /** Address to listen on (`-i`); default every IPv4 and IPv6 address. */
+  listenInterface?: string
+  /** Local address outgoing connections bind to (`-o`). */
+  outgoingInterface?: string
+  /** Directory of .torrent files to serve (`-l`). */
+  loadPath?: string
+  /** Apply changes in `loadPath` while running; default true. */
+  watch?: boolean
+  /** SOCKS5 proxy `host:port` for outgoing connections (`-r`). */
+  proxy?: string
+  /** Do not listen at all (library use with custom transports). */
+  listen?: boolean
+}
+
+/** A transport that is accepting connections, for status and health reports. */
+export interface ListeningTransport {
+  name: string
+  address: string
+  port: number
+}
+
+export class TorrentFish extends MetadataPeer {
+  readonly options: TorrentFishOptions
+  loader: DirectoryLoader | null = null
+  lastScan: ScanResult | null = null
+  private tcp: TcpListener | null = null
+  /** Extra things to stop on close (discovery, other transports), in reverse order of start. */
+  private readonly closers: Array<() => Promise<void> | void> = []
+
+  constructor (options: TorrentFishOptions = {}) {
+    super({
+      ...options,
+      store: {
+        // Torrents from files are re-read on demand, so only asked-for info dicts stay in memory.
+        reader: async (record: TorrentRecord) => {
+          if (!record.source) throw new Error(`${record.infoHash} has no file to read from`)
+          return new Uint8Array(await readFile(record.source))
+        },
+        ...options.store
+      }
+    })
+    this.options = options
+    if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)) {
+      throw new InvalidOptionError('port', `must be 0-65535, got ${options.port}`)
+    }
+  }
+
+  /** The TCP port peers connect to (after start). */
+  get port (): number { return this.tcp?.port ?? 0 }
+
+  /** Transports accepting connections now. */
+  listening (): ListeningTransport[] {
+    const out: ListeningTransport[] = []
+    if (this.tcp?.server.listening) out.push({ name: 'tcp', address: this.tcp.host, port: this.tcp.port })
+    for (const extra of this.extraListeners) out.push(...extra())
+    return out
+  }
+
+  private readonly extraListeners: Array<() => ListeningTransport[]> = []
+
+  /** Lets a transport or service module report itself in `listening()` and stop on close. */
+  register (closer: () => Promise<void> | void, listening?: () => ListeningTransport[]): void {
+    this.closers.push(closer)
+    if (listening) this.extraListeners.push(listening)
+  }
+
+  /** Loads the load path (if any), then listens. */
+  async start (): Promise<this> {
+    if (this.options.loadPath) {
+      this.loader = new DirectoryLoader(this, this.options.loadPath)
+      this.lastScan = await this.loader.scan()
+      if (this.options.watch !== false) this.loader.watch()
+    }
+    if (this.options.listen !== false) {
+      this.tcp = await listenTcp(this, { port: this.options.port ?? 6881, host: this.options.listenInterface })
+      this.listenPort = this.tcp.port
+    }
+    return this
+  }
+
+  /** Reads a .torrent file and serves it (pinned in memory unless it lives in the load path). */
+  async addTorrentFile (file: string): Promise<TorrentRecord> {
+    const full = path.resolve(file)
+    const bytes = new Uint8Array(await readFile(full))
+    return await this.addTorrent(bytes, { source: full })
+  }
+
+  /** Opens an outgoing connection to a peer for one torrent (via the proxy and outgoing interface if set). */
+  async dial (host: string, port: number, infoHash: string): Promise<PeerConnection> {
+    return await dialTcp(this, {
+      host,
+      port,
+      infoHash,
+      localAddress: this.options.outgoingInterface,
+      connect: this.options.proxy ? socksConnector(this.options.proxy) : undefined
+    })
+  }
+
+  override async close (): Promise<void> {
+    if (this.closed) return
+    this.loader?.close()
+    await super.close()
+    for (const closer of this.closers.reverse()) {
+      try { await closer() } catch (err) { this.warnError(err, 'shutdown') }
+    }
+    await this.tcp?.close()
+  }
+}
+
+/** Creates, loads and starts a torrent-fish service. */
+export async function createTorrentFish (options: TorrentFishOptions = {}): Promise<TorrentFish> {
+  const fish = new TorrentFish(options)
+  try {
+    return await fish.start()
+  } catch (err) {
+    await fish.close()
+    throw err
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * TCP for the metadata peer: one listening port for every torrent (incoming connections are
+ * routed by the info hash in their handshake, inside the session), IPv4 and IPv6 on one
+ * dual-stack socket, and outgoing connections bound to the outgoing interface.
+ */
+import net from 'node:net'
+import type { MetadataPeer } from '../core/metadata-peer.ts'
+import type { PeerConnection } from '../core/peer-connection.ts'
+
+export interface TcpListenOptions {
+  /** 0 picks a free port. */
+  port: number
+  /** Interface address to listen on; default all IPv4 and IPv6 addresses. */
+  host?: string
+}
+
+export interface TcpListener {
+  readonly port: number
+  readonly host: string
+  readonly server: net.Server
+  close (): Promise<void>
+}
+
+function stripV4Mapped (address: string | undefined): string | undefined {
+  return address?.startsWith('::ffff:') ? address.slice(7) : address
+}
+
+/** Hands an accepted or dialed socket to the session. */
+export function adoptTcpSocket (peer: MetadataPeer, socket: net.Socket, direction: 'incoming' | 'outgoing', infoHash?: string): PeerConnection {
+  socket.setNoDelay(true)
+  return peer.handleConnection(socket, {
+    transport: 'tcp',
+    direction,
+    remoteAddress: stripV4Mapped(socket.remoteAddress),
+    remotePort: socket.remotePort,
+    infoHash,
+    encryption: true
+  })
+}
+
+function listenOn (server: net.Server, port: number, host: string | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => { server.off('listening', onListening); reject(err) }
+    const onListening = (): void => { server.off('error', onError); resolve() }
+    server.once('error', onError)
+    server.once('listening', onListening)
+    // ipv6Only false: '::' also accepts IPv4 (as ::ffff:a.b.c.d) on dual-stack hosts.
+    server.listen({ port, host, ipv6Only: false })
+  })
+}
+
+/** Listens for peers. Rejects (e.g. EADDRINUSE) with the port in the message. */
+export async function listenTcp (peer: MetadataPeer, options: TcpListenOptions): Promise<TcpListener> {
+  const server = net.createServer({ noDelay: true }, socket => adoptTcpSocket(peer, socket, 'incoming'))
+  server.maxConnections = Number.MAX_SAFE_INTEGER // the session enforces its own limit with a reason
+  let host = options.host
+  try {
+    await listenOn(server, options.port, host ?? '::')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (host === undefined && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) {
+      host = '0.0.0.0' // no IPv6 on this host
+      await listenOn(server, options.port, host)
+    } else {
+      throw new Error(`cannot listen on TCP ${host ?? '[::]'}:${options.port}: ${(err as Error).message}`, { cause: err })
+    }
+  }
+  const address = server.address() as net.AddressInfo
+  server.on('error', err => peer.warnError(err, `tcp listener :${address.port}`))
+  return {
+    port: address.port,
+    host: address.address,
+    server,
+    close: () => new Promise(resolve => server.close(() => resolve()))
+  }
+}
+
+export interface TcpDialOptions {
+  host: string
+  port: number
+  infoHash: string
+  /** Local address to bind (the outgoing interface). */
+  localAddress?: string
+  /** Milliseconds to wait for the TCP connect. */
+  timeoutMs?: number
+  /** Opens the socket another way (a SOCKS proxy); default net.connect. */
+  connect?: (host: string, port: number) => Promise<net.Socket>
+}
+
+/** Dials a peer for one torrent; resolves once connected and handed to the session. */
+export async function dialTcp (peer: MetadataPeer, options: TcpDialOptions): Promise<PeerConnection> {
+  const socket = options.connect
+    ? await options.connect(options.host, options.port)
+    : await new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect({ host: options.host, port: options.port, localAddress: options.localAddress, noDelay: true })
+      const timer = setTimeout(() => { s.destroy(); reject(new Error(`connect to ${options.host}:${options.port} timed out`)) }, options.timeoutMs ?? 10_000)
+      s.once('connect', () => { clearTimeout(timer); s.off('error', reject); resolve(s) })
+      s.once('error', err => { clearTimeout(timer); reject(err) })
+    })
+  return adoptTcpSocket(peer, socket, 'outgoing', options.infoHash)
+}
