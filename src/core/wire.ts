@@ -18,6 +18,11 @@ export class GuardedWire extends Wire {
     super._onMessageLength(buffer)
   }
 
+  /** A metadata-only peer never sends a piece; this makes that a property of the wire, not a habit. */
+  piece (): void {
+    throw new Error('torrent-fish never sends piece messages')
+  }
+
   // Called by the Wire for every `request` message; we stay choked so the Wire answers with
   // a reject (fast extension) or drops it, and never with a piece.
   _onRequest (index: number, offset: number, length: number): void {
