@@ -8,3 +8,5 @@ export type { TorrentFishOptions, ListeningTransport } from './node/torrent-fish
 export { DirectoryLoader } from './node/directory-loader.ts'
 export { listenTcp, dialTcp } from './transport/tcp.ts'
 export type { TcpListener, TcpListenOptions, TcpDialOptions } from './transport/tcp.ts'
+export { startWebSeed } from './node/web-seed-server.ts'
+export type { WebSeedServer } from './node/web-seed-server.ts'
