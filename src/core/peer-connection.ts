@@ -121,8 +121,8 @@ export class PeerConnection implements MetadataRequestSink {
     wire.on('piece-request', () => {
       if (this.record) session.stats.count(this.record.infoHash, 'pieceRequestsRefused')
     })
-    wire.on('crypto-infohash', (obfuscated: Uint8Array) => {
-      const infoHash = session.store.resolveObfuscated(arr2hex(obfuscated))
+    wire.on('crypto-infohash', (obfuscated: string | Uint8Array) => {
+      const infoHash = session.store.resolveObfuscated(typeof obfuscated === 'string' ? obfuscated : arr2hex(obfuscated))
       if (!infoHash) return this.close('unknown-infohash', 'encryption', 'encrypted handshake for a torrent we do not hold')
       wire.setInfoHash(infoHash)
     })
