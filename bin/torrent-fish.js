@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Runs the built CLI (dist/) when installed; in a source checkout without a build it runs
-// the TypeScript sources directly (Node >= 22.18 strips types).
-import { existsSync } from 'node:fs'
-
-const built = new URL('../dist/cli/main.js', import.meta.url)
-const { main } = await import(existsSync(built) ? built.href : new URL('../src/cli/main.ts', import.meta.url).href)
+// Installed from npm (inside node_modules) this runs the built CLI in dist/, since Node does
+// not strip types under node_modules. In a source checkout it runs src/ directly (Node >=
+// 22.18 strips types), so a stale build can never shadow the code being worked on.
+const installed = import.meta.url.includes('/node_modules/')
+const entry = installed ? '../dist/cli/main.js' : '../src/cli/main.ts'
+const { main } = await import(new URL(entry, import.meta.url).href)
 process.exitCode = await main(process.argv.slice(2))

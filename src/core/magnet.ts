@@ -4,7 +4,8 @@
  * to find us, optional `x.pe=` direct peer addresses and `xs=` pointing at an HTTP copy of
  * the .torrent. Encoding is magnet-uri's.
  */
-import magnet from 'magnet-uri'
+// magnet-uri's default export is decode only; encode is a named export.
+import { encode as encodeMagnet } from 'magnet-uri'
 import type { TorrentRecord } from './torrent.ts'
 
 export interface MagnetOptions {
@@ -41,7 +42,7 @@ export function composeMagnet (record: TorrentRecord, options: MagnetOptions = {
   if (record.urlList.length > 0) data.ws = unique(record.urlList)
   if (options.torrentBaseUrl) data.xs = `${options.torrentBaseUrl.replace(/\/+$/, '')}/${record.infoHash}.torrent`
   if (options.peerAddresses && options.peerAddresses.length > 0) data['x.pe'] = unique(options.peerAddresses)
-  return magnet.encode(data)
+  return encodeMagnet(data)
 }
 
 /** Why a magnet for this torrent would not lead to a download, if it would not. */

@@ -75,6 +75,8 @@ declare module 'magnet-uri' {
     [key: string]: unknown
   }
   function magnet (uri: string): MagnetData
+  export function encode (data: MagnetData): string
+  export function decode (uri: string): MagnetData
   namespace magnet {
     function decode (uri: string): MagnetData
     function encode (data: MagnetData): string

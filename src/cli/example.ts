@@ -1,0 +1,146 @@
+/**
+ * `torrent-fish example`: the offline default. Writes a few example files, serves them from a
+ * local web seed, makes .torrent files whose url-list points there, serves their metadata,
+ * and prints magnets that work with nothing else running: any client given one gets the
+ * metadata from this process and the content from the web seed.
+ * `--self-test` then fetches every magnet with a real WebTorrent client and exits.
+ */
+import { mkdir, writeFile, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import createTorrent from 'create-torrent'
+import { startWebSeed, type WebSeedServer } from '../node/web-seed-server.ts'
+import { createTorrentFish, type TorrentFish } from '../node/torrent-fish.ts'
+import { composeMagnet } from '../core/magnet.ts'
+import { logEvents } from './serve.ts'
+import type { Logger } from './log.ts'
+
+export interface ExampleArgs {
+  dir?: string
+  port: number
+  webSeedPort: number
+  selfTest?: boolean
+}
+
+export interface RunningExample {
+  fish: TorrentFish
+  webSeed: WebSeedServer
+  magnets: string[]
+  close (): Promise<void>
+}
+
+/** Deterministic bytes (xorshift), so every run serves the same content. */
+function pseudoRandom (size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size)
+  let x = seed >>> 0 || 1
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13; x >>>= 0
+    x ^= x >>> 17
+    x ^= x << 5; x >>>= 0
+    out[i] = x & 0xff
+  }
+  return out
+}
+
+const FILES: Array<{ rel: string, bytes: () => Uint8Array }> = [
+  { rel: 'hello-torrent-fish.txt', bytes: () => new TextEncoder().encode('Hello from torrent-fish: these bytes came from the web seed; the metadata came from a metadata-only peer.\n') },
+  { rel: 'sample-3MiB.bin', bytes: () => pseudoRandom(3 * 1024 * 1024, 42) },
+  { rel: 'album/01-intro.bin', bytes: () => pseudoRandom(300_000, 1) },
+  { rel: 'album/02-theme.bin', bytes: () => pseudoRandom(700_000, 2) },
+  { rel: 'album/notes.txt', bytes: () => new TextEncoder().encode('A multi-file torrent: the url-list is a base URL ending in "/" (BEP 19).\n') }
+]
+
+function makeTorrent (input: string, opts: Record<string, unknown>): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    createTorrent(input, opts, (err: Error | null, torrent: Uint8Array) => err ? reject(err) : resolve(new Uint8Array(torrent)))
+  })
+}
+
+/** Sets up content, web seed, torrents and the metadata peer. */
+export async function runExample (args: ExampleArgs, log: Logger): Promise<RunningExample> {
+  const dir = path.resolve(args.dir ?? path.join(os.tmpdir(), 'torrent-fish-example'))
+  const content = path.join(dir, 'content')
+  const torrents = path.join(dir, 'torrents')
+  await rm(torrents, { recursive: true, force: true })
+  await mkdir(torrents, { recursive: true })
+  for (const f of FILES) {
+    const file = path.join(content, f.rel)
+    await mkdir(path.dirname(file), { recursive: true })
+    await writeFile(file, f.bytes())
+  }
+  const webSeed = await startWebSeed(content, { port: args.webSeedPort, host: '127.0.0.1' })
+  // announceList: [] keeps create-torrent from adding public trackers: this runs offline.
+  const common = { announceList: [], createdBy: 'torrent-fish example', creationDate: new Date(0) }
+  const inputs = [
+    { input: path.join(content, 'hello-torrent-fish.txt'), urlList: [webSeed.url + 'hello-torrent-fish.txt'] },
+    { input: path.join(content, 'sample-3MiB.bin'), urlList: [webSeed.url + 'sample-3MiB.bin'], pieceLength: 16384 },
+    { input: path.join(content, 'album'), urlList: [webSeed.url] }
+  ]
+  for (const { input, ...opts } of inputs) {
+    const bytes = await makeTorrent(input, { ...common, ...opts })
+    await writeFile(path.join(torrents, path.basename(input) + '.torrent'), bytes)
+  }
+  let fish: TorrentFish
+  try {
+    fish = await createTorrentFish({ port: args.port, loadPath: torrents })
+  } catch (err) {
+    await webSeed.close()
+    throw err
+  }
+  logEvents(fish, log)
+  try {
+    return await announceExample(fish, webSeed, dir, torrents, log)
+  } catch (err) {
+    await fish.close()
+    await webSeed.close()
+    throw err
+  }
+}
+
+async function announceExample (fish: TorrentFish, webSeed: WebSeedServer, dir: string, torrents: string, log: Logger): Promise<RunningExample> {
+  const peerAddress = `127.0.0.1:${fish.port}`
+  const magnets = fish.torrents().sort((a, b) => a.name.localeCompare(b.name)).map(r => composeMagnet(r, { peerAddresses: [peerAddress] }))
+  log.info('example', `serving ${magnets.length} example torrents from ${torrents}; web seed ${webSeed.url}; metadata peer on port ${fish.port}`, { dir, webSeed: webSeed.url, port: fish.port })
+  for (const m of magnets) log.info('magnet', m, { magnet: m })
+  return {
+    fish,
+    webSeed,
+    magnets,
+    async close () {
+      await fish.close()
+      await webSeed.close()
+    }
+  }
+}
+
+/** Downloads every example magnet with WebTorrent (a dev dependency) and checks the bytes. */
+export async function selfTest (example: RunningExample, log: Logger): Promise<boolean> {
+  let WebTorrent: any
+  try {
+    WebTorrent = (await import('webtorrent')).default
+  } catch {
+    log.error('self-test', 'the self-test needs the webtorrent package (npm install in a checkout installs it)')
+    return false
+  }
+  const client = new WebTorrent({ dht: false, lsd: false, tracker: false, utp: false, natUpnp: false, natPmp: false })
+  const target = path.join(os.tmpdir(), `torrent-fish-selftest-${process.pid}`)
+  let ok = true
+  try {
+    for (const magnet of example.magnets) {
+      const started = Date.now()
+      const torrent: any = await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out: ${magnet}`)), 60_000)
+        client.add(magnet, { path: target }, (t: any) => t.on('done', () => { clearTimeout(timer); resolve(t) }))
+        client.on('error', reject)
+      })
+      log.info('self-test', `downloaded ${torrent.name} (${torrent.length} bytes) in ${Date.now() - started} ms: metadata from torrent-fish, content from the web seed`)
+    }
+  } catch (err) {
+    ok = false
+    log.error('self-test', (err as Error).message)
+  } finally {
+    await new Promise<void>(resolve => client.destroy(() => resolve()))
+    await rm(target, { recursive: true, force: true })
+  }
+  return ok
+}
