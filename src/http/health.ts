@@ -1,0 +1,55 @@
+/**
+ * `/health`: one JSON document for load balancers and operators. `ready` is false (and the
+ * status 503) when no peer transport is accepting connections: a metadata peer nobody can
+ * connect to serves nobody, even if this HTTP server still answers.
+ */
+import type { TorrentFish } from '../node/torrent-fish.ts'
+import type { DiscoveryView, TrackerReport } from './discovery-view.ts'
+
+export interface HealthReport {
+  ready: boolean
+  /** Why not ready, when it is not. */
+  reason?: string
+  torrents: number
+  peers: number
+  uptimeSeconds: number
+  /** Peer transports accepting connections (the HTTP server itself is listed apart). */
+  transports: Array<{ name: string, address: string, port: number }>
+  http: { address: string, port: number } | null
+  /** Trackers with their last result; null when discovery is not running. */
+  trackers: { reachable: number, failing: number, list: TrackerReport[] } | null
+  /** Torrents by web seed health; null when checks are off. */
+  webSeeds: Record<string, number> | null
+}
+
+/** Transports other than this HTTP server, which reports itself through `listening()` too. */
+export const HTTP_TRANSPORT_NAME = 'http'
+
+/** Trackers listed in full up to this many; beyond, only the counts (keeps the document small). */
+const MAX_TRACKERS_LISTED = 100
+
+export function healthReport (fish: TorrentFish, discovery: DiscoveryView, startedAt: number): HealthReport {
+  const listening = fish.listening()
+  const transports = listening.filter(t => t.name !== HTTP_TRANSPORT_NAME)
+  const http = listening.find(t => t.name === HTTP_TRANSPORT_NAME)
+  // A library user may run without our listeners and hand connections in itself.
+  const needsListener = fish.options.listen !== false
+  let reason: string | undefined
+  if (fish.closed) reason = 'torrent-fish is closed'
+  else if (needsListener && transports.length === 0) reason = 'no peer transport is listening'
+  const trackers = discovery.trackers()
+  const stats = fish.getStats()
+  return {
+    ready: reason === undefined,
+    ...(reason ? { reason } : {}),
+    torrents: stats.torrents,
+    peers: Object.values(stats.byTransport).reduce((n, t) => n + t.peers, 0),
+    uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+    transports,
+    http: http ? { address: http.address, port: http.port } : null,
+    trackers: trackers
+      ? { reachable: trackers.filter(t => t.ok).length, failing: trackers.filter(t => !t.ok).length, list: trackers.slice(0, MAX_TRACKERS_LISTED) }
+      : null,
+    webSeeds: fish.webSeedHealth?.summary() ?? null
+  }
+}

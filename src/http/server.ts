@@ -1,0 +1,210 @@
+/**
+ * The HTTP face of a torrent-fish service: `/<infohash>.torrent` for magnets' `xs=`,
+ * `/health`, `/metrics`, a status page at `/`, and (with a token) `POST /torrents` and
+ * `DELETE /torrents/<infohash>`. Plain node:http: five routes need no framework.
+ */
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { InvalidOptionError } from '../core/errors.ts'
+import type { TorrentFish } from '../node/torrent-fish.ts'
+import { addTorrentRoute, authorized, removeTorrentRoute } from './admin.ts'
+import { DiscoveryView, type DiscoverySource } from './discovery-view.ts'
+import { healthReport, HTTP_TRANSPORT_NAME } from './health.ts'
+import { createMetrics, type HttpCounters } from './metrics.ts'
+import { CORS_HEADERS, send, sendError, sendJson } from './responses.ts'
+import { DEFAULT_PAGE_SIZE, renderStatusPage } from './status-page.ts'
+import { serveTorrentFile } from './torrent-endpoint.ts'
+
+export interface HttpOptions {
+  /** Port; 0 picks a free one. */
+  port: number
+  /** Address to listen on; default every IPv4 and IPv6 address. */
+  host?: string
+  /**
+   * Base URL at which clients reach this server (e.g. https://seed.example.org/tf). Magnets
+   * shown on the status page get `xs=<publicUrl>/<infohash>.torrent`; its path is also
+   * accepted as a prefix on requests, for reverse proxies that keep it.
+   */
+  publicUrl?: string
+  /** Bearer token for POST/DELETE /torrents; without it those routes do not exist. */
+  token?: string
+  /** Largest accepted POST body; default the .torrent size cap (16 MiB). */
+  maxBodyBytes?: number
+  /** Torrents per status page; default 50. */
+  pageSize?: number
+  /** Discovery state for /health and /metrics; default: read from the service if present. */
+  discovery?: DiscoverySource
+  /** Export Node process metrics too; default true. */
+  processMetrics?: boolean
+}
+
+export interface HttpFace {
+  readonly server: http.Server
+  readonly port: number
+  readonly address: string
+  /** `http://host:port` as bound (loopback-friendly for tests). */
+  readonly url: string
+  /** The public base URL when configured, else `url`. */
+  readonly publicUrl: string | undefined
+  close (): Promise<void>
+}
+
+/**
+ * Longest request target we read. Real paths here are < 100 bytes; a long URL is a probe or a
+ * mistake, and answering 414 early keeps logs and parsers small. (Node itself refuses whole
+ * header blocks above 16 KiB with 431.)
+ */
+export const MAX_URL_LENGTH = 2048
+
+function checkPublicUrl (value: string | undefined): URL | undefined {
+  if (value === undefined) return undefined
+  let url: URL
+  try { url = new URL(value) } catch { throw new InvalidOptionError('publicUrl', `not a URL: "${value}"`) }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidOptionError('publicUrl', `must be http(s), got "${value}"`)
+  if (url.search || url.hash) throw new InvalidOptionError('publicUrl', `must not have a query or fragment: "${value}"`)
+  return url
+}
+
+function listen (server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => { server.off('listening', onListening); reject(err) }
+    const onListening = (): void => { server.off('error', onError); resolve() }
+    server.once('error', onError)
+    server.once('listening', onListening)
+    server.listen({ port, host, ipv6Only: false })
+  })
+}
+
+/** Starts the HTTP face for a service; stop it with `close()` (the service does on close). */
+export async function startHttp (fish: TorrentFish, options: HttpOptions): Promise<HttpFace> {
+  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
+    throw new InvalidOptionError('http.port', `must be 0-65535, got ${options.port}`)
+  }
+  if (options.token !== undefined && options.token.length < 8) {
+    throw new InvalidOptionError('http.token', 'must be at least 8 characters')
+  }
+  const publicUrl = checkPublicUrl(options.publicUrl)
+  const publicBase = publicUrl ? publicUrl.href.replace(/\/+$/, '') : undefined
+  const basePath = publicUrl ? publicUrl.pathname.replace(/\/+$/, '') : ''
+  const startedAt = Date.now()
+  const discovery = new DiscoveryView(fish, options.discovery)
+  const counters: HttpCounters = { torrentFilesServed: 0, requests: new Map() }
+  const registry = createMetrics(fish, discovery, counters, { processMetrics: options.processMetrics })
+  const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE
+
+  const count = (route: string, code: number): void => {
+    const key = `${route} ${code}`
+    counters.requests.set(key, (counters.requests.get(key) ?? 0) + 1)
+  }
+
+  async function route (req: http.IncomingMessage, res: http.ServerResponse): Promise<string> {
+    const target = req.url ?? '/'
+    if (target.length > MAX_URL_LENGTH) {
+      sendError(req, res, 414, 'ERR_URL_TOO_LONG', `request target is longer than ${MAX_URL_LENGTH} bytes`, CORS_HEADERS)
+      return 'other'
+    }
+    let url: URL
+    try { url = new URL(target, 'http://localhost') } catch {
+      sendError(req, res, 400, 'ERR_BAD_URL', 'malformed request target')
+      return 'other'
+    }
+    let pathname = url.pathname
+    if (basePath && (pathname === basePath || pathname.startsWith(basePath + '/'))) pathname = pathname.slice(basePath.length) || '/'
+    const method = req.method ?? 'GET'
+    const read = method === 'GET' || method === 'HEAD'
+
+    if (method === 'OPTIONS') {
+      res.writeHead(204, { ...CORS_HEADERS, 'Access-Control-Allow-Methods': 'GET, HEAD', 'Access-Control-Allow-Headers': 'If-None-Match', 'Access-Control-Max-Age': '86400' })
+      res.end()
+      return 'preflight'
+    }
+    // The admin routes first: they exist only with a token.
+    if (pathname === '/torrents' || pathname.startsWith('/torrents/')) {
+      if (options.token === undefined) { sendError(req, res, 404, 'ERR_NOT_FOUND', 'not found'); return 'other' }
+      if (!authorized(req, options.token)) {
+        sendError(req, res, 401, 'ERR_UNAUTHORIZED', 'a valid bearer token is required', { 'WWW-Authenticate': 'Bearer realm="torrent-fish"' })
+        return 'admin'
+      }
+      if (pathname === '/torrents' && method === 'POST') { await addTorrentRoute(fish, req, res, options.maxBodyBytes); return 'admin' }
+      if (pathname.startsWith('/torrents/') && method === 'DELETE') { await removeTorrentRoute(fish, req, res, pathname.slice('/torrents/'.length)); return 'admin' }
+      sendError(req, res, 405, 'ERR_METHOD', `${method} is not allowed here`, { Allow: pathname === '/torrents' ? 'POST' : 'DELETE' })
+      return 'admin'
+    }
+    if (!read) {
+      sendError(req, res, 405, 'ERR_METHOD', `${method} is not allowed here`, { Allow: 'GET, HEAD' })
+      return 'other'
+    }
+    if (pathname === '/health') {
+      const report = healthReport(fish, discovery, startedAt)
+      sendJson(req, res, report.ready ? 200 : 503, report, CORS_HEADERS)
+      return 'health'
+    }
+    if (pathname === '/metrics') {
+      const text = await registry.metrics()
+      send(req, res, 200, text, { 'Content-Type': registry.contentType, 'Cache-Control': 'no-store' })
+      return 'metrics'
+    }
+    if (pathname === '/') {
+      const page = Math.max(1, Math.min(1e7, Number.parseInt(url.searchParams.get('page') ?? '1', 10) || 1))
+      const { html, nonce } = renderStatusPage({
+        fish, health: healthReport(fish, discovery, startedAt), publicUrl: publicBase, basePath, page, pageSize, query: url.searchParams.get('q') ?? ''
+      })
+      send(req, res, 200, html, {
+        'Content-Type': 'text/html; charset=utf-8',
+        'Cache-Control': 'no-store',
+        'Content-Security-Policy': `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
+        'Referrer-Policy': 'no-referrer'
+      })
+      return 'status'
+    }
+    // Exactly one path segment ending in .torrent; anything deeper is not ours.
+    const segment = pathname.slice(1)
+    if (!segment.includes('/') && segment.toLowerCase().endsWith('.torrent')) {
+      await serveTorrentFile(fish, req, res, segment, () => { counters.torrentFilesServed += 1 })
+      return 'torrent'
+    }
+    sendError(req, res, 404, 'ERR_NOT_FOUND', 'not found', CORS_HEADERS)
+    return 'other'
+  }
+
+  const server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
+    route(req, res).then(name => count(name, res.statusCode), err => {
+      fish.warnError(err, `http ${req.method} ${(req.url ?? '').slice(0, 200)}`)
+      if (!res.headersSent) sendError(req, res, 500, 'ERR_INTERNAL', 'internal error')
+      else res.destroy()
+      count('error', 500)
+    })
+  })
+  // Idle keep-alive sockets must not hold shutdown up.
+  server.keepAliveTimeout = 5000
+
+  let host = options.host
+  try {
+    await listen(server, options.port, host ?? '::')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (host === undefined && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) {
+      host = '0.0.0.0'
+      await listen(server, options.port, host)
+    } else {
+      throw new Error(`cannot listen on HTTP ${host ?? '[::]'}:${options.port}: ${(err as Error).message}`, { cause: err })
+    }
+  }
+  server.on('error', err => fish.warnError(err, 'http server'))
+  const bound = server.address() as AddressInfo
+  const shown = bound.address === '::' || bound.address === '0.0.0.0' ? '127.0.0.1' : bound.address.includes(':') ? `[${bound.address}]` : bound.address
+  let closing: Promise<void> | null = null
+  const face: HttpFace = {
+    server,
+    port: bound.port,
+    address: bound.address,
+    url: `http://${shown}:${bound.port}`,
+    publicUrl: publicBase,
+    close: () => (closing ??= new Promise(resolve => {
+      server.close(() => resolve())
+      server.closeAllConnections()
+    }))
+  }
+  fish.register(() => face.close(), () => server.listening ? [{ name: HTTP_TRANSPORT_NAME, address: bound.address, port: bound.port }] : [])
+  return face
+}
