@@ -1,0 +1,488 @@
+/**
+ * One scheduler for every announce of every torrent: trackers, the DHT and LSD alike.
+ *
+ * 100k torrents must not mean 100k timers or sockets. Each (torrent, target) pair is a small
+ * job object in a min-heap per target, keyed by when it is due; one timer wakes the scheduler
+ * at the next due time or the next free slot of the rate budget. The budget (announces per
+ * second, shared by all targets) is a pacer: slots are spaced 1/rate apart with a few
+ * milliseconds of credit, so start-up is a steady ramp, never a burst. Intervals come from
+ * the target's answer (a tracker's `interval` / `min interval`), clamped and lengthened by a
+ * little jitter; failures back off exponentially with jitter, and a target that keeps failing
+ * to answer is paused as a whole, so a dead tracker does not eat the budget of live ones.
+ */
+import { EventEmitter } from 'events'
+import { MinHeap } from './min-heap.ts'
+import { backoffDelay } from './backoff.ts'
+import { TrackerUnreachableError } from './errors.ts'
+
+export type AnnounceEvent = 'started' | 'update' | 'stopped'
+
+/** What a target learned from one announce. */
+export interface AnnounceOutcome {
+  /** How long the target asks us to wait before the next announce. */
+  intervalMs?: number
+  /** The shortest wait the target allows. */
+  minIntervalMs?: number
+  /** Peers as `host:port` (IPv6 as `[addr]:port`). */
+  peers: string[]
+  seeders?: number
+  leechers?: number
+}
+
+/** Somewhere torrents are announced: one tracker URL, the DHT, LSD. */
+export interface AnnounceTarget {
+  /** The tracker URL, or `dht` / `lsd`. */
+  readonly key: string
+  /** Announces of this target running at once, at most. */
+  readonly maxInFlight: number
+  /** Interval used when the target names none. */
+  readonly defaultIntervalMs: number
+  /** Whether a `stopped` announce means anything to it (trackers: yes; DHT: no). */
+  readonly sendsStopped: boolean
+  announce (infoHash: string, event: AnnounceEvent, signal: AbortSignal): Promise<AnnounceOutcome>
+  close? (): Promise<void> | void
+}
+
+/** The last result of one announce, kept per (torrent, target) for status pages. */
+export interface AnnounceResult {
+  ok: boolean
+  at: number
+  event: AnnounceEvent
+  /** Error code and message when not ok. */
+  code?: string
+  message?: string
+  peers?: number
+  seeders?: number
+  leechers?: number
+  intervalMs?: number
+}
+
+export interface SchedulerOptions {
+  /** Announces per second across every target (default 50). */
+  rate?: number
+  /** Announces in flight across every target, at most (default 64). */
+  maxInFlight?: number
+  /** A new torrent's first announce is due within this many ms (default 2000), spreading a big load. */
+  startJitterMs?: number
+  /** Never announce a torrent to one target more often than this (default 60 s). */
+  minIntervalMs?: number
+  /** Never wait longer than this between announces (default 2 h). */
+  maxIntervalMs?: number
+  /** Re-announce up to this fraction later than asked, so torrents loaded together drift apart (default 0.1). */
+  jitter?: number
+  /** Backoff after failures of one (torrent, target) pair. */
+  retryBaseMs?: number
+  retryMaxMs?: number
+  /** Consecutive unreachable answers after which a target is paused as a whole (default 3). */
+  pauseAfterFailures?: number
+  /** Per-announce timeout (default 20 s). */
+  announceTimeoutMs?: number
+  /** How long close() keeps sending `stopped` announces (default 3 s). */
+  stopTimeoutMs?: number
+  random?: () => number
+  now?: () => number
+}
+
+interface Job {
+  readonly infoHash: string
+  readonly target: TargetState
+  due: number
+  event: AnnounceEvent
+  failures: number
+  /** At least one announce succeeded, so a `stopped` is owed on removal. */
+  announced: boolean
+  removed: boolean
+  inFlight: boolean
+  last: AnnounceResult | undefined
+}
+
+interface TargetState {
+  readonly target: AnnounceTarget
+  readonly heap: MinHeap<Job>
+  inFlight: number
+  consecutiveFailures: number
+  pausedUntil: number
+  announces: number
+  failures: number
+  last: AnnounceResult | undefined
+  /** Warnings emitted in the current minute, and how many were held back. */
+  warnWindow: number
+  warned: number
+  suppressed: number
+}
+
+/** Status of one target, e.g. one tracker. */
+export interface TargetStatus {
+  key: string
+  jobs: number
+  inFlight: number
+  announces: number
+  failures: number
+  pausedUntil: number | undefined
+  last: AnnounceResult | undefined
+}
+
+export interface SchedulerStats {
+  jobs: number
+  inFlight: number
+  announces: number
+  failures: number
+  /** Jobs whose first announce has completed (successfully or not). */
+  attemptedOnce: number
+  /** Jobs announced successfully at least once. */
+  announcedOnce: number
+  /** Jobs due now but waiting for the rate budget. */
+  backlog: number
+}
+
+export interface SchedulerEvents {
+  /** Peers learned from an announce. */
+  peers: [infoHash: string, peers: string[], target: string]
+  /** Every finished announce. */
+  result: [infoHash: string, target: string, result: AnnounceResult]
+  warning: [{ code: string, message: string, infoHash?: string, target?: string }]
+}
+
+/** Warnings per target per minute; beyond this they are counted and summarised. */
+const WARNINGS_PER_MINUTE = 10
+/** Credit the pacer may bank after idling, so timer lateness does not lower the real rate. */
+const PACER_CREDIT_MS = 20
+
+export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
+  readonly rate: number
+  private readonly maxInFlight: number
+  private readonly opts: Required<Omit<SchedulerOptions, 'rate' | 'maxInFlight'>>
+  private readonly targets = new Map<string, TargetState>()
+  private readonly jobs = new Map<string, Job[]>()
+  private readonly stopQueue: Job[] = []
+  private readonly controllers = new Set<AbortController>()
+  private inFlight = 0
+  private nextSlot = 0
+  private timer: ReturnType<typeof setTimeout> | null = null
+  private timerAt = Infinity
+  private closing = false
+  private closedFlag = false
+  private counters = { announces: 0, failures: 0, attemptedOnce: 0, announcedOnce: 0, jobs: 0 }
+  private readonly idleWaiters = new Set<() => void>()
+
+  constructor (options: SchedulerOptions = {}) {
+    super()
+    this.rate = options.rate ?? 50
+    if (!(this.rate > 0) || !Number.isFinite(this.rate)) throw new RangeError(`announce rate must be a positive number, got ${this.rate}`)
+    this.maxInFlight = options.maxInFlight ?? 64
+    this.opts = {
+      startJitterMs: options.startJitterMs ?? 2000,
+      minIntervalMs: options.minIntervalMs ?? 60_000,
+      maxIntervalMs: options.maxIntervalMs ?? 2 * 3600_000,
+      jitter: options.jitter ?? 0.1,
+      retryBaseMs: options.retryBaseMs ?? 30_000,
+      retryMaxMs: options.retryMaxMs ?? 3600_000,
+      pauseAfterFailures: options.pauseAfterFailures ?? 3,
+      announceTimeoutMs: options.announceTimeoutMs ?? 20_000,
+      stopTimeoutMs: options.stopTimeoutMs ?? 3000,
+      random: options.random ?? Math.random,
+      now: options.now ?? Date.now
+    }
+  }
+
+  get closed (): boolean { return this.closedFlag }
+
+  /** Starts announcing a torrent to these targets (adds targets not announced to yet). */
+  add (infoHash: string, targets: AnnounceTarget[]): void {
+    if (this.closing) return
+    const now = this.opts.now()
+    const list = this.jobs.get(infoHash) ?? []
+    for (const target of targets) {
+      if (list.some(j => j.target.target.key === target.key)) continue
+      const state = this.targetState(target)
+      const job: Job = {
+        infoHash,
+        target: state,
+        due: now + Math.floor(this.opts.random() * this.opts.startJitterMs),
+        event: 'started',
+        failures: 0,
+        announced: false,
+        removed: false,
+        inFlight: false,
+        last: undefined
+      }
+      list.push(job)
+      state.heap.push(job)
+      this.counters.jobs += 1
+    }
+    if (list.length > 0) this.jobs.set(infoHash, list)
+    this.pump()
+  }
+
+  /** Stops announcing a torrent; trackers it was announced to get a `stopped`. */
+  remove (infoHash: string): void {
+    const list = this.jobs.get(infoHash)
+    if (!list) return
+    this.jobs.delete(infoHash)
+    for (const job of list) this.retire(job, true)
+    this.pump()
+  }
+
+  has (infoHash: string): boolean { return this.jobs.has(infoHash) }
+
+  private retire (job: Job, sendStopped: boolean): void {
+    job.removed = true
+    this.counters.jobs -= 1
+    if (sendStopped && job.announced && job.target.target.sendsStopped) {
+      this.stopQueue.push({ ...job, event: 'stopped', removed: false, inFlight: false })
+    }
+  }
+
+  private targetState (target: AnnounceTarget): TargetState {
+    let state = this.targets.get(target.key)
+    if (!state) {
+      state = {
+        target,
+        heap: new MinHeap<Job>(j => j.due),
+        inFlight: 0,
+        consecutiveFailures: 0,
+        pausedUntil: 0,
+        announces: 0,
+        failures: 0,
+        last: undefined,
+        warnWindow: 0,
+        warned: 0,
+        suppressed: 0
+      }
+      this.targets.set(target.key, state)
+    }
+    return state
+  }
+
+  // ---- the loop ----
+
+  private pump (): void {
+    if (this.closedFlag) return
+    const now = this.opts.now()
+    let wakeAt = Infinity
+    while (this.inFlight < this.maxInFlight) {
+      if (this.nextSlot > now) { wakeAt = this.nextSlot; break }
+      const pick = this.pickDue(now)
+      if (pick.job === undefined) { wakeAt = pick.nextAt; break }
+      this.nextSlot = Math.max(this.nextSlot, now - PACER_CREDIT_MS) + 1000 / this.rate
+      this.dispatch(pick.job)
+    }
+    this.arm(wakeAt)
+    if (this.inFlight === 0 && this.stopQueue.length === 0) for (const w of [...this.idleWaiters]) w()
+  }
+
+  /** The earliest due job among targets that may announce now; else when to look again. */
+  private pickDue (now: number): { job?: Job, nextAt: number } {
+    while (this.stopQueue.length > 0) {
+      const job = this.stopQueue[0]
+      if (job.target.inFlight >= job.target.target.maxInFlight) break
+      this.stopQueue.shift()
+      return { job, nextAt: now }
+    }
+    if (this.closing) return { nextAt: Infinity }
+    let best: TargetState | undefined
+    let bestDue = Infinity
+    let nextAt = Infinity
+    for (const state of this.targets.values()) {
+      let head = state.heap.peek()
+      while (head !== undefined && head.removed) { state.heap.pop(); head = state.heap.peek() }
+      if (head === undefined) continue
+      if (state.inFlight >= state.target.maxInFlight) continue // woken again when one finishes
+      const at = Math.max(head.due, state.pausedUntil)
+      if (at > now) { nextAt = Math.min(nextAt, at); continue }
+      if (head.due < bestDue) { best = state; bestDue = head.due }
+    }
+    if (best === undefined) return { nextAt }
+    return { job: best.heap.pop()!, nextAt: now }
+  }
+
+  private arm (at: number): void {
+    if (at === Infinity) {
+      if (this.timer) clearTimeout(this.timer)
+      this.timer = null
+      this.timerAt = Infinity
+      return
+    }
+    if (this.timer && this.timerAt <= at) return
+    if (this.timer) clearTimeout(this.timer)
+    this.timerAt = at
+    this.timer = setTimeout(() => { this.timer = null; this.timerAt = Infinity; this.pump() }, Math.max(0, at - this.opts.now()))
+    this.timer.unref?.()
+  }
+
+  private dispatch (job: Job): void {
+    const state = job.target
+    const controller = new AbortController()
+    this.controllers.add(controller)
+    job.inFlight = true
+    state.inFlight += 1
+    this.inFlight += 1
+    const event = job.event
+    const timeout = setTimeout(() => controller.abort(new TrackerUnreachableError(state.target.key, `no answer within ${this.opts.announceTimeoutMs} ms`)), this.opts.announceTimeoutMs)
+    timeout.unref?.()
+    let settled: Promise<AnnounceOutcome>
+    try {
+      settled = state.target.announce(job.infoHash, event, controller.signal)
+    } catch (err) {
+      settled = Promise.reject(err)
+    }
+    const aborted = new Promise<never>((_resolve, reject) => {
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true })
+    })
+    Promise.race([settled, aborted]).then(
+      outcome => this.finish(job, event, outcome, undefined),
+      err => this.finish(job, event, undefined, err)
+    ).finally(() => {
+      clearTimeout(timeout)
+      this.controllers.delete(controller)
+    })
+  }
+
+  private finish (job: Job, event: AnnounceEvent, outcome: AnnounceOutcome | undefined, err: unknown): void {
+    const state = job.target
+    job.inFlight = false
+    state.inFlight -= 1
+    this.inFlight -= 1
+    const now = this.opts.now()
+    state.announces += 1
+    this.counters.announces += 1
+    const first = job.last === undefined
+    if (first) this.counters.attemptedOnce += 1
+    let result: AnnounceResult
+    if (outcome) {
+      result = {
+        ok: true,
+        at: now,
+        event,
+        peers: outcome.peers.length,
+        ...(outcome.seeders !== undefined ? { seeders: outcome.seeders } : {}),
+        ...(outcome.leechers !== undefined ? { leechers: outcome.leechers } : {}),
+        ...(outcome.intervalMs !== undefined ? { intervalMs: outcome.intervalMs } : {})
+      }
+      if (!job.announced && event !== 'stopped') this.counters.announcedOnce += 1
+      if (state.consecutiveFailures >= this.opts.pauseAfterFailures) {
+        this.emit('warning', { code: 'INFO_TRACKER_BACK', message: `${state.target.key} answers again`, target: state.target.key })
+      }
+      state.consecutiveFailures = 0
+      state.pausedUntil = 0
+      job.failures = 0
+      if (event !== 'stopped') {
+        job.announced = true
+        job.event = 'update'
+        const asked = outcome.intervalMs ?? state.target.defaultIntervalMs
+        const floor = Math.max(this.opts.minIntervalMs, outcome.minIntervalMs ?? 0)
+        const interval = Math.min(this.opts.maxIntervalMs, Math.max(floor, asked))
+        job.due = now + Math.round(interval * (1 + this.opts.jitter * this.opts.random()))
+      }
+      if (outcome.peers.length > 0 && event !== 'stopped' && !job.removed) this.emit('peers', job.infoHash, outcome.peers, state.target.key)
+    } else {
+      const e = err as { code?: string, message?: string }
+      result = { ok: false, at: now, event, code: e?.code ?? 'ERR_ANNOUNCE', message: e?.message ?? String(err) }
+      state.failures += 1
+      this.counters.failures += 1
+      job.failures += 1
+      const unreachable = e?.code !== 'ERR_TRACKER_FAILURE'
+      if (unreachable) {
+        state.consecutiveFailures += 1
+        if (state.consecutiveFailures >= this.opts.pauseAfterFailures) {
+          const pause = backoffDelay(state.consecutiveFailures - this.opts.pauseAfterFailures + 1, { baseMs: this.opts.retryBaseMs, maxMs: this.opts.retryMaxMs }, this.opts.random)
+          state.pausedUntil = now + pause
+          if (state.consecutiveFailures === this.opts.pauseAfterFailures) {
+            this.emit('warning', { code: 'WARN_TRACKER_PAUSED', message: `${state.target.key} failed ${state.consecutiveFailures} announces in a row (${result.message}); pausing it for ${Math.round(pause / 1000)} s`, target: state.target.key })
+          }
+        }
+      }
+      if (event !== 'stopped') {
+        job.due = now + backoffDelay(job.failures, { baseMs: this.opts.retryBaseMs, maxMs: this.opts.retryMaxMs }, this.opts.random)
+        if (job.failures === 1) this.warnLimited(state, { code: result.code!, message: `announce of ${job.infoHash} to ${state.target.key} failed: ${result.message}`, infoHash: job.infoHash, target: state.target.key })
+      }
+    }
+    job.last = result
+    state.last = result
+    if (event !== 'stopped' && !job.removed && !this.closing) state.heap.push(job)
+    this.emit('result', job.infoHash, state.target.key, result)
+    this.pump()
+  }
+
+  private warnLimited (state: TargetState, warning: { code: string, message: string, infoHash?: string, target?: string }): void {
+    const minute = Math.floor(this.opts.now() / 60_000)
+    if (minute !== state.warnWindow) {
+      if (state.suppressed > 0) {
+        this.emit('warning', { code: 'WARN_ANNOUNCE_SUPPRESSED', message: `${state.suppressed} more announce failures at ${state.target.key} not shown`, target: state.target.key })
+      }
+      state.warnWindow = minute
+      state.warned = 0
+      state.suppressed = 0
+    }
+    if (state.warned < WARNINGS_PER_MINUTE) {
+      state.warned += 1
+      this.emit('warning', warning)
+    } else {
+      state.suppressed += 1
+    }
+  }
+
+  // ---- status ----
+
+  stats (): SchedulerStats {
+    let backlog = 0
+    const now = this.opts.now()
+    for (const state of this.targets.values()) {
+      const head = state.heap.peek()
+      if (head && head.due <= now) backlog += 1 // cheap lower bound; exact counting would walk the heap
+    }
+    return {
+      jobs: this.counters.jobs,
+      inFlight: this.inFlight,
+      announces: this.counters.announces,
+      failures: this.counters.failures,
+      attemptedOnce: this.counters.attemptedOnce,
+      announcedOnce: this.counters.announcedOnce,
+      backlog
+    }
+  }
+
+  targetStatus (): TargetStatus[] {
+    const now = this.opts.now()
+    return [...this.targets.values()].map(s => ({
+      key: s.target.key,
+      jobs: s.heap.size,
+      inFlight: s.inFlight,
+      announces: s.announces,
+      failures: s.failures,
+      pausedUntil: s.pausedUntil > now ? s.pausedUntil : undefined,
+      last: s.last
+    }))
+  }
+
+  /** Last result per target for one torrent. */
+  torrentStatus (infoHash: string): Array<{ target: string, due: number, failures: number, last: AnnounceResult | undefined }> {
+    return (this.jobs.get(infoHash.toLowerCase()) ?? []).map(j => ({ target: j.target.target.key, due: j.due, failures: j.failures, last: j.last }))
+  }
+
+  /**
+   * Stops scheduling; sends `stopped` to trackers for as many announced torrents as the rate
+   * budget allows within `stopTimeoutMs` (the rest expire at the tracker after its interval),
+   * then aborts what is still in flight and closes the targets. Safe to call twice.
+   */
+  async close (): Promise<void> {
+    if (this.closing) return
+    this.closing = true
+    for (const list of this.jobs.values()) for (const job of list) this.retire(job, true)
+    this.jobs.clear()
+    this.pump()
+    await new Promise<void>(resolve => {
+      const done = (): void => { clearTimeout(deadline); this.idleWaiters.delete(done); resolve() }
+      const deadline = setTimeout(done, this.opts.stopTimeoutMs)
+      this.idleWaiters.add(done)
+      if (this.inFlight === 0 && this.stopQueue.length === 0) done()
+    })
+    this.closedFlag = true
+    this.stopQueue.length = 0
+    this.arm(Infinity)
+    for (const c of [...this.controllers]) c.abort(new Error('shutting down'))
+    for (const state of this.targets.values()) {
+      try { await state.target.close?.() } catch {}
+    }
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * One Mainline DHT node (BEP 5, bittorrent-dht) shared by every public torrent.
+ *
+ * Its node id and routing table live in a state file so a restart rejoins the DHT where it
+ * left off instead of bootstrapping from scratch with a new id. Announces go through the
+ * shared scheduler like tracker announces (a target keyed `dht`), each one a lookup plus
+ * `announce_peer` to the closest nodes; peers the lookups find go to the dialer.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import DHT from 'bittorrent-dht'
+import type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from './announce-scheduler.ts'
+import { DhtError } from './errors.ts'
+import type { SharedUdpSocket } from '../transport/utp.ts'
+
+export interface DhtNodeOptions {
+  /** Bootstrap nodes as `host:port`; `false` or `[]` for none (private test networks). Default: the public routers. */
+  bootstrap?: string[] | false
+  /** Where the node id and routing table are kept across restarts; none = not kept. */
+  stateFile?: string
+  /** A socket to share (the uTP socket); else the node binds its own UDP socket. */
+  socket?: SharedUdpSocket
+  /** UDP port to bind when not sharing a socket (0 = any). */
+  port?: number
+  /** IPv4 address to bind when not sharing a socket. */
+  host?: string
+  /** The TCP/uTP port peers should connect to, as announced. */
+  peerPort: () => number
+  /** DHT announces running at once (each is a lookup of dozens of queries; default 8). */
+  maxInFlight?: number
+  /** Re-announce interval (default 15 min, as libtorrent: DHT peers expire after ~30 min). */
+  intervalMs?: number
+}
+
+interface DhtState {
+  nodeId: string
+  nodes: Array<{ host: string, port: number, id?: string }>
+}
+
+/** How often the routing table is written while running (and once more on close). */
+const SAVE_EVERY_MS = 10 * 60_000
+/** Nodes kept in the state file: enough to rejoin, small enough to write often. */
+const MAX_SAVED_NODES = 500
+
+async function readState (file: string): Promise<DhtState | null> {
+  try {
+    const json = JSON.parse(await readFile(file, 'utf8')) as Partial<DhtState>
+    if (typeof json.nodeId !== 'string' || !/^[0-9a-f]{40}$/i.test(json.nodeId)) return null
+    const nodes = Array.isArray(json.nodes) ? json.nodes.filter(n => typeof n?.host === 'string' && Number.isInteger(n?.port)) : []
+    return { nodeId: json.nodeId.toLowerCase(), nodes }
+  } catch {
+    return null
+  }
+}
+
+export class DhtNode implements AnnounceTarget {
+  readonly key = 'dht'
+  readonly maxInFlight: number
+  readonly defaultIntervalMs: number
+  readonly sendsStopped = false
+  readonly dht: any
+  private readonly options: DhtNodeOptions
+  private saveTimer: ReturnType<typeof setInterval> | null = null
+  private closed = false
+
+  private constructor (dht: any, options: DhtNodeOptions) {
+    this.dht = dht
+    this.options = options
+    this.maxInFlight = options.maxInFlight ?? 8
+    this.defaultIntervalMs = options.intervalMs ?? 15 * 60_000
+  }
+
+  /** Starts the node (restoring id and routing table from the state file if there is one). */
+  static async start (options: DhtNodeOptions): Promise<DhtNode> {
+    const state = options.stateFile ? await readState(options.stateFile) : null
+    const bootstrap = options.bootstrap === false ? false : options.bootstrap?.length === 0 ? false : options.bootstrap
+    const dht = new DHT({
+      ...(state ? { nodeId: state.nodeId } : {}),
+      bootstrap,
+      ...(options.socket ? { socket: options.socket } : {})
+    })
+    const node = new DhtNode(dht, options)
+    for (const n of state?.nodes ?? []) {
+      // Nodes with an id go straight into the table; the DHT pings them when buckets age.
+      dht.addNode(n.id ? { host: n.host, port: n.port, id: n.id } : { host: n.host, port: n.port })
+    }
+    if (options.socket) {
+      // The shared socket is already bound: tell k-rpc it listens (starts bucket refreshes).
+      queueMicrotask(() => options.socket!.emit('listening'))
+    } else {
+      await new Promise<void>((resolve, reject) => {
+        const onError = (err: Error): void => reject(new DhtError(`cannot listen on UDP ${options.host ?? '0.0.0.0'}:${options.port ?? 0}: ${err.message}`, { cause: err }))
+        dht.once('error', onError)
+        dht.listen(options.port ?? 0, options.host, () => { dht.off('error', onError); resolve() })
+      })
+    }
+    if (options.stateFile) {
+      node.saveTimer = setInterval(() => { node.save().catch(() => {}) }, SAVE_EVERY_MS)
+      node.saveTimer.unref?.()
+    }
+    return node
+  }
+
+  get nodeId (): string { return Buffer.from(this.dht.nodeId).toString('hex') }
+
+  /** The UDP port DHT messages arrive on. */
+  get port (): number { return this.dht.address().port }
+
+  /** Nodes in the routing table. */
+  get nodeCount (): number { return this.dht.nodes?.count?.() ?? this.dht.toJSON().nodes.length }
+
+  async announce (infoHash: string, _event: AnnounceEvent, signal: AbortSignal): Promise<AnnounceOutcome> {
+    if (this.closed) throw new DhtError('the DHT node is closed')
+    return await new Promise((resolve, reject) => {
+      const onAbort = (): void => reject(signal.reason)
+      signal.addEventListener('abort', onAbort, { once: true })
+      // Peers found by the lookup arrive as the DHT's 'peer' events (the caller listens).
+      this.dht.announce(infoHash, this.options.peerPort(), (err: Error | null) => {
+        signal.removeEventListener('abort', onAbort)
+        if (err) reject(new DhtError(`DHT announce of ${infoHash} failed: ${err.message} (${this.nodeCount} nodes in the routing table)`, { cause: err }))
+        else resolve({ peers: [] })
+      })
+    })
+  }
+
+  /** Writes the node id and routing table (atomically: temp file, then rename). */
+  async save (): Promise<void> {
+    const file = this.options.stateFile
+    if (!file) return
+    const nodes = (this.dht.toJSON().nodes as Array<{ host: string, port: number, id?: Uint8Array | string }>)
+      .slice(0, MAX_SAVED_NODES)
+      .map(n => ({ host: n.host, port: n.port, ...(n.id ? { id: typeof n.id === 'string' ? n.id : Buffer.from(n.id).toString('hex') } : {}) }))
+    const state: DhtState = { nodeId: this.nodeId, nodes }
+    await mkdir(path.dirname(file), { recursive: true })
+    const tmp = `${file}.${process.pid}.tmp`
+    await writeFile(tmp, JSON.stringify(state, null, 1))
+    await rename(tmp, file)
+  }
+
+  async close (): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    if (this.saveTimer) clearInterval(this.saveTimer)
+    try { await this.save() } catch {}
+    await new Promise<void>(resolve => this.dht.destroy(() => resolve()))
+  }
+}

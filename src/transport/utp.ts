@@ -1,0 +1,173 @@
+/**
+ * uTP (BEP 29) for the metadata peer, through utp-native (libutp). Optional at install and at
+ * run time: when the native module cannot load, `loadUtp()` says why once and torrent-fish
+ * serves TCP only.
+ *
+ * One UDP socket on the same port number as TCP both accepts and dials (libtorrent's layout).
+ * Datagrams that are not uTP (DHT messages, which start with `d`) are handed on through
+ * `udpSocket()`, so the DHT can share the port as well.
+ */
+import { createRequire } from 'node:module'
+import { EventEmitter } from 'node:events'
+import type { MetadataPeer } from '../core/metadata-peer.ts'
+import type { PeerConnection } from '../core/peer-connection.ts'
+import { TransportUnavailableError } from '../discovery/errors.ts'
+
+/** The parts of utp-native's socket torrent-fish uses. */
+interface UtpSocket extends EventEmitter {
+  listen (port: number, host?: string): void
+  connect (port: number, host: string): UtpConnection
+  address (): { address: string, port: number }
+  send (buf: Uint8Array, offset: number, length: number, port: number, host: string, cb?: (err: Error | null) => void): void
+  close (cb?: () => void): void
+  unref (): void
+  connections: UtpConnection[]
+}
+
+interface UtpConnection extends EventEmitter {
+  remoteAddress: string
+  remotePort: number
+  destroyed: boolean
+  destroy (err?: Error): void
+  pipe (dest: any): any
+  write (chunk: Uint8Array): boolean
+}
+
+type UtpFactory = () => UtpSocket
+
+let cached: { factory: UtpFactory | null, error: Error | null } | null = null
+
+/** Loads utp-native once; returns null (and the reason in `utpLoadError()`) when it cannot. */
+export function loadUtp (): UtpFactory | null {
+  if (!cached) {
+    try {
+      const require = createRequire(import.meta.url)
+      const mod = require('utp-native') as UtpFactory
+      cached = { factory: mod, error: null }
+    } catch (err) {
+      cached = { factory: null, error: err as Error }
+    }
+  }
+  return cached.factory
+}
+
+export function utpLoadError (): Error | null {
+  loadUtp()
+  return cached!.error
+}
+
+export interface UtpListenOptions {
+  /** The TCP port, normally: peers expect uTP on the same number. */
+  port: number
+  /** IPv4 address to bind; utp-native speaks IPv4 only (default 0.0.0.0). */
+  host?: string
+}
+
+/** A dgram-like view of the uTP socket's non-uTP datagrams, for k-rpc (the DHT). */
+export interface SharedUdpSocket extends EventEmitter {
+  send (buf: Uint8Array, offset: number, length: number, port: number, host: string, cb?: (err: Error | null) => void): void
+  address (): { address: string, port: number, family: string }
+  bind (...args: unknown[]): void
+  close (): void
+}
+
+export interface UtpListener {
+  readonly port: number
+  readonly host: string
+  /** Dials a peer over uTP for one torrent; resolves once connected and handed to the session. */
+  dial (host: string, port: number, infoHash: string, timeoutMs?: number): Promise<PeerConnection>
+  /** The socket's non-uTP datagrams as a dgram-like socket (closing it detaches only). */
+  udpSocket (): SharedUdpSocket
+  close (): Promise<void>
+}
+
+function adopt (peer: MetadataPeer, conn: UtpConnection, direction: 'incoming' | 'outgoing', infoHash?: string): PeerConnection {
+  return peer.handleConnection(conn, {
+    transport: 'utp',
+    direction,
+    remoteAddress: conn.remoteAddress,
+    remotePort: conn.remotePort,
+    infoHash,
+    encryption: true
+  })
+}
+
+/** uTP has only IPv4 here: map the dual-stack wildcard and refuse IPv6 addresses clearly. */
+function ipv4Host (host: string | undefined): string {
+  if (host === undefined || host === '::' || host === '0.0.0.0' || host === '') return '0.0.0.0'
+  if (host === '::1') return '127.0.0.1'
+  if (host.startsWith('::ffff:')) return host.slice(7)
+  if (host.includes(':')) throw new TransportUnavailableError('utp', `utp-native binds IPv4 only, not ${host}`)
+  return host
+}
+
+/** Listens for uTP peers. Rejects with TransportUnavailableError when utp-native is missing or the port is taken. */
+export async function listenUtp (peer: MetadataPeer, options: UtpListenOptions): Promise<UtpListener> {
+  const factory = loadUtp()
+  if (!factory) throw new TransportUnavailableError('utp', `utp-native could not load (${utpLoadError()?.message.split('\n')[0]})`)
+  const host = ipv4Host(options.host)
+  const socket = factory()
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => { socket.off('listening', onListening); reject(new TransportUnavailableError('utp', `cannot listen on UDP ${host}:${options.port}: ${err.message}`, { cause: err })) }
+    const onListening = (): void => { socket.off('error', onError); resolve() }
+    socket.once('error', onError)
+    socket.once('listening', onListening)
+    socket.listen(options.port, host)
+  })
+  socket.on('error', err => peer.warnError(err, `utp socket :${options.port}`))
+  socket.on('connection', (conn: UtpConnection) => {
+    conn.on('error', () => {}) // the session records the close and its reason
+    adopt(peer, conn, 'incoming')
+  })
+  const port = socket.address().port
+  let closed = false
+
+  const shared = new Set<SharedUdpSocket>()
+  return {
+    port,
+    host,
+    dial: (remoteHost, remotePort, infoHash, timeoutMs = 10_000) => new Promise((resolve, reject) => {
+      if (closed) { reject(new Error('uTP socket is closed')); return }
+      const conn = socket.connect(remotePort, remoteHost)
+      const timer = setTimeout(() => { conn.destroy(); reject(new Error(`uTP connect to ${remoteHost}:${remotePort} timed out`)) }, timeoutMs)
+      const onError = (err: Error): void => { clearTimeout(timer); reject(err) }
+      conn.once('error', onError)
+      conn.once('connect', () => {
+        clearTimeout(timer)
+        conn.off('error', onError)
+        conn.on('error', () => {})
+        resolve(adopt(peer, conn, 'outgoing', infoHash))
+      })
+    }),
+    udpSocket () {
+      const view = new EventEmitter() as SharedUdpSocket
+      const onMessage = (buf: Uint8Array, rinfo: unknown): void => { view.emit('message', buf, rinfo) }
+      socket.on('message', onMessage)
+      view.send = (buf, offset, length, p, h, cb) => {
+        if (closed) { cb?.(new Error('uTP socket is closed')); return }
+        socket.send(buf, offset, length, p, h, cb)
+      }
+      view.address = () => ({ ...socket.address(), family: 'IPv4' })
+      view.bind = () => {} // already bound: it is the uTP socket
+      view.close = () => {
+        socket.off('message', onMessage)
+        shared.delete(view)
+        queueMicrotask(() => view.emit('close'))
+      }
+      shared.add(view)
+      return view
+    },
+    close: () => new Promise<void>(resolve => {
+      if (closed) { resolve(); return }
+      closed = true
+      for (const view of [...shared]) view.close()
+      for (const conn of [...socket.connections]) conn.destroy()
+      socket.close(() => resolve())
+    })
+  }
+}
+
+/** Whether uTP can run here; logs nothing. */
+export function utpAvailable (): boolean {
+  return loadUtp() !== null
+}
