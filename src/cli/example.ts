@@ -82,12 +82,11 @@ export async function runExample (args: ExampleArgs, log: Logger): Promise<Runni
   }
   let fish: TorrentFish
   try {
-    fish = await createTorrentFish({ port: args.port, loadPath: torrents })
+    fish = await createTorrentFish({ port: args.port, loadPath: torrents }, f => logEvents(f, log))
   } catch (err) {
     await webSeed.close()
     throw err
   }
-  logEvents(fish, log)
   try {
     return await announceExample(fish, webSeed, dir, torrents, log)
   } catch (err) {
