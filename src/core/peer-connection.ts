@@ -143,10 +143,10 @@ export class PeerConnection implements MetadataRequestSink {
     if (this.closed) return
     const { session } = this
     const record = session.store.get(infoHash)
-    if (!record) return this.close('unknown-infohash', 'handshake', `no torrent with info hash ${infoHash}`)
-    if (this.info.direction === 'outgoing' && record !== this.record) {
+    if (this.info.direction === 'outgoing' && (!record || record !== this.record)) {
       return this.close('infohash-mismatch', 'handshake', `dialed for ${this.record?.infoHash}, peer answered ${infoHash}`)
     }
+    if (!record) return this.close('unknown-infohash', 'handshake', `no torrent with info hash ${infoHash}`)
     if (record.private && !session.allowPrivate) {
       return this.close('private-torrent', 'handshake', `${infoHash} is private (BEP 27) and serving private torrents is off`)
     }
