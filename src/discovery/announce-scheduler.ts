@@ -381,9 +381,14 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
       state.failures += 1
       this.counters.failures += 1
       job.failures += 1
-      const unreachable = e?.code !== 'ERR_TRACKER_FAILURE'
+      // A refusal concerns one torrent; anything else (no answer, garbage, no DHT nodes)
+      // concerns the target, and is said once per target, not once per torrent.
+      const unreachable = e?.code !== 'ERR_TRACKER_FAILURE' && e?.code !== 'ERR_TRACKER_BAD_RESPONSE'
       if (unreachable) {
         state.consecutiveFailures += 1
+        if (state.consecutiveFailures === 1 && event !== 'stopped') {
+          this.emit('warning', { code: result.code!, message: `announce to ${state.target.key} failed: ${result.message}`, target: state.target.key })
+        }
         if (state.consecutiveFailures >= this.opts.pauseAfterFailures) {
           const pause = backoffDelay(state.consecutiveFailures - this.opts.pauseAfterFailures + 1, { baseMs: this.opts.retryBaseMs, maxMs: this.opts.retryMaxMs }, this.opts.random)
           state.pausedUntil = now + pause
@@ -394,7 +399,7 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
       }
       if (event !== 'stopped') {
         job.due = now + backoffDelay(job.failures, { baseMs: this.opts.retryBaseMs, maxMs: this.opts.retryMaxMs }, this.opts.random)
-        if (job.failures === 1) this.warnLimited(state, { code: result.code!, message: `announce of ${job.infoHash} to ${state.target.key} failed: ${result.message}`, infoHash: job.infoHash, target: state.target.key })
+        if (job.failures === 1 && !unreachable) this.warnLimited(state, { code: result.code!, message: `announce of ${job.infoHash} to ${state.target.key} failed: ${result.message}`, infoHash: job.infoHash, target: state.target.key })
       }
     }
     job.last = result

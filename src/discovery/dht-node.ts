@@ -39,6 +39,8 @@ interface DhtState {
 
 /** How often the routing table is written while running (and once more on close). */
 const SAVE_EVERY_MS = 10 * 60_000
+/** Longest an announce waits for the first bootstrap round (k-rpc gives up on silent nodes in ~2 s). */
+const BOOTSTRAP_WAIT_MS = 10_000
 /** Nodes kept in the state file: enough to rejoin, small enough to write often. */
 const MAX_SAVED_NODES = 500
 
@@ -107,10 +109,12 @@ export class DhtNode implements AnnounceTarget {
   get port (): number { return this.dht.address().port }
 
   /** Nodes in the routing table. */
-  get nodeCount (): number { return this.dht.nodes?.count?.() ?? this.dht.toJSON().nodes.length }
+  get nodeCount (): number { return this.dht._rpc.nodes.count() }
 
   async announce (infoHash: string, _event: AnnounceEvent, signal: AbortSignal): Promise<AnnounceOutcome> {
     if (this.closed) throw new DhtError('the DHT node is closed')
+    await this.bootstrapped(signal)
+    if (this.nodeCount === 0) throw new DhtError(`no nodes in the routing table yet (bootstrap: ${this.bootstrapLabel()})`)
     return await new Promise((resolve, reject) => {
       const onAbort = (): void => reject(signal.reason)
       signal.addEventListener('abort', onAbort, { once: true })
@@ -123,11 +127,29 @@ export class DhtNode implements AnnounceTarget {
     })
   }
 
+  /** Waits (bounded) for the first bootstrap round, so the first announces do not fail on an empty table. */
+  private async bootstrapped (signal: AbortSignal): Promise<void> {
+    if (this.dht.ready || this.nodeCount > 0) return
+    await new Promise<void>(resolve => {
+      const done = (): void => { clearTimeout(timer); this.dht.off('ready', done); signal.removeEventListener('abort', done); resolve() }
+      const timer = setTimeout(done, BOOTSTRAP_WAIT_MS)
+      this.dht.once('ready', done)
+      signal.addEventListener('abort', done, { once: true })
+    })
+  }
+
+  private bootstrapLabel (): string {
+    const b = this.options.bootstrap
+    return b === false || b?.length === 0 ? 'none' : b === undefined ? 'the public routers' : b.join(', ')
+  }
+
   /** Writes the node id and routing table (atomically: temp file, then rename). */
   async save (): Promise<void> {
     const file = this.options.stateFile
     if (!file) return
-    const nodes = (this.dht.toJSON().nodes as Array<{ host: string, port: number, id?: Uint8Array | string }>)
+    // The routing table itself, not toJSON(): that drops node ids, and nodes with ids can go
+    // straight back into the table on the next start.
+    const nodes = (this.dht._rpc.nodes.toArray() as Array<{ host: string, port: number, id?: Uint8Array | string }>)
       .slice(0, MAX_SAVED_NODES)
       .map(n => ({ host: n.host, port: n.port, ...(n.id ? { id: typeof n.id === 'string' ? n.id : Buffer.from(n.id).toString('hex') } : {}) }))
     const state: DhtState = { nodeId: this.nodeId, nodes }

@@ -27,6 +27,16 @@ export class TrackerRefusedError extends TorrentFishError {
   }
 }
 
+/** The tracker answered, but not with a valid response (HTTP error page, bad bencode, short UDP packet). */
+export class TrackerBadResponseError extends TorrentFishError {
+  readonly url: string
+  constructor (url: string, message: string) {
+    super('ERR_TRACKER_BAD_RESPONSE', `${url} answered with an invalid response: ${message}`)
+    this.name = 'TrackerBadResponseError'
+    this.url = url
+  }
+}
+
 /** An announce URL torrent-fish cannot use (bad syntax, unsupported scheme). */
 export class UnsupportedTrackerError extends TorrentFishError {
   readonly url: string

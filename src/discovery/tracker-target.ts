@@ -16,7 +16,7 @@ import Client from 'bittorrent-tracker'
 import WebSocketTracker from 'bittorrent-tracker/websocket-tracker'
 import { arr2hex, hex2arr, hex2bin } from 'uint8-util'
 import type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from './announce-scheduler.ts'
-import { TrackerRefusedError, TrackerUnreachableError, UnsupportedTrackerError } from './errors.ts'
+import { TrackerBadResponseError, TrackerRefusedError, TrackerUnreachableError, UnsupportedTrackerError } from './errors.ts'
 
 export interface TrackerIdentity {
   /** Our 20-byte peer id. */
@@ -106,10 +106,19 @@ function collect (emitter: EventEmitter, url: string, signal: AbortSignal, captu
   })
 }
 
-/** Network failures and garbage count against the tracker; anything else it said is a refusal. */
+/**
+ * No answer counts against the tracker as a whole; an answer that is not a valid response, or
+ * a failure reason, concerns that torrent (trackers in whitelist mode answer so for hashes they
+ * do not track: opentracker over UDP sends a bare 8-byte announce reply).
+ */
 function classify (url: string, message: string): Error {
-  const transport = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET|timed out|fetch failed|Non-200|Invalid tracker response|Error decoding|invalid (udp|announce|action|transaction)|tracker sent invalid|socket|Connection error|aborted|Unsupported tracker|Invalid tracker/i
-  return transport.test(message) ? new TrackerUnreachableError(url, message) : new TrackerRefusedError(url, message)
+  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ECONNRESET|EPIPE|timed out|fetch failed|socket hang up|Connection error|aborted|other side closed/i.test(message)) {
+    return new TrackerUnreachableError(url, message)
+  }
+  if (/Non-200|Invalid tracker response|Error decoding|invalid (udp|announce|action|transaction|scrape|error)|tracker sent invalid|invalid .*response/i.test(message)) {
+    return new TrackerBadResponseError(url, message)
+  }
+  return new TrackerRefusedError(url, message)
 }
 
 function destroyQuietly (thing: { destroy: (cb?: (err?: unknown) => void) => void }): Promise<void> {

@@ -129,12 +129,21 @@ export async function listenUtp (peer: MetadataPeer, options: UtpListenOptions):
     dial: (remoteHost, remotePort, infoHash, timeoutMs = 10_000) => new Promise((resolve, reject) => {
       if (closed) { reject(new Error('uTP socket is closed')); return }
       const conn = socket.connect(remotePort, remoteHost)
-      const timer = setTimeout(() => { conn.destroy(); reject(new Error(`uTP connect to ${remoteHost}:${remotePort} timed out`)) }, timeoutMs)
-      const onError = (err: Error): void => { clearTimeout(timer); reject(err) }
+      const timer = setTimeout(() => { conn.destroy(); fail(new Error(`uTP connect to ${remoteHost}:${remotePort} timed out`)) }, timeoutMs)
+      timer.unref?.()
+      const fail = (err: Error): void => {
+        clearTimeout(timer)
+        conn.off('close', onClose)
+        reject(err)
+      }
+      const onError = (err: Error): void => fail(err)
+      const onClose = (): void => fail(new Error(`uTP connection to ${remoteHost}:${remotePort} closed before connecting`))
       conn.once('error', onError)
+      conn.once('close', onClose)
       conn.once('connect', () => {
         clearTimeout(timer)
         conn.off('error', onError)
+        conn.off('close', onClose)
         conn.on('error', () => {})
         resolve(adopt(peer, conn, 'outgoing', infoHash))
       })
