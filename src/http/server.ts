@@ -103,6 +103,13 @@ export async function startHttp (fish: TorrentFish, options: HttpOptions): Promi
       sendError(req, res, 414, 'ERR_URL_TOO_LONG', `request target is longer than ${MAX_URL_LENGTH} bytes`, CORS_HEADERS)
       return 'other'
     }
+    // No route has dots, encoded slashes or backslashes in its path: refuse them outright
+    // rather than let URL parsing normalise `/../x` into something that looks valid.
+    const rawPath = target.split('?')[0]
+    if (!rawPath.startsWith('/') || /(^|\/)\.{1,2}(\/|$)|%2e|%2f|%5c|%00|\\/i.test(rawPath)) {
+      sendError(req, res, 400, 'ERR_BAD_PATH', 'malformed request path')
+      return 'other'
+    }
     let url: URL
     try { url = new URL(target, 'http://localhost') } catch {
       sendError(req, res, 400, 'ERR_BAD_URL', 'malformed request target')
