@@ -1,0 +1,141 @@
+/**
+ * The exchange benchmark: one or more load-generator processes keep N exchanges in flight
+ * against a running peer for a fixed time; the peer's CPU is read from /proc just before
+ * and just after the measured window (warm-up excluded).
+ */
+import { fork, type ChildProcess } from 'node:child_process'
+import path from 'node:path'
+import { cpuMs, memoryKiB } from './proc-stats.ts'
+import type { CorpusEntry, SizeClass } from './corpus.ts'
+import type { ClientKind, GenConfig, GenResult } from './load-gen.ts'
+import type { PeerProcess } from './peers.ts'
+
+export interface ExchangeRun {
+  peer: string
+  concurrency: number
+  generators: number
+  client: ClientKind
+  exchanges: number
+  errors: Record<string, number>
+  wallMs: number
+  exchangesPerSec: number
+  p50Ms: number
+  p99Ms: number
+  /** p50 per size class (null when the class was not drawn). */
+  p50ByClass: Record<SizeClass, number | null>
+  peerCpuMs: number
+  /** The headline figure: peer CPU ms / exchanges. */
+  peerCpuPerExchangeMs: number
+  /** Peer CPU / wall time: 1.0 = one core busy. */
+  peerCpuUtil: number
+  /** Each generator's CPU / wall time: near 1.0 means the generator sets the pace. */
+  generatorCpuUtil: number[]
+  generatorCpuPerExchangeMs: number
+  peerRssKiB: number
+}
+
+export function percentile (sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return sorted[i]
+}
+
+interface Generator {
+  child: ChildProcess
+  next: () => Promise<any>
+}
+
+function startGenerator (): Generator {
+  const child = fork(path.join(import.meta.dirname, 'load-gen.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const queue: any[] = []
+  const waiting: Array<(m: any) => void> = []
+  let failure: Error | null = null
+  const deliver = (m: any): void => { const w = waiting.shift(); if (w) w(m); else queue.push(m) }
+  child.on('message', deliver)
+  child.on('exit', code => { failure = new Error(`load generator exited with ${code}`); for (const w of waiting.splice(0)) w({ type: 'error', error: failure }) })
+  return {
+    child,
+    next: async () => {
+      const m = queue.length > 0 ? queue.shift() : failure ? { type: 'error', error: failure } : await new Promise(resolve => waiting.push(resolve))
+      if (m.type === 'error') throw m.error
+      return m
+    }
+  }
+}
+
+export interface ExchangeOptions {
+  concurrency: number
+  generators: number
+  client: ClientKind
+  durationMs: number
+  warmupMs: number
+  targets: CorpusEntry[]
+  timeoutMs?: number
+}
+
+/** Runs one measured window against `peer`. */
+export async function runExchanges (peer: PeerProcess, options: ExchangeOptions): Promise<ExchangeRun> {
+  const n = Math.max(1, Math.min(options.generators, options.concurrency))
+  const gens = Array.from({ length: n }, startGenerator)
+  try {
+    // Split the connections between generators as evenly as possible.
+    gens.forEach((g, i) => {
+      const config: GenConfig = {
+        host: '127.0.0.1',
+        port: peer.port,
+        concurrency: Math.floor(options.concurrency / n) + (i < options.concurrency % n ? 1 : 0),
+        client: options.client,
+        targets: options.targets,
+        seed: 1000 + i,
+        warmupMs: options.warmupMs,
+        timeoutMs: options.timeoutMs ?? 10_000
+      }
+      g.child.send({ type: 'config', ...config })
+    })
+    await Promise.all(gens.map(async g => await g.next()))
+    const cpu0 = cpuMs(peer.pid)
+    for (const g of gens) g.child.send({ type: 'go', durationMs: options.durationMs })
+    const results: GenResult[] = await Promise.all(gens.map(async g => await g.next()))
+    const peerCpu = cpuMs(peer.pid) - cpu0
+    const rss = memoryKiB(peer.pid).rss
+
+    const all: number[] = []
+    const byClass: Record<SizeClass, number[]> = { small: [], medium: [], large: [] }
+    const errors: Record<string, number> = {}
+    let exchanges = 0
+    let genCpu = 0
+    for (const r of results) {
+      exchanges += r.exchanges
+      genCpu += r.cpuMs
+      for (const c of ['small', 'medium', 'large'] as SizeClass[]) { byClass[c].push(...r.latencies[c]); all.push(...r.latencies[c]) }
+      for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v
+    }
+    all.sort((a, b) => a - b)
+    const wallMs = Math.max(...results.map(r => r.wallMs))
+    const p50 = (xs: number[]): number | null => xs.length === 0 ? null : percentile(xs.sort((a, b) => a - b), 50)
+    return {
+      peer: peer.name,
+      concurrency: options.concurrency,
+      generators: n,
+      client: options.client,
+      exchanges,
+      errors,
+      wallMs,
+      exchangesPerSec: exchanges / (wallMs / 1000),
+      p50Ms: percentile(all, 50),
+      p99Ms: percentile(all, 99),
+      p50ByClass: { small: p50(byClass.small), medium: p50(byClass.medium), large: p50(byClass.large) },
+      peerCpuMs: peerCpu,
+      peerCpuPerExchangeMs: exchanges > 0 ? peerCpu / exchanges : NaN,
+      peerCpuUtil: peerCpu / wallMs,
+      generatorCpuUtil: results.map(r => r.cpuMs / r.wallMs),
+      generatorCpuPerExchangeMs: exchanges > 0 ? genCpu / exchanges : NaN,
+      peerRssKiB: rss
+    }
+  } finally {
+    for (const g of gens) {
+      if (g.child.connected) g.child.send({ type: 'exit' })
+      if (g.child.exitCode === null) await new Promise(resolve => { g.child.once('exit', resolve); setTimeout(() => g.child.kill('SIGKILL'), 2000).unref() })
+    }
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Load generator process (forked by bench/run.ts, never torrent-fish itself): keeps
+ * `concurrency` metadata exchanges in flight against one peer, each a fresh TCP connection,
+ * handshakes, every metadata piece, a SHA-1 check, close.
+ *
+ * Protocol over the IPC channel, so the parent samples the peer's CPU exactly around the
+ * measured window:
+ *   parent -> {type: 'config', ...GenConfig}   child warms up, drains, -> {type: 'ready'}
+ *   parent -> {type: 'go', durationMs}          child measures, drains, -> {type: 'result', ...}
+ */
+import { fetchMetadata, ExchangeError, type FetchOptions } from './bep9-client.ts'
+import { fetchMetadataWire } from './wire-client.ts'
+import { prng, type CorpusEntry, type SizeClass } from './corpus.ts'
+
+export type ClientKind = 'raw' | 'wire'
+
+export interface GenConfig {
+  host: string
+  port: number
+  concurrency: number
+  client: ClientKind
+  targets: CorpusEntry[]
+  seed: number
+  warmupMs: number
+  timeoutMs: number
+}
+
+export interface GenResult {
+  exchanges: number
+  /** Metadata bytes fetched and verified. */
+  bytes: number
+  errors: Record<string, number>
+  /** Exchange latencies in ms, per size class. */
+  latencies: Record<SizeClass, number[]>
+  /** This process's own CPU time (user + system) during the window. */
+  cpuMs: number
+  wallMs: number
+}
+
+const clients: Record<ClientKind, (o: FetchOptions) => Promise<number>> = { raw: fetchMetadata, wire: fetchMetadataWire }
+
+async function runFor (config: GenConfig, durationMs: number, rand: () => number): Promise<GenResult> {
+  const fetch = clients[config.client]
+  const result: GenResult = { exchanges: 0, bytes: 0, errors: {}, latencies: { small: [], medium: [], large: [] }, cpuMs: 0, wallMs: 0 }
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  const deadline = t0 + durationMs
+  const worker = async (): Promise<void> => {
+    while (performance.now() < deadline) {
+      const target = config.targets[Math.floor(rand() * config.targets.length)]
+      const start = performance.now()
+      try {
+        const size = await fetch({ host: config.host, port: config.port, infoHash: target.h, timeoutMs: config.timeoutMs })
+        if (size !== target.s) throw new ExchangeError('wrong-size', `metadata_size ${size}, expected ${target.s}`)
+        result.latencies[target.c].push(performance.now() - start)
+        result.exchanges += 1
+        result.bytes += size
+      } catch (err) {
+        const code = err instanceof ExchangeError ? err.code : 'unexpected'
+        result.errors[code] = (result.errors[code] ?? 0) + 1
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: config.concurrency }, worker))
+  result.wallMs = performance.now() - t0
+  const cpu = process.cpuUsage(cpu0)
+  result.cpuMs = (cpu.user + cpu.system) / 1000
+  return result
+}
+
+let config: GenConfig | null = null
+let rand: () => number = Math.random
+
+process.on('message', (msg: { type: string } & Record<string, any>) => {
+  if (msg.type === 'config') {
+    config = msg as unknown as GenConfig
+    rand = prng(config.seed)
+    void runFor(config, config.warmupMs, rand).then(warm => process.send!({ type: 'ready', warmup: { exchanges: warm.exchanges, errors: warm.errors } }))
+  } else if (msg.type === 'go' && config) {
+    void runFor(config, msg.durationMs, rand).then(result => process.send!({ type: 'result', ...result }))
+  } else if (msg.type === 'exit') {
+    process.disconnect?.()
+  }
+})

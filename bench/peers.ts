@@ -1,0 +1,142 @@
+/**
+ * The two peers under test, each started as its own process so its CPU time and RSS are
+ * measured alone: torrent-fish (the CLI) and the libtorrent baseline. Load time is from
+ * spawn() until the process reports every torrent loaded and its listening port.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+
+const BENCH = import.meta.dirname
+const ROOT = path.dirname(BENCH)
+
+export type PeerName = 'torrent-fish' | 'libtorrent'
+
+export interface PeerProcess {
+  name: PeerName
+  pid: number
+  port: number
+  /** Torrents the peer says it loaded. */
+  loaded: number
+  failed: number
+  /** spawn() -> loaded and listening, measured here. */
+  loadMs: number
+  child: ChildProcess
+  /** SIGTERM, then SIGKILL after a grace period; resolves when the process has exited. */
+  stop (): Promise<void>
+}
+
+export interface StartOptions {
+  /** torrent-fish: run bin/torrent-fish.js (dist/ when built) instead of the sources. */
+  dist?: boolean
+  /** torrent-fish: keep watching the load path (the CLI default). */
+  watch?: boolean
+  /** Give up after this long (a 100k baseline load takes tens of seconds). */
+  timeoutMs?: number
+  /** torrent-fish: extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=DIR']. */
+  nodeArgs?: string[]
+}
+
+type Line = Record<string, any>
+
+/** How often the peer's log is checked for its ready lines. */
+const POLL_MS = 5
+
+/**
+ * Spawns a process and resolves once `done(lines)` says the JSON lines seen so far mean ready.
+ * stdout goes to a file, not a pipe: torrent-fish logs a line per metadata exchange, and a
+ * pipe the bench drains on the same two cores would block the peer's synchronous stdout
+ * writes whenever the reader is descheduled; a file write never waits for a reader.
+ */
+function startProcess (name: PeerName, cmd: string, args: string[], done: (lines: Line[]) => { port: number, loaded: number, failed: number } | null, options: StartOptions, cleanup?: () => void): Promise<PeerProcess> {
+  const logDir = mkdtempSync(path.join(tmpdir(), `tf-bench-${name}-`))
+  const logFile = path.join(logDir, 'stdout.log')
+  const out = openSync(logFile, 'w')
+  const started = performance.now()
+  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', out, 'pipe'] })
+  closeSync(out)
+  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 3000)
+      await exited
+      clearTimeout(timer)
+    }
+    rmSync(logDir, { recursive: true, force: true })
+    cleanup?.()
+  }
+  let stderr = ''
+  child.stderr!.setEncoding('utf8')
+  child.stderr!.on('data', (s: string) => { if (stderr.length < 8192) stderr += s })
+  return new Promise<PeerProcess>((resolve, reject) => {
+    const lines: Line[] = []
+    let offset = 0
+    let buffered = ''
+    let ready = false
+    const fail = (err: Error): void => {
+      if (ready) return
+      ready = true
+      clearTimeout(timer)
+      clearInterval(poll)
+      void stop().then(() => reject(new Error(`${err.message}${stderr ? `\n${name} stderr: ${stderr.slice(0, 2000)}` : ''}`)))
+    }
+    const timer = setTimeout(() => fail(new Error(`${name} did not report ready within ${options.timeoutMs ?? 600_000} ms`)), options.timeoutMs ?? 600_000)
+    child.once('error', fail)
+    child.once('exit', (code, signal) => fail(new Error(`${name} exited (${code ?? signal}) before it was ready`)))
+    // Polling every few ms adds at most that much to a load time measured in hundreds of ms.
+    const poll = setInterval(() => {
+      const size = statSync(logFile).size
+      if (size === offset) return
+      const fd = openSync(logFile, 'r')
+      const chunk = Buffer.alloc(size - offset)
+      readSync(fd, chunk, 0, chunk.length, offset)
+      closeSync(fd)
+      offset = size
+      buffered += chunk.toString('utf8')
+      let nl
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const text = buffered.slice(0, nl)
+        buffered = buffered.slice(nl + 1)
+        try { lines.push(JSON.parse(text)) } catch { /* not a JSON line */ }
+      }
+      const result = done(lines)
+      if (!result) return
+      const loadMs = performance.now() - started
+      ready = true
+      clearTimeout(timer)
+      clearInterval(poll)
+      resolve({ name, pid: child.pid!, ...result, loadMs, child, stop })
+    }, POLL_MS)
+  })
+}
+
+/** torrent-fish as its CLI: `-l DIR -p 0 --json --per-ip-limit 100000 -c 100000`. */
+export function startTorrentFish (loadPath: string, options: StartOptions = {}): Promise<PeerProcess> {
+  const entry = options.dist ? path.join(ROOT, 'bin', 'torrent-fish.js') : path.join(BENCH, 'tf-cli.ts')
+  const args = [...(options.nodeArgs ?? []), entry, '-l', loadPath, '-p', '0', '-i', '127.0.0.1', '--json', '--per-ip-limit', '100000', '-c', '100000']
+  if (options.watch === false) args.push('--no-watch')
+  return startProcess('torrent-fish', process.execPath, args, lines => {
+    const loaded = lines.find(l => l.event === 'loaded')
+    const listening = lines.find(l => l.event === 'listening' && l.transport === 'tcp')
+    if (!loaded || !listening) return null
+    return { port: listening.port, loaded: loaded.loaded, failed: loaded.failed }
+  }, options)
+}
+
+/** The python3-libtorrent baseline (bench/baseline_lt_peer.py). */
+export function startLibtorrent (loadPath: string, options: StartOptions = {}): Promise<PeerProcess> {
+  const save = mkdtempSync(path.join(tmpdir(), 'tf-bench-lt-'))
+  const args = [path.join(BENCH, 'baseline_lt_peer.py'), '--load-path', loadPath, '--save-path', save, '--connections-limit', '100000']
+  return startProcess('libtorrent', '/usr/bin/python3', args, lines => {
+    const loaded = lines.find(l => l.event === 'loaded')
+    const listening = lines.find(l => l.event === 'listening')
+    if (!loaded || !listening) return null
+    return { port: listening.port, loaded: loaded.loaded, failed: loaded.failed }
+  }, options, () => rmSync(save, { recursive: true, force: true }))
+}
+
+export function startPeer (name: PeerName, loadPath: string, options: StartOptions = {}): Promise<PeerProcess> {
+  return name === 'torrent-fish' ? startTorrentFish(loadPath, options) : startLibtorrent(loadPath, options)
+}

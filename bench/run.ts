@@ -1,0 +1,184 @@
+/**
+ * The core benchmark: torrent-fish against a python3-libtorrent baseline measured in the
+ * same run. `npm run bench` (full, a few minutes) or `npm run bench -- --quick` (< 1 min).
+ *
+ *   1. exchanges: load generators (bench/load-gen.ts, not torrent-fish) run fetch-all-metadata
+ *      exchanges at 1, 16 and 128 concurrent connections against each peer holding the 1k
+ *      corpus; exchanges/s, p50/p99 latency, the peer's CPU ms per exchange.
+ *   2. scale: each peer loads 1k, 10k and 100k torrents; load time and RSS.
+ *   3. targets: PASS/FAIL against the baseline.
+ * Prints tables and writes bench/results/bench-<time>.json (and latest.json).
+ */
+import { parseArgs } from 'node:util'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import os from 'node:os'
+import path from 'node:path'
+import { classCounts, ensureCorpus, type Corpus } from './corpus.ts'
+import { startPeer, type PeerName, type StartOptions } from './peers.ts'
+import { runExchanges, type ExchangeRun } from './exchange-bench.ts'
+import { runScale, type ScaleRun } from './scale-bench.ts'
+import { exchangeTable, scaleTable, targets, targetTable } from './report.ts'
+import type { ClientKind } from './load-gen.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    sizes: { type: 'string' },
+    concurrency: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    client: { type: 'string', default: 'raw' },
+    generators: { type: 'string', default: 'auto' },
+    peers: { type: 'string', default: 'torrent-fish,libtorrent' },
+    'exchange-corpus': { type: 'string', default: '1000' },
+    'skip-exchange': { type: 'boolean', default: false },
+    'skip-scale': { type: 'boolean', default: false },
+    'compare-clients': { type: 'boolean' },
+    dist: { type: 'boolean', default: false },
+    'no-watch': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
+    out: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false }
+  }
+})
+
+if (args.help) {
+  console.log(`usage: node bench/run.ts [options]
+  --quick                 < 1 min: 2 s windows, corpora 1k and 10k (targets then judged at 10k)
+  --sizes 1000,10000,100000   corpora for the scale runs
+  --concurrency 1,16,128  concurrent exchanges per window
+  --duration S            measured seconds per window (default 10, quick 2)
+  --warmup S              warm-up seconds before each window (default 1, quick 0.5)
+  --client raw|wire       leecher: hand-rolled BEP 9 (raw, default) or bittorrent-protocol + ut_metadata
+  --generators auto|N     generator processes; auto adds a second one when the first is > 85% busy
+  --peers a,b             torrent-fish,libtorrent
+  --exchange-corpus N     corpus the exchange runs fetch from (default 1000)
+  --compare-clients       also measure the generator's own CPU per exchange for both leechers
+  --dist                  run bin/torrent-fish.js (dist/ when built) instead of the sources
+  --no-watch              run torrent-fish with --no-watch (default: the CLI default, watching)
+  --cpu-prof DIR          write a V8 CPU profile of torrent-fish (exchange runs) to DIR
+  --skip-exchange, --skip-scale, --out FILE`)
+  process.exit(0)
+}
+
+const quick = args.quick
+const list = (s: string | undefined, fallback: number[]): number[] => (s ? s.split(',').map(Number) : fallback)
+const sizes = list(args.sizes, quick ? [1000, 10_000] : [1000, 10_000, 100_000])
+const concurrencies = list(args.concurrency, [1, 16, 128])
+const durationMs = Number(args.duration ?? (quick ? 2 : 10)) * 1000
+const warmupMs = Number(args.warmup ?? (quick ? 0.5 : 1)) * 1000
+const client = args.client as ClientKind
+const peers = args.peers!.split(',') as PeerName[]
+const compareClients = args['compare-clients'] ?? !quick
+const startOptions: StartOptions = { dist: args.dist, watch: !args['no-watch'] }
+/** A generator busier than this is likely the bottleneck: split the load over two. */
+const GENERATOR_BUSY = 0.85
+
+const log = (s = ''): void => { process.stdout.write(s + '\n') }
+const started = performance.now()
+
+function libtorrentVersion (): string {
+  try { return execFileSync('/usr/bin/python3', ['-c', 'import libtorrent; print(libtorrent.__version__)'], { encoding: 'utf8' }).trim() } catch { return 'missing' }
+}
+
+function describe (c: Corpus): Record<string, unknown> {
+  return { torrents: c.entries.length, classes: classCounts(c.entries), infoMiB: +(c.infoBytes / 2 ** 20).toFixed(1), fileMiB: +(c.fileBytes / 2 ** 20).toFixed(1) }
+}
+
+const meta = {
+  date: new Date().toISOString(),
+  quick,
+  node: process.version,
+  libtorrent: libtorrentVersion(),
+  cpus: os.cpus().length,
+  cpuModel: os.cpus()[0]?.model,
+  memGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+  torrentFish: args.dist ? 'bin/torrent-fish.js' : 'bench/tf-cli.ts (sources)',
+  tfFlags: `-l DIR -p 0 -i 127.0.0.1 --json --per-ip-limit 100000 -c 100000${startOptions.watch === false ? ' --no-watch' : ''}`,
+  client,
+  durationMs,
+  warmupMs,
+  commit: (() => { try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim() } catch { return undefined } })()
+}
+log(`torrent-fish core benchmark ${quick ? '(quick) ' : ''}- node ${meta.node}, libtorrent ${meta.libtorrent}, ${meta.cpus} CPUs, ${meta.memGiB} GiB`)
+
+const corpora = new Map<number, Corpus>()
+for (const n of new Set([Number(args['exchange-corpus']), ...sizes])) corpora.set(n, ensureCorpus(n, log))
+
+// ---- 1. exchanges ----
+const exchange: ExchangeRun[] = []
+const probes: ExchangeRun[] = []
+const clientComparison: Array<{ client: ClientKind, peer: string, generatorCpuPerExchangeMs: number, generatorCpuUtil: number }> = []
+if (!args['skip-exchange']) {
+  const corpus = corpora.get(Number(args['exchange-corpus']))!
+  log(`\n== exchanges: ${corpus.entries.length} torrents (${JSON.stringify(classCounts(corpus.entries))}), ${durationMs / 1000} s per window, leecher ${client}`)
+  for (const name of peers) {
+    const nodeArgs = name === 'torrent-fish' && args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args['cpu-prof'])}`] : undefined
+    const peer = await startPeer(name, corpus.dir, { ...startOptions, nodeArgs })
+    try {
+      for (const c of concurrencies) {
+        const fixed = args.generators === 'auto' ? 1 : Number(args.generators)
+        let run = await runExchanges(peer, { concurrency: c, generators: fixed, client, durationMs, warmupMs, targets: corpus.entries })
+        if (args.generators === 'auto' && c > 1 && Math.max(...run.generatorCpuUtil) > GENERATOR_BUSY) {
+          log(`  ${name} @${c}: generator ${Math.round(run.generatorCpuUtil[0] * 100)}% busy, re-running with 2 generators`)
+          probes.push(run)
+          run = await runExchanges(peer, { concurrency: c, generators: 2, client, durationMs, warmupMs, targets: corpus.entries })
+        }
+        exchange.push(run)
+        log(`  ${name} @${c}: ${run.exchanges} exchanges, ${run.exchangesPerSec.toFixed(0)}/s, peer ${run.peerCpuPerExchangeMs.toFixed(3)} ms CPU each`)
+      }
+      if (compareClients) {
+        for (const kind of ['raw', 'wire'] as ClientKind[]) {
+          const r = await runExchanges(peer, { concurrency: 16, generators: 1, client: kind, durationMs: Math.min(durationMs, 3000), warmupMs: 300, targets: corpus.entries })
+          clientComparison.push({ client: kind, peer: name, generatorCpuPerExchangeMs: r.generatorCpuPerExchangeMs, generatorCpuUtil: r.generatorCpuUtil[0] })
+        }
+      }
+    } finally {
+      await peer.stop()
+    }
+  }
+  log()
+  log(exchangeTable(exchange))
+  if (clientComparison.length > 0) {
+    log('\nleecher cost (generator CPU ms per exchange at 16 conns): ' + clientComparison.map(c => `${c.client} vs ${c.peer} ${c.generatorCpuPerExchangeMs.toFixed(3)}`).join(', '))
+  }
+}
+
+// ---- 2. scale ----
+const scale: ScaleRun[] = []
+if (!args['skip-scale']) {
+  log(`\n== scale: load time and RSS`)
+  for (const n of sizes) {
+    const corpus = corpora.get(n)!
+    for (const name of peers) {
+      const r = await runScale(name, corpus, { ...startOptions, timeoutMs: 900_000 })
+      scale.push(r)
+      log(`  ${name} ${n}: loaded ${r.loaded} in ${(r.loadMs / 1000).toFixed(2)} s, RSS ${(r.rssKiB / 1024).toFixed(1)} MiB, sample ${r.verified}/${r.sampled}`)
+    }
+  }
+  log()
+  log(scaleTable(scale))
+}
+
+// ---- 3. targets ----
+const verdicts = targets(exchange, scale)
+if (verdicts.length > 0) {
+  log('\n== targets')
+  log(targetTable(verdicts))
+}
+
+const outFile = args.out ?? path.join(import.meta.dirname, 'results', `bench-${meta.date.replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`)
+mkdirSync(path.dirname(outFile), { recursive: true })
+const result = {
+  meta: { ...meta, elapsedS: +((performance.now() - started) / 1000).toFixed(1) },
+  corpora: Object.fromEntries([...corpora].map(([n, c]) => [n, describe(c)])),
+  exchange,
+  generatorProbes: probes,
+  clientComparison,
+  scale,
+  targets: verdicts
+}
+writeFileSync(outFile, JSON.stringify(result, null, 2))
+writeFileSync(path.join(path.dirname(outFile), 'latest.json'), JSON.stringify(result, null, 2))
+log(`\nwrote ${path.relative(process.cwd(), outFile)} (${result.meta.elapsedS} s)`)

@@ -1,0 +1,69 @@
+/**
+ * The scale benchmark: start a peer on a corpus of N torrents, time the load, read its RSS
+ * once loaded and again after a short settle (so a collector that has not run yet is not
+ * counted against it), then prove it serves by fetching a sample of the torrents.
+ */
+import { fetchMetadata } from './bep9-client.ts'
+import { prng, type Corpus } from './corpus.ts'
+import { memoryKiB } from './proc-stats.ts'
+import { startPeer, type PeerName, type StartOptions } from './peers.ts'
+
+export interface ScaleRun {
+  peer: PeerName
+  torrents: number
+  loaded: number
+  failed: number
+  /** spawn() -> every torrent loaded and listening. */
+  loadMs: number
+  /** RSS when it reported ready. */
+  rssReadyKiB: number
+  /** RSS after the settle and the sample fetches: the figure the targets use. */
+  rssKiB: number
+  /** Peak RSS over the process's life (VmHWM). */
+  hwmKiB: number
+  /** Sample exchanges that fetched and verified the metadata. */
+  verified: number
+  sampled: number
+}
+
+/** Time after loading before the steady RSS is read. */
+const SETTLE_MS = 1000
+/** Torrents fetched after loading to prove the peer serves at this scale. */
+const SAMPLE = 24
+
+export async function runScale (name: PeerName, corpus: Corpus, options: StartOptions = {}): Promise<ScaleRun> {
+  const peer = await startPeer(name, corpus.dir, options)
+  try {
+    const ready = memoryKiB(peer.pid)
+    await new Promise(resolve => setTimeout(resolve, SETTLE_MS))
+    // A deterministic sample plus the largest info dict, fetched a few at a time.
+    const rand = prng(99)
+    const largest = corpus.entries.reduce((a, b) => (b.s > a.s ? b : a))
+    const sample = [largest, ...Array.from({ length: SAMPLE - 1 }, () => corpus.entries[Math.floor(rand() * corpus.entries.length)])]
+    let verified = 0
+    for (let i = 0; i < sample.length; i += 4) {
+      const batch = sample.slice(i, i + 4).map(async e => {
+        try {
+          const size = await fetchMetadata({ host: '127.0.0.1', port: peer.port, infoHash: e.h, timeoutMs: 15_000 })
+          if (size === e.s) verified += 1
+        } catch { /* counted as not verified */ }
+      })
+      await Promise.all(batch)
+    }
+    const mem = memoryKiB(peer.pid)
+    return {
+      peer: name,
+      torrents: corpus.entries.length,
+      loaded: peer.loaded,
+      failed: peer.failed,
+      loadMs: peer.loadMs,
+      rssReadyKiB: ready.rss,
+      rssKiB: mem.rss,
+      hwmKiB: mem.hwm,
+      verified,
+      sampled: sample.length
+    }
+  } finally {
+    await peer.stop()
+  }
+}
