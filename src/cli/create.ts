@@ -64,6 +64,9 @@ function checkWebSeed (value: string, multiFile: boolean, io: Output): string {
   try { url = new URL(value) } catch { throw new UsageError(`--web-seed: not a URL: "${value}"`) }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--web-seed: must be an http:// or https:// URL, got "${value}"`)
   if (url.hash) throw new UsageError(`--web-seed: must not have a #fragment: "${value}"`)
+  if (!multiFile && value.endsWith('/')) {
+    io.err(`note: BEP 19 clients append the file name to ${value}, but WebTorrent fetches a single-file web seed URL as given: the file's own URL works with every client`)
+  }
   if (multiFile) {
     if (url.search) throw new UsageError(`--web-seed: a multi-file torrent needs a base URL without a query (clients append <name>/<path>): "${value}"`)
     if (!value.endsWith('/')) {
