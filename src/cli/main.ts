@@ -8,6 +8,8 @@ import { Logger, processOutput, type Output } from './log.ts'
 import { integer, hostPort, address, collect } from './parse.ts'
 import * as serve from './serve.ts'
 import * as magnet from './magnet.ts'
+import * as create from './create.ts'
+import { httpListenArg, publicUrlArg, intervalArg } from './http-flags.ts'
 import type { TorrentFish } from '../node/torrent-fish.ts'
 import { CLIENT_NAME } from '../core/constants.ts'
 
@@ -47,9 +49,35 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
     .option('--no-watch', 'do not watch the load path for changes')
     .addOption(new Option('--json', 'log JSON lines instead of text'))
     .option('-v, --verbose', 'log every peer connection and close')
+    .option('--http <[host:]port>', 'serve HTTP: /<infohash>.torrent (xs=), /health, /metrics and a status page', httpListenArg)
+    .option('--public-url <url>', 'base URL clients reach the HTTP server at; magnets get xs=<url>/<infohash>.torrent', publicUrlArg)
+    .addOption(new Option('--admin-token <token>', 'bearer token enabling POST /torrents and DELETE /torrents/<infohash>').env('TORRENT_FISH_ADMIN_TOKEN'))
+    .option('--check-web-seeds [interval]', 'check every torrent\'s web seeds each interval (seconds, or 15m, 1h; default 15m)', intervalArg)
     .action(async (opts) => {
       const log = new Logger(io, { json: opts.json, verbose: opts.verbose })
+      if (opts.publicUrl !== undefined && opts.http === undefined) {
+        io.err('torrent-fish: --public-url needs --http (the URL must lead to this HTTP server)')
+        result = Promise.resolve(2)
+        return
+      }
       result = runServe(opts as serve.ServeArgs, log, options)
+    })
+
+  program
+    .command('create')
+    .description('make a .torrent whose web seed (url-list, BEP 19) serves the content, and print its magnet')
+    .argument('<path>', 'file or directory to make the torrent of')
+    .requiredOption('--web-seed <url>', 'web seed URL, repeatable: the file\'s URL, or a base ending in / (a directory: base URL, clients append <name>/<path>)', collect)
+    .option('--tracker <url>', 'add a tracker, repeatable', collect)
+    .option('-o, --output <file>', 'where to write the .torrent (default: <name>.torrent)')
+    .option('--private', 'set the private flag (BEP 27): trackers only, no DHT or PEX')
+    .option('--piece-length <bytes>', 'piece length, a power of two: 262144, 256K, 4M (default: by size)', create.pieceLengthArg)
+    .option('--public-url <url>', 'base URL of a torrent-fish HTTP server: the magnet gets xs=', publicUrlArg)
+    .option('-f, --force', 'overwrite the output file')
+    .option('--progress', 'always show hashing progress (default: for inputs of 64 MiB or more)')
+    .option('--no-progress', 'never show hashing progress')
+    .action(async (file: string, opts) => {
+      result = create.start({ path: file, ...opts }, io, { progressStream: io === processOutput ? process.stderr : undefined })
     })
 
   program

@@ -17,6 +17,11 @@ export interface ServeArgs {
   allowPrivate?: boolean
   watch: boolean
   perIpLimit?: number
+  http?: { host?: string, port: number }
+  publicUrl?: string
+  adminToken?: string
+  /** Seconds between web seed checks, or true for the default. */
+  checkWebSeeds?: number | boolean
 }
 
 /** kB/s on the command line (0 = unlimited) -> bytes/s for the library. */
@@ -34,7 +39,9 @@ export function serveOptions (args: ServeArgs): TorrentFishOptions {
     loadPath: args.loadPath,
     proxy: args.proxyHost,
     allowPrivate: args.allowPrivate === true,
-    watch: args.watch
+    watch: args.watch,
+    http: args.http ? { ...args.http, publicUrl: args.publicUrl, token: args.adminToken } : undefined,
+    webSeedCheck: typeof args.checkWebSeeds === 'number' ? { intervalMs: args.checkWebSeeds * 1000 } : args.checkWebSeeds === true
   }
 }
 
@@ -60,6 +67,13 @@ export async function start (args: ServeArgs, log: Logger): Promise<TorrentFish>
     log.info('loaded', `loaded ${scan.loaded} torrents from ${args.loadPath}${scan.failed ? `, ${scan.failed} failed` : ''}${scan.ignored ? `, ${scan.ignored} other files ignored` : ''}`, { ...scan, loadPath: args.loadPath })
   } else {
     log.warn('no-load-path', 'no load path (-l): serving no torrents; add .torrent files with -l DIR')
+  }
+  fish.webSeedHealth?.on('change', (now, before) => {
+    if (now.status === 'ok' && before) log.info('web-seed-ok', `web seed of ${now.name} (${now.infoHash}) is ok again`, { infoHash: now.infoHash })
+  })
+  if (fish.http) {
+    const base = fish.http.publicUrl ?? fish.http.url
+    log.info('http', `.torrent files for xs= at ${base}/<infohash>.torrent; status page ${base}/${args.adminToken ? '; POST/DELETE /torrents enabled' : ''}`, { url: fish.http.url, publicUrl: fish.http.publicUrl })
   }
   for (const t of fish.listening()) {
     log.info('listening', `listening on ${t.name} ${t.address.includes(':') ? `[${t.address}]` : t.address}:${t.port}`, { transport: t.name, address: t.address, port: t.port })

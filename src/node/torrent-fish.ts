@@ -4,13 +4,15 @@
  */
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { MetadataPeer, type MetadataPeerOptions } from '../core/metadata-peer.ts'
+import { MetadataPeer, type MetadataPeerOptions, type AddTorrentOptions } from '../core/metadata-peer.ts'
 import type { PeerConnection } from '../core/peer-connection.ts'
-import type { TorrentRecord } from '../core/torrent.ts'
+import type { TorrentRecord, ParsedTorrent } from '../core/torrent.ts'
 import { InvalidOptionError } from '../core/errors.ts'
 import { listenTcp, dialTcp, type TcpListener } from '../transport/tcp.ts'
 import { DirectoryLoader, type ScanResult } from './directory-loader.ts'
 import { socksConnector } from './socks-proxy.ts'
+import type { HttpFace, HttpOptions } from '../http/server.ts'
+import type { WebSeedHealth, WebSeedHealthOptions } from './web-seed-health.ts'
 
 export interface TorrentFishOptions extends MetadataPeerOptions {
   /** TCP (and uTP) port; default 6881, 0 picks a free one. */
@@ -27,6 +29,10 @@ export interface TorrentFishOptions extends MetadataPeerOptions {
   proxy?: string
   /** Do not listen at all (library use with custom transports). */
   listen?: boolean
+  /** HTTP face: `/<infohash>.torrent` for `xs=`, /health, /metrics, status page, admin routes. */
+  http?: HttpOptions
+  /** Check the torrents' web seeds now and then (true = defaults: every 15 minutes). */
+  webSeedCheck?: boolean | WebSeedHealthOptions
 }
 
 /** A transport that is accepting connections, for status and health reports. */
@@ -92,7 +98,36 @@ export class TorrentFish extends MetadataPeer {
       this.tcp = await listenTcp(this, { port: this.options.port ?? 6881, host: this.options.listenInterface })
       this.listenPort = this.tcp.port
     }
+    await this.startHttpFace()
     return this
+  }
+
+  /** The HTTP face when `http` is set (after start). */
+  http: HttpFace | null = null
+  /** Web seed checks when `webSeedCheck` is set (after start). */
+  webSeedHealth: WebSeedHealth | null = null
+
+  // Loaded on demand: prom-client and the checker cost nothing unless asked for.
+  private async startHttpFace (): Promise<void> {
+    if (this.options.webSeedCheck) {
+      const { WebSeedHealth } = await import('./web-seed-health.ts')
+      const health = new WebSeedHealth(this, this.options.webSeedCheck === true ? {} : this.options.webSeedCheck)
+      this.webSeedHealth = health.start()
+      this.register(() => health.close())
+    }
+    if (this.options.http) {
+      const { startHttp } = await import('../http/server.ts')
+      this.http = await startHttp(this, this.options.http) // registers its own close
+    }
+  }
+
+  /**
+   * Adds a torrent; one with no `source` file to read back from stays pinned in memory, or
+   * its .torrent (for `xs=`) and, once evicted from the cache, its info dict would be lost.
+   */
+  override async addTorrent (input: Uint8Array | ParsedTorrent, options: AddTorrentOptions = {}): Promise<TorrentRecord> {
+    const source = options.source ?? (input instanceof Uint8Array ? undefined : input.source)
+    return await super.addTorrent(input, source === undefined ? { pin: true, ...options } : options)
   }
 
   /** Reads a .torrent file and serves it (pinned in memory unless it lives in the load path). */
