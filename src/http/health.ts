@@ -1,7 +1,7 @@
 /**
  * `/health`: one JSON document for load balancers and operators. `ready` is false (and the
- * status 503) when no peer transport is accepting connections: a metadata peer nobody can
- * connect to serves nobody, even if this HTTP server still answers.
+ * status 503) when a peer listener that was up at start is down, or none is listening: a
+ * metadata peer nobody can connect to serves nobody, even if this HTTP server still answers.
  */
 import type { TorrentFish } from '../node/torrent-fish.ts'
 import type { DiscoveryView, TrackerReport } from './discovery-view.ts'
@@ -25,18 +25,31 @@ export interface HealthReport {
 /** Transports other than this HTTP server, which reports itself through `listening()` too. */
 export const HTTP_TRANSPORT_NAME = 'http'
 
+/**
+ * Transports whose absence does not make the service unready: WebRTC is reachable only while
+ * outside WebSocket trackers are, and a tracker outage must not pull the node out of a pool.
+ */
+const NOT_REQUIRED = new Set([HTTP_TRANSPORT_NAME, 'webrtc'])
+
+/** The socket listeners up now, which `/health` then requires to stay up. */
+export function requiredTransports (fish: TorrentFish): Set<string> {
+  return new Set(fish.listening().map(t => t.name).filter(name => !NOT_REQUIRED.has(name)))
+}
+
 /** Trackers listed in full up to this many; beyond, only the counts (keeps the document small). */
 const MAX_TRACKERS_LISTED = 100
 
-export function healthReport (fish: TorrentFish, discovery: DiscoveryView, startedAt: number): HealthReport {
+export function healthReport (fish: TorrentFish, discovery: DiscoveryView, startedAt: number, required: Set<string> = new Set()): HealthReport {
   const listening = fish.listening()
   const transports = listening.filter(t => t.name !== HTTP_TRANSPORT_NAME)
   const http = listening.find(t => t.name === HTTP_TRANSPORT_NAME)
   // A library user may run without our listeners and hand connections in itself.
   const needsListener = fish.options.listen !== false
+  const down = [...required].filter(name => !transports.some(t => t.name === name))
   let reason: string | undefined
   if (fish.closed) reason = 'torrent-fish is closed'
   else if (needsListener && transports.length === 0) reason = 'no peer transport is listening'
+  else if (down.length > 0) reason = `${down.join(', ')} ${down.length === 1 ? 'is' : 'are'} no longer listening`
   const trackers = discovery.trackers()
   const stats = fish.getStats()
   return {

@@ -9,7 +9,7 @@ import { InvalidOptionError } from '../core/errors.ts'
 import type { TorrentFish } from '../node/torrent-fish.ts'
 import { addTorrentRoute, authorized, removeTorrentRoute } from './admin.ts'
 import { DiscoveryView, type DiscoverySource } from './discovery-view.ts'
-import { healthReport, HTTP_TRANSPORT_NAME } from './health.ts'
+import { healthReport, requiredTransports, HTTP_TRANSPORT_NAME } from './health.ts'
 import { createMetrics, type HttpCounters } from './metrics.ts'
 import { CORS_HEADERS, send, sendError, sendJson } from './responses.ts'
 import { DEFAULT_PAGE_SIZE, renderStatusPage } from './status-page.ts'
@@ -87,6 +87,8 @@ export async function startHttp (fish: TorrentFish, options: HttpOptions): Promi
   const publicBase = publicUrl ? publicUrl.href.replace(/\/+$/, '') : undefined
   const basePath = publicUrl ? publicUrl.pathname.replace(/\/+$/, '') : ''
   const startedAt = Date.now()
+  // The service starts its listeners before this server: those must stay up to be ready.
+  const required = requiredTransports(fish)
   const discovery = new DiscoveryView(fish, options.discovery)
   const counters: HttpCounters = { torrentFilesServed: 0, requests: new Map() }
   const registry = createMetrics(fish, discovery, counters, { processMetrics: options.processMetrics })
@@ -142,7 +144,7 @@ export async function startHttp (fish: TorrentFish, options: HttpOptions): Promi
       return 'other'
     }
     if (pathname === '/health') {
-      const report = healthReport(fish, discovery, startedAt)
+      const report = healthReport(fish, discovery, startedAt, required)
       sendJson(req, res, report.ready ? 200 : 503, report, CORS_HEADERS)
       return 'health'
     }
@@ -154,7 +156,7 @@ export async function startHttp (fish: TorrentFish, options: HttpOptions): Promi
     if (pathname === '/') {
       const page = Math.max(1, Math.min(1e7, Number.parseInt(url.searchParams.get('page') ?? '1', 10) || 1))
       const { html, nonce } = renderStatusPage({
-        fish, health: healthReport(fish, discovery, startedAt), publicUrl: publicBase, basePath, page, pageSize, query: url.searchParams.get('q') ?? ''
+        fish, health: healthReport(fish, discovery, startedAt, required), publicUrl: publicBase, basePath, page, pageSize, query: url.searchParams.get('q') ?? ''
       })
       send(req, res, 200, html, {
         'Content-Type': 'text/html; charset=utf-8',
