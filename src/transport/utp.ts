@@ -35,6 +35,9 @@ interface UtpConnection extends EventEmitter {
 
 type UtpFactory = () => UtpSocket
 
+/** How long close() waits for uTP connections to finish closing before letting go. */
+const CLOSE_WAIT_MS = 500
+
 let cached: { factory: UtpFactory | null, error: Error | null } | null = null
 
 /** Loads utp-native once; returns null (and the reason in `utpLoadError()`) when it cannot. */
@@ -171,7 +174,11 @@ export async function listenUtp (peer: MetadataPeer, options: UtpListenOptions):
       closed = true
       for (const view of [...shared]) view.close()
       for (const conn of [...socket.connections]) conn.destroy()
-      socket.close(() => resolve())
+      // libutp keeps a socket open until every connection has finished closing, which takes
+      // its full timeout (~30 s) when the remote is already gone: stop waiting after a moment
+      // and let the socket finish on its own without holding the process.
+      const timer = setTimeout(() => { socket.unref(); resolve() }, CLOSE_WAIT_MS)
+      socket.close(() => { clearTimeout(timer); resolve() })
     })
   }
 }

@@ -18,6 +18,7 @@ import type { FixtureTorrent } from '../fixtures/torrents.ts'
 export function waitForEvent<T extends unknown[]> (emitter: { on: Function, off: Function }, event: string, match: (...args: T) => boolean = () => true, ms = 30_000): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { emitter.off(event, on); reject(new Error(`timed out waiting for ${event}`)) }, ms)
+    timer.unref() // a wait nobody awaits any more (the test failed) must not hold the process
     const on = (...args: T): void => {
       if (!match(...args)) return
       clearTimeout(timer)
