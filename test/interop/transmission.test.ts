@@ -1,0 +1,137 @@
+/**
+ * Interop with Transmission (Debian's transmission-cli 3.00): with only a magnet whose `tr=` is a
+ * local tracker, Transmission finds a torrent-fish CLI child process, gets the metadata and
+ * saves it as `<config>/torrents/<infohash>.torrent`; its info dict must be the original bytes.
+ *
+ * Transmission treats 127.0.0.0/8 as a "martian" address and never connects to a peer there,
+ * and transmission-cli 3.00 reads no `x.pe=`. So torrent-fish, the tracker and Transmission talk
+ * over 10.213.0.1, the address test/run.sh gives the private network namespace the suite runs in
+ * (nothing outside the namespace is reachable). DHT, LPD, PEX, uTP and port mapping are off in
+ * Transmission's settings, so the tracker is its only source of peers. The second test requires
+ * encryption (`-er`): a third independent MSE/PE implementation against our incoming path.
+ */
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { readFile, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { createInterface } from 'node:readline'
+import bencode from 'bencode'
+import { parseTorrent, type ParsedTorrent } from '../../src/core/torrent.ts'
+import {
+  bigInfoTorrent, magnetFor, singleFileTorrent, unsortedInfoTorrent, writeTorrentFiles, type FixtureTorrent
+} from '../fixtures/torrents.ts'
+import { spawnCli, type CliProcess } from '../fixtures/cli.ts'
+import { startTracker, announceFor, type TestTracker } from '../fixtures/tracker.ts'
+import { tmpDir, removeDir, type HasAfter } from '../fixtures/tmp.ts'
+
+function escape (s: string): string { return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') }
+
+/** The namespace address test/run.sh sets up (see the header). */
+const HOST = '10.213.0.1'
+
+let dir: string
+let tracker: TestTracker
+let fish: CliProcess
+const torrents: Record<string, FixtureTorrent> = {}
+
+before(async () => {
+  const here = Object.values(os.networkInterfaces()).flat().some(a => a?.address === HOST)
+  if (!here) throw new Error(`${HOST} is not a local address: run this file with bash test/run.sh (it needs the test network namespace)`)
+  dir = await tmpDir(undefined, 'transmission')
+  tracker = await startTracker(undefined, HOST)
+  torrents.single = await singleFileTorrent({ name: 'tr-single.bin' })
+  torrents.big = await bigInfoTorrent({ name: 'tr-big-info' })
+  torrents.unsorted = await unsortedInfoTorrent({ name: 'tr-unsorted.bin' })
+  await writeTorrentFiles(path.join(dir, 'load'), Object.values(torrents))
+  fish = await spawnCli(['-l', path.join(dir, 'load'), '-i', HOST])
+})
+
+after(async () => {
+  const code = await fish?.stop()
+  await tracker?.close()
+  await removeDir(dir)
+  assert.equal(code, 0, 'torrent-fish exits 0 on SIGTERM')
+})
+
+/**
+ * Runs transmission-cli on the magnet until a .torrent it saves holds an info dict (it logs
+ * `Saved ".../torrents/<hash>.torrent"` once for the bare magnet and again with the metadata);
+ * then stops it. Resolves with that file's bytes and the time taken.
+ */
+async function transmissionMetadata (t: HasAfter, torrent: FixtureTorrent, extraArgs: string[] = []): Promise<{ saved: Uint8Array, ms: number }> {
+  const config = await tmpDir(t, 'transmission-cfg')
+  await writeFile(path.join(config, 'settings.json'), JSON.stringify({
+    'dht-enabled': false,
+    'lpd-enabled': false,
+    'pex-enabled': false,
+    'utp-enabled': false,
+    'port-forwarding-enabled': false,
+    'blocklist-enabled': false,
+    'peer-port-random-on-start': true,
+    'peer-port-random-low': 20000,
+    'peer-port-random-high': 30000,
+    'message-level': 3, // debug: the "Saved ..." lines we wait for
+    'start-added-torrents': true
+  }))
+  const started = Date.now()
+  const child = spawn('transmission-cli', ['-g', config, '-w', path.join(config, 'download'), '-M', ...extraArgs, magnetFor(torrent, { trackers: [tracker.httpUrl] })], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
+  t.after(async () => { child.kill('SIGKILL'); await exited })
+  const log: string[] = []
+  const bytes = await new Promise<Uint8Array>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`transmission-cli got no metadata in 30 s:\n${log.slice(-12).join('\n')}`)), 30_000)
+    child.once('exit', code => { clearTimeout(timer); reject(new Error(`transmission-cli exited (${code}):\n${log.slice(-12).join('\n')}`)) })
+    createInterface({ input: child.stderr! }).on('line', line => {
+      log.push(line)
+      // Any torrents/*.torrent: for a non-canonical info dict Transmission files the metadata
+      // under another hash (see the last test).
+      const file = new RegExp(`Saved "(${escape(path.join(config, 'torrents'))}/[0-9a-f]{40}\\.torrent)"`).exec(line)?.[1]
+      if (!file) return
+      readFile(file).then(async b => {
+        const parsed = await parseTorrent(new Uint8Array(b)).catch(() => null) // the bare magnet has no info yet
+        if (parsed) { clearTimeout(timer); resolve(new Uint8Array(b)) }
+      }, () => {})
+    })
+  })
+  const ms = Date.now() - started
+  child.kill('SIGTERM')
+  await exited
+  return { saved: bytes, ms }
+}
+
+async function check (t: HasAfter & { diagnostic: (s: string) => void }, torrent: FixtureTorrent, extraArgs: string[] = []): Promise<ParsedTorrent> {
+  const a = await announceFor(tracker.httpUrl, torrent.infoHash, fish.port)
+  t.after(() => a.stop())
+  const served = fish.waitFor('metadata-served', e => e.infoHash === torrent.infoHash, 30_000)
+  served.catch(() => {})
+  const { saved, ms } = await transmissionMetadata(t, torrent, extraArgs)
+  const e = await served
+  assert.equal(e.peer.remoteAddress, HOST)
+  const parsed = await parseTorrent(saved)
+  t.diagnostic(`${torrent.name}: info ${torrent.infoBytes.length} bytes, transmission-cli had it after ${ms} ms`)
+  return parsed
+}
+
+test('Transmission gets metadata > 16 KiB; the info dict it saves is byte-identical', { timeout: 60_000 }, async t => {
+  const saved = await check(t, torrents.big)
+  assert.equal(saved.infoHash, torrents.big.infoHash)
+  assert.ok(Buffer.from(saved.infoBytes).equals(torrents.big.infoBytes))
+})
+
+test('Transmission with encryption required (-er)', { timeout: 60_000 }, async t => {
+  const saved = await check(t, torrents.single, ['-er'])
+  assert.equal(saved.infoHash, torrents.single.infoHash)
+  assert.ok(Buffer.from(saved.infoBytes).equals(torrents.single.infoBytes))
+})
+
+test('Transmission accepts an info dict with unsorted keys (and re-sorts it: its bug, not ours)', { timeout: 60_000 }, async t => {
+  // Transmission checks the SHA-1 of the metadata bytes it received before using them, so
+  // getting here means we served the exact bytes. Transmission 3.00 then re-encodes the dict
+  // with sorted keys and files the torrent under the SHA-1 of that re-encoding: a different
+  // info hash. The content of the dict is the same.
+  const saved = await check(t, torrents.unsorted)
+  assert.deepEqual(bencode.decode(saved.infoBytes), bencode.decode(torrents.unsorted.infoBytes))
+  t.diagnostic(`Transmission filed it as ${saved.infoHash} (original ${torrents.unsorted.infoHash})`)
+})
