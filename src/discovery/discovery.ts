@@ -250,6 +250,22 @@ export class Discovery {
     }
   }
 
+  /** Per tracker: whether its last announce worked, when, and why not (for /health and /metrics). */
+  trackerReports (): Array<{ url: string, ok: boolean, lastAnnounce?: number, error?: string }> {
+    return this.scheduler.targetStatus().filter(t => t.key !== 'dht' && t.key !== 'lsd' && t.last).map(t => ({
+      url: t.key,
+      ok: t.last!.ok,
+      lastAnnounce: t.last!.at,
+      ...(t.last!.ok ? {} : { error: t.last!.message ?? t.last!.code ?? 'failed' })
+    }))
+  }
+
+  /** Announces so far by result, trackers, DHT and LSD together. */
+  announceCounts (): { ok: number, error: number } {
+    const s = this.scheduler.stats()
+    return { ok: s.announces - s.failures, error: s.failures }
+  }
+
   /** Last announce result per target for one torrent. */
   torrentStatus (infoHash: string): Array<{ target: string, due: number, failures: number, last: AnnounceResult | undefined }> {
     return this.scheduler.torrentStatus(infoHash)
