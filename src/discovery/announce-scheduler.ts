@@ -375,6 +375,10 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
         job.due = now + Math.round(interval * (1 + this.opts.jitter * this.opts.random()))
       }
       if (outcome.peers.length > 0 && event !== 'stopped' && !job.removed) this.emit('peers', job.infoHash, outcome.peers, state.target.key)
+    } else if (this.closing) {
+      // Aborted by close(): not the target's fault, nothing to warn about or retry.
+      const e = err as { code?: string, message?: string }
+      result = { ok: false, at: now, event, code: e?.code ?? 'ERR_ANNOUNCE', message: e?.message ?? String(err) }
     } else {
       const e = err as { code?: string, message?: string }
       result = { ok: false, at: now, event, code: e?.code ?? 'ERR_ANNOUNCE', message: e?.message ?? String(err) }
