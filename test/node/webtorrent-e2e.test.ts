@@ -4,9 +4,9 @@
  * from the web seed, byte-identical. torrent-fish must send metadata and nothing else.
  *
  * The leecher has DHT, LSD, trackers and NAT traversal off so the only peer it can find is the
- * one in `x.pe`. uTP is off too: WebTorrent tries uTP before TCP and, with no uTP listener on
- * our side, waits for that attempt to time out (~40 s, see RECIPES). Once torrent-fish listens
- * on uTP, a copy of this test with `utp: true` proves that path.
+ * one in `x.pe`. uTP is off in most cases so they test TCP (WebTorrent tries uTP first, and
+ * without a uTP listener on our side it waits ~40 s for that to time out, see RECIPES); the last
+ * case turns it on and checks the connection came over torrent-fish's uTP listener.
  *
  * WebTorrent 3 runs the MSE/PE handshake on outgoing TCP by default (`secure: 1`), so every
  * test here also proves our encrypted incoming path; one test forces RC4 (`secure: 2`).
@@ -30,7 +30,8 @@ let seed: TestWebSeed
 
 before(async () => {
   seed = await startTestWebSeed()
-  fish = await createTorrentFish({ port: 0, listenInterface: '127.0.0.1' })
+  // No discovery: the leecher gets our address from x.pe, and tests never announce anywhere.
+  fish = await createTorrentFish({ port: 0, listenInterface: '127.0.0.1', discovery: false } as Parameters<typeof createTorrentFish>[0])
 })
 
 after(async () => {
@@ -47,7 +48,7 @@ interface LeechResult {
 }
 
 /** Adds `torrent` to the fish and the seed, then downloads it with a fresh WebTorrent client. */
-async function leech (t: { after: (fn: () => unknown) => void }, torrent: FixtureTorrent, secure = 1): Promise<LeechResult> {
+async function leech (t: { after: (fn: () => unknown) => void }, torrent: FixtureTorrent, { secure = 1, utp = false } = {}): Promise<LeechResult> {
   await seed.add(torrent)
   const record = await fish.addTorrent(torrent.torrentBytes, { source: `test:${torrent.name}` })
   t.after(() => { fish.removeTorrent(record.infoHash) })
@@ -57,7 +58,7 @@ async function leech (t: { after: (fn: () => unknown) => void }, torrent: Fixtur
   const magnet = magnetFor(torrent, { webSeeds: [seed.urlFor(torrent.name, torrent.multiFile)], peers: [`127.0.0.1:${fish.port}`] })
 
   const dir = await tmpDir(t, 'webtorrent')
-  const client = new WebTorrent({ dht: false, lsd: false, tracker: false, utp: false, natUpnp: false, natPmp: false, secure })
+  const client = new WebTorrent({ dht: false, lsd: false, tracker: false, utp, natUpnp: false, natPmp: false, secure })
   t.after(() => new Promise<void>(resolve => client.destroy(() => resolve())))
   client.on('error', err => assert.fail(err))
 
@@ -93,12 +94,12 @@ async function leech (t: { after: (fn: () => unknown) => void }, torrent: Fixtur
 }
 
 /** Everything torrent-fish sent was metadata: no piece messages, no piece bytes. */
-function assertMetadataOnly (torrent: FixtureTorrent, r: LeechResult): void {
+function assertMetadataOnly (torrent: FixtureTorrent, r: LeechResult, transport = 'tcp'): void {
   assert.equal(r.piecesFromUs, 0, 'torrent-fish sent piece messages')
   assert.equal(r.ourWire.downloaded, 0, 'the leecher downloaded piece bytes from torrent-fish')
   assert.equal(r.ourWire._cryptoHandshakeDone, true, 'the connection ran the MSE handshake')
   assert.equal(r.served.infoHash, torrent.infoHash)
-  assert.equal(r.served.peer.transport, 'tcp')
+  assert.equal(r.served.peer.transport, transport)
   const counters = fish.torrentStats(torrent.infoHash)
   const pieces = Math.ceil(torrent.infoBytes.length / METADATA_PIECE_SIZE)
   assert.equal(counters.metadataServed, 1)
@@ -137,7 +138,15 @@ test('WebTorrent: info dict with unsorted keys is served as its exact bytes', { 
 
 test('WebTorrent with RC4-only encryption (secure: 2)', { timeout: 60_000 }, async t => {
   const torrent = await singleFileTorrent({ name: 'e2e-rc4.bin', urlList: [seed.urlFor('e2e-rc4.bin')], seed: 'rc4' })
-  const r = await leech(t, torrent, 2)
+  const r = await leech(t, torrent, { secure: 2 })
   assertMetadataOnly(torrent, r)
   assert.equal(r.ourWire._encryptionMethod, 2, 'RC4 was negotiated')
+})
+
+test('WebTorrent over uTP (its first choice when enabled)', { timeout: 60_000 }, async t => {
+  assert.ok(fish.listening().some(l => l.name === 'utp'), 'torrent-fish listens on uTP')
+  const torrent = await singleFileTorrent({ name: 'e2e-utp.bin', urlList: [seed.urlFor('e2e-utp.bin')], seed: 'utp' })
+  const r = await leech(t, torrent, { utp: true })
+  assertMetadataOnly(torrent, r, 'utp')
+  t.diagnostic(`uTP: ${r.ms} ms`)
 })
