@@ -48,6 +48,7 @@ def main():
     ap.add_argument('--port', type=int, default=0)
     ap.add_argument('--connections-limit', type=int, default=100000)
     ap.add_argument('--wait-ready', action='store_true', help='also wait until no torrent is checking files')
+    ap.add_argument('--no-announce', action='store_true', help='drop the torrents\' trackers (torrent-fish --no-announce)')
     args = ap.parse_args()
     started = time.monotonic()
 
@@ -98,6 +99,8 @@ def main():
             print('%s: %s' % (p, err), file=sys.stderr)
             continue
         atp.save_path = args.save_path
+        if args.no_announce:
+            atp.trackers = []
         atp.flags = flags
         atp.piece_priorities = [0] * atp.ti.num_pieces()
         ses.async_add_torrent(atp)

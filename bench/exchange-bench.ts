@@ -5,7 +5,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
-import { cpuMs, memoryKiB } from './proc-stats.ts'
+import { cpuTimes, machineBusyMs, memoryKiB } from './proc-stats.ts'
 import type { CorpusEntry, SizeClass } from './corpus.ts'
 import type { ClientKind, GenConfig, GenResult } from './load-gen.ts'
 import type { PeerProcess } from './peers.ts'
@@ -26,11 +26,19 @@ export interface ExchangeRun {
   peerCpuMs: number
   /** The headline figure: peer CPU ms / exchanges. */
   peerCpuPerExchangeMs: number
+  /** The kernel's share of it (system time): the TCP stack, about the same for any peer per syscall. */
+  peerSysPerExchangeMs: number
   /** Peer CPU / wall time: 1.0 = one core busy. */
   peerCpuUtil: number
   /** Each generator's CPU / wall time: near 1.0 means the generator sets the pace. */
   generatorCpuUtil: number[]
   generatorCpuPerExchangeMs: number
+  /**
+   * CPU the rest of the machine used during the window (busy cores minus the peer, the
+   * generators and this process), in cores: anything well above 0 means other work shared
+   * the CPUs and throughput and latency figures are pessimistic.
+   */
+  backgroundCores: number
   peerRssKiB: number
 }
 
@@ -93,10 +101,16 @@ export async function runExchanges (peer: PeerProcess, options: ExchangeOptions)
       g.child.send({ type: 'config', ...config })
     })
     await Promise.all(gens.map(async g => await g.next()))
-    const cpu0 = cpuMs(peer.pid)
+    const cpu0 = cpuTimes(peer.pid)
+    const machine0 = machineBusyMs()
+    const self0 = process.cpuUsage()
     for (const g of gens) g.child.send({ type: 'go', durationMs: options.durationMs })
     const results: GenResult[] = await Promise.all(gens.map(async g => await g.next()))
-    const peerCpu = cpuMs(peer.pid) - cpu0
+    const cpu1 = cpuTimes(peer.pid)
+    const peerCpu = cpu1.user + cpu1.system - cpu0.user - cpu0.system
+    const peerSys = cpu1.system - cpu0.system
+    const machine = machineBusyMs() - machine0
+    const self = process.cpuUsage(self0)
     const rss = memoryKiB(peer.pid).rss
 
     const all: number[] = []
@@ -127,9 +141,11 @@ export async function runExchanges (peer: PeerProcess, options: ExchangeOptions)
       p50ByClass: { small: p50(byClass.small), medium: p50(byClass.medium), large: p50(byClass.large) },
       peerCpuMs: peerCpu,
       peerCpuPerExchangeMs: exchanges > 0 ? peerCpu / exchanges : NaN,
+      peerSysPerExchangeMs: exchanges > 0 ? peerSys / exchanges : NaN,
       peerCpuUtil: peerCpu / wallMs,
       generatorCpuUtil: results.map(r => r.cpuMs / r.wallMs),
       generatorCpuPerExchangeMs: exchanges > 0 ? genCpu / exchanges : NaN,
+      backgroundCores: Math.max(0, machine - peerCpu - genCpu - (self.user + self.system) / 1000) / wallMs,
       peerRssKiB: rss
     }
   } finally {

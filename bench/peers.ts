@@ -3,7 +3,7 @@
  * measured alone: torrent-fish (the CLI) and the libtorrent baseline. Load time is from
  * spawn() until the process reports every torrent loaded and its listening port.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -36,6 +36,18 @@ export interface StartOptions {
   timeoutMs?: number
   /** torrent-fish: extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=DIR']. */
   nodeArgs?: string[]
+  /** torrent-fish: extra CLI flags, after the standard ones. */
+  tfArgs?: string[]
+}
+
+/**
+ * CLI flags that turn off what the baseline does not run (DHT, LSD, uTP), for those the CLI
+ * in this checkout knows; read from its --help so the bench keeps working as flags appear.
+ */
+export function matchingBaselineFlags (dist = false): string[] {
+  const entry = dist ? path.join(ROOT, 'bin', 'torrent-fish.js') : path.join(BENCH, 'tf-cli.ts')
+  const help = spawnSync(process.execPath, [entry, '--help'], { encoding: 'utf8' }).stdout ?? ''
+  return ['--no-dht', '--no-lsd', '--no-utp'].filter(flag => help.includes(flag))
 }
 
 type Line = Record<string, any>
@@ -117,6 +129,7 @@ export function startTorrentFish (loadPath: string, options: StartOptions = {}):
   const entry = options.dist ? path.join(ROOT, 'bin', 'torrent-fish.js') : path.join(BENCH, 'tf-cli.ts')
   const args = [...(options.nodeArgs ?? []), entry, '-l', loadPath, '-p', '0', '-i', '127.0.0.1', '--json', '--per-ip-limit', '100000', '-c', '100000']
   if (options.watch === false) args.push('--no-watch')
+  args.push(...(options.tfArgs ?? []))
   return startProcess('torrent-fish', process.execPath, args, lines => {
     const loaded = lines.find(l => l.event === 'loaded')
     const listening = lines.find(l => l.event === 'listening' && l.transport === 'tcp')

@@ -29,11 +29,11 @@ const mib = (kib: number): string => (kib / 1024).toFixed(1)
 
 export function exchangeTable (runs: ExchangeRun[]): string {
   return table(
-    ['peer', 'conns', 'gens', 'exchanges', 'exch/s', 'p50 ms', 'p99 ms', 'p50 S/M/L ms', 'peer CPU ms/exch', 'peer CPU %', 'gen CPU %', 'errors'],
+    ['peer', 'conns', 'gens', 'exchanges', 'exch/s', 'p50 ms', 'p99 ms', 'p50 S/M/L ms', 'peer CPU ms/exch', 'of it sys', 'peer CPU %', 'gen CPU %', 'other CPU %', 'errors'],
     runs.map(r => [
       r.peer, r.concurrency, r.generators, r.exchanges, f(r.exchangesPerSec, 0), f(r.p50Ms, 2), f(r.p99Ms, 2),
       `${f(r.p50ByClass.small, 1)}/${f(r.p50ByClass.medium, 1)}/${f(r.p50ByClass.large, 0)}`,
-      f(r.peerCpuPerExchangeMs, 3), f(r.peerCpuUtil * 100, 0), r.generatorCpuUtil.map(u => f(u * 100, 0)).join('+'),
+      f(r.peerCpuPerExchangeMs, 3), f(r.peerSysPerExchangeMs, 3), f(r.peerCpuUtil * 100, 0), r.generatorCpuUtil.map(u => f(u * 100, 0)).join('+'), f(r.backgroundCores * 100, 0),
       Object.entries(r.errors).map(([k, v]) => `${k}:${v}`).join(' ') || '0'
     ])
   )
@@ -42,7 +42,7 @@ export function exchangeTable (runs: ExchangeRun[]): string {
 export function scaleTable (runs: ScaleRun[]): string {
   return table(
     ['peer', 'torrents', 'loaded', 'load s', 'RSS ready MiB', 'RSS MiB', 'peak MiB', 'served sample'],
-    runs.map(r => [r.peer, r.torrents, r.loaded, f(r.loadMs / 1000, 2), mib(r.rssReadyKiB), mib(r.rssKiB), mib(r.hwmKiB), `${r.verified}/${r.sampled}`])
+    runs.map(r => [r.variant ? `${r.peer} ${r.variant}` : r.peer, r.torrents, r.loaded, f(r.loadMs / 1000, 2), mib(r.rssReadyKiB), mib(r.rssKiB), mib(r.hwmKiB), `${r.verified}/${r.sampled}`])
   )
 }
 
@@ -60,8 +60,8 @@ export function targets (exchange: ExchangeRun[], scale: ScaleRun[]): Target[] {
     if (tf && lt) out.push(target(`CPU per exchange at ${c} conns (ms)`, tf.peerCpuPerExchangeMs, lt.peerCpuPerExchangeMs, 0.5))
   }
   const largest = Math.max(...scale.map(r => r.torrents))
-  const tf = scale.find(r => r.peer === 'torrent-fish' && r.torrents === largest)
-  const lt = scale.find(r => r.peer === 'libtorrent' && r.torrents === largest)
+  const tf = scale.find(r => r.peer === 'torrent-fish' && !r.variant && r.torrents === largest)
+  const lt = scale.find(r => r.peer === 'libtorrent' && !r.variant && r.torrents === largest)
   if (tf && lt) {
     const note = largest < 100_000 ? `measured at ${largest} torrents, not 100k (quick mode)` : undefined
     out.push(target(`RSS at ${largest} torrents (MiB)`, tf.rssKiB / 1024, lt.rssKiB / 1024, 1 / 8, note))

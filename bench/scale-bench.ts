@@ -10,6 +10,8 @@ import { startPeer, type PeerName, type StartOptions } from './peers.ts'
 
 export interface ScaleRun {
   peer: PeerName
+  /** A non-default configuration of the peer (e.g. '--no-watch'); not used for the targets. */
+  variant?: string
   torrents: number
   loaded: number
   failed: number
@@ -31,7 +33,7 @@ const SETTLE_MS = 1000
 /** Torrents fetched after loading to prove the peer serves at this scale. */
 const SAMPLE = 24
 
-export async function runScale (name: PeerName, corpus: Corpus, options: StartOptions = {}): Promise<ScaleRun> {
+export async function runScale (name: PeerName, corpus: Corpus, options: StartOptions = {}, variant?: string): Promise<ScaleRun> {
   const peer = await startPeer(name, corpus.dir, options)
   try {
     const ready = memoryKiB(peer.pid)
@@ -53,6 +55,7 @@ export async function runScale (name: PeerName, corpus: Corpus, options: StartOp
     const mem = memoryKiB(peer.pid)
     return {
       peer: name,
+      ...(variant ? { variant } : {}),
       torrents: corpus.entries.length,
       loaded: peer.loaded,
       failed: peer.failed,
