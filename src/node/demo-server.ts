@@ -1,0 +1,106 @@
+/**
+ * Serves the demo page (demo/) and the browser bundle (dist/browser/) over HTTP, plus a
+ * `config.json` telling the page which tracker and ICE servers to use, so `npm start` works
+ * offline: the page, the embedded tracker and the web seed all come from this process.
+ * Not a general web server: a few mounts, GET/HEAD only, no directory listings.
+ */
+import http from 'node:http'
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/** The package root (this file is src/node/ or dist/node/). */
+export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+export interface DemoConfig {
+  /** WebSocket tracker URLs the page uses by default. */
+  trackers?: string[]
+  /** RTCConfiguration iceServers; [] on a closed network. */
+  iceServers?: unknown[]
+  [key: string]: unknown
+}
+
+export interface DemoServerOptions {
+  port?: number
+  /** Default 127.0.0.1; 0.0.0.0 to let other machines (phones on the LAN) open the demo. */
+  host?: string
+  config?: DemoConfig
+  /** More URL prefixes to serve from directories, e.g. `{ '/torrents/': dir }`. */
+  mounts?: Record<string, string>
+  /** Package root holding demo/ and dist/browser/ (default: this package). */
+  root?: string
+}
+
+export interface DemoServer {
+  readonly url: string
+  readonly port: number
+  readonly server: http.Server
+  close (): Promise<void>
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.torrent': 'application/x-bittorrent',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png'
+}
+
+/** Starts the demo server; resolves once it listens. */
+export async function startDemoServer (options: DemoServerOptions = {}): Promise<DemoServer> {
+  const root = options.root ?? PACKAGE_ROOT
+  const mounts: Array<[string, string]> = [
+    ['/demo/', path.join(root, 'demo')],
+    ['/dist/browser/', path.join(root, 'dist', 'browser')],
+    ...Object.entries(options.mounts ?? {}).map(([prefix, dir]) => [prefix.endsWith('/') ? prefix : `${prefix}/`, path.resolve(dir)] as [string, string])
+  ]
+  // Longest prefix first, so a mount inside another wins.
+  mounts.sort((a, b) => b[0].length - a[0].length)
+  const config = JSON.stringify(options.config ?? {})
+
+  const server = http.createServer(async (req, res) => {
+    const headers = { 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-cache' }
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') { res.writeHead(405, headers); return void res.end() }
+      const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)
+      if (pathname === '/config.json') {
+        res.writeHead(200, { ...headers, 'Content-Type': TYPES['.json'] })
+        return void res.end(req.method === 'HEAD' ? undefined : config)
+      }
+      let file: string | undefined
+      if (pathname === '/' || pathname === '/index.html') file = path.join(root, 'demo', 'index.html')
+      for (const [prefix, dir] of mounts) {
+        if (file || !pathname.startsWith(prefix)) continue
+        const candidate = path.resolve(dir, '.' + pathname.slice(prefix.length - 1))
+        if (candidate.startsWith(dir + path.sep)) file = candidate
+      }
+      const info = file ? await stat(file).catch(() => null) : null
+      if (!file || !info?.isFile()) {
+        res.writeHead(404, { ...headers, 'Content-Type': 'text/plain' })
+        return void res.end(pathname.startsWith('/dist/browser/') ? 'not found: run `npm run build` to make the browser bundle\n' : 'not found\n')
+      }
+      res.writeHead(200, { ...headers, 'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'Content-Length': info.size })
+      if (req.method === 'HEAD') return void res.end()
+      createReadStream(file).on('error', () => res.destroy()).pipe(res)
+    } catch {
+      res.destroy()
+    }
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => { server.off('error', reject); resolve() })
+  })
+  const { port, address } = server.address() as { port: number, address: string }
+  const host = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address.includes(':') ? `[${address}]` : address
+  return {
+    url: `http://${host}:${port}/`,
+    port,
+    server,
+    close: () => new Promise(resolve => { server.closeAllConnections(); server.close(() => resolve()) })
+  }
+}
