@@ -10,7 +10,8 @@ answers ut_metadata (BEP 9), but never downloads or serves a piece. It listens o
 Output, one JSON line each on stdout (the bench reads them):
   {"event": "listening", "port": P}
   {"event": "loaded", "loaded": N, "failed": F, "ms": T}   all add_torrent_alerts received
-  {"event": "ready", "ms": T}                               with --wait-ready: no torrent checking
+  {"event": "ready", "ms": T}                               with --wait-ready: every torrent checked
+                                                            (until then libtorrent refuses its peers)
 Runs until stdin closes or SIGTERM/SIGINT.
 """
 import argparse
@@ -74,11 +75,11 @@ def main():
     paths = list(torrent_paths(args.load_path))
     flags = (lt.torrent_flags.default_flags & ~lt.torrent_flags.auto_managed & ~lt.torrent_flags.paused
              & ~lt.torrent_flags.seed_mode) | lt.torrent_flags.upload_mode
-    added = failed = 0
+    added = failed = checked = 0
     pending = 0
 
     def drain(timeout_ms):
-        nonlocal added, failed, pending, port
+        nonlocal added, failed, pending, port, checked
         if timeout_ms:
             ses.wait_for_alert(timeout_ms)
         for a in ses.pop_alerts():
@@ -88,6 +89,8 @@ def main():
                     failed += 1
                 else:
                     added += 1
+            elif isinstance(a, lt.torrent_checked_alert):
+                checked += 1
             elif isinstance(a, lt.listen_succeeded_alert) and port is None:
                 port = a.port if hasattr(a, 'port') else ses.listen_port()
 
@@ -117,9 +120,9 @@ def main():
     emit(event='loaded', loaded=added, failed=failed, ms=round((time.monotonic() - started) * 1000, 1))
 
     if args.wait_ready:
-        checking = (lt.torrent_status.checking_files, lt.torrent_status.checking_resume_data)
-        while any(h.status().state in checking for h in ses.get_torrents()):
-            time.sleep(0.05)
+        # A torrent still checking its (absent) files refuses peers: count torrent_checked_alerts.
+        while checked < added:
+            drain(1000)
         emit(event='ready', ms=round((time.monotonic() - started) * 1000, 1))
 
     # After loading, keep only errors so the alert queue costs nothing while serving.

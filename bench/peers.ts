@@ -22,6 +22,8 @@ export interface PeerProcess {
   failed: number
   /** spawn() -> loaded and listening, measured here. */
   loadMs: number
+  /** libtorrent: spawn() -> every torrent checked (before that it refuses their peers). */
+  readyMs?: number
   child: ChildProcess
   /** SIGTERM, then SIGKILL after a grace period; resolves when the process has exited. */
   stop (): Promise<void>
@@ -61,7 +63,7 @@ const POLL_MS = 5
  * pipe the bench drains on the same two cores would block the peer's synchronous stdout
  * writes whenever the reader is descheduled; a file write never waits for a reader.
  */
-function startProcess (name: PeerName, cmd: string, args: string[], done: (lines: Line[]) => { port: number, loaded: number, failed: number } | null, options: StartOptions, cleanup?: () => void): Promise<PeerProcess> {
+function startProcess (name: PeerName, cmd: string, args: string[], done: (lines: Line[]) => { port: number, loaded: number, failed: number, loadedAt: number, readyAt?: number } | null, options: StartOptions, cleanup?: () => void): Promise<PeerProcess> {
   const logDir = mkdtempSync(path.join(tmpdir(), `tf-bench-${name}-`))
   const logFile = path.join(logDir, 'stdout.log')
   const out = openSync(logFile, 'w')
@@ -111,15 +113,16 @@ function startProcess (name: PeerName, cmd: string, args: string[], done: (lines
       while ((nl = buffered.indexOf('\n')) >= 0) {
         const text = buffered.slice(0, nl)
         buffered = buffered.slice(nl + 1)
-        try { lines.push(JSON.parse(text)) } catch { /* not a JSON line */ }
+        // When the bench first saw the line: at most one poll interval after it was written.
+        try { lines.push({ ...JSON.parse(text), seenMs: performance.now() - started }) } catch { /* not a JSON line */ }
       }
       const result = done(lines)
       if (!result) return
-      const loadMs = performance.now() - started
       ready = true
       clearTimeout(timer)
       clearInterval(poll)
-      resolve({ name, pid: child.pid!, ...result, loadMs, child, stop })
+      const { loadedAt, readyAt, ...rest } = result
+      resolve({ name, pid: child.pid!, ...rest, loadMs: loadedAt, ...(readyAt !== undefined ? { readyMs: readyAt } : {}), child, stop })
     }, POLL_MS)
   })
 }
@@ -134,19 +137,21 @@ export function startTorrentFish (loadPath: string, options: StartOptions = {}):
     const loaded = lines.find(l => l.event === 'loaded')
     const listening = lines.find(l => l.event === 'listening' && l.transport === 'tcp')
     if (!loaded || !listening) return null
-    return { port: listening.port, loaded: loaded.loaded, failed: loaded.failed }
+    return { port: listening.port, loaded: loaded.loaded, failed: loaded.failed, loadedAt: Math.max(loaded.seenMs, listening.seenMs) }
   }, options)
 }
 
 /** The python3-libtorrent baseline (bench/baseline_lt_peer.py). */
 export function startLibtorrent (loadPath: string, options: StartOptions = {}): Promise<PeerProcess> {
   const save = mkdtempSync(path.join(tmpdir(), 'tf-bench-lt-'))
-  const args = [path.join(BENCH, 'baseline_lt_peer.py'), '--load-path', loadPath, '--save-path', save, '--connections-limit', '100000']
+  const args = [path.join(BENCH, 'baseline_lt_peer.py'), '--load-path', loadPath, '--save-path', save, '--connections-limit', '100000', '--wait-ready']
   return startProcess('libtorrent', '/usr/bin/python3', args, lines => {
     const loaded = lines.find(l => l.event === 'loaded')
     const listening = lines.find(l => l.event === 'listening')
-    if (!loaded || !listening) return null
-    return { port: listening.port, loaded: loaded.loaded, failed: loaded.failed }
+    const ready = lines.find(l => l.event === 'ready')
+    if (!loaded || !listening || !ready) return null
+    // Load time is "every torrent added" (the add_torrent_alerts), as the targets define it.
+    return { port: listening.port, loaded: loaded.loaded, failed: loaded.failed, loadedAt: Math.max(loaded.seenMs, listening.seenMs), readyAt: ready.seenMs }
   }, options, () => rmSync(save, { recursive: true, force: true }))
 }
 

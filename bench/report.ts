@@ -41,8 +41,8 @@ export function exchangeTable (runs: ExchangeRun[]): string {
 
 export function scaleTable (runs: ScaleRun[]): string {
   return table(
-    ['peer', 'torrents', 'loaded', 'load s', 'RSS ready MiB', 'RSS MiB', 'peak MiB', 'served sample'],
-    runs.map(r => [r.variant ? `${r.peer} ${r.variant}` : r.peer, r.torrents, r.loaded, f(r.loadMs / 1000, 2), mib(r.rssReadyKiB), mib(r.rssKiB), mib(r.hwmKiB), `${r.verified}/${r.sampled}`])
+    ['peer', 'torrents', 'loaded', 'load s', 'serving all s', 'other CPU %', 'RSS ready MiB', 'RSS MiB', 'peak MiB', 'served sample'],
+    runs.map(r => [r.variant ? `${r.peer} ${r.variant}` : r.peer, r.torrents, r.loaded, f(r.loadMs / 1000, 2), f((r.readyMs ?? r.loadMs) / 1000, 2), f(r.backgroundCores * 100, 0), mib(r.rssReadyKiB), mib(r.rssKiB), mib(r.hwmKiB), `${r.verified}/${r.sampled}`])
   )
 }
 
@@ -63,7 +63,7 @@ export function targets (exchange: ExchangeRun[], scale: ScaleRun[]): Target[] {
   const tf = scale.find(r => r.peer === 'torrent-fish' && !r.variant && r.torrents === largest)
   const lt = scale.find(r => r.peer === 'libtorrent' && !r.variant && r.torrents === largest)
   if (tf && lt) {
-    const note = largest < 100_000 ? `measured at ${largest} torrents, not 100k (quick mode)` : undefined
+    const note = largest < 100_000 ? `measured at ${largest} torrents, not 100k` : undefined
     out.push(target(`RSS at ${largest} torrents (MiB)`, tf.rssKiB / 1024, lt.rssKiB / 1024, 1 / 8, note))
     out.push(target(`load time at ${largest} torrents (s)`, tf.loadMs / 1000, lt.loadMs / 1000, 1 / 8, note))
   }

@@ -5,7 +5,7 @@
  */
 import { fetchMetadata } from './bep9-client.ts'
 import { prng, type Corpus } from './corpus.ts'
-import { memoryKiB } from './proc-stats.ts'
+import { cpuMs, machineBusyMs, memoryKiB } from './proc-stats.ts'
 import { startPeer, type PeerName, type StartOptions } from './peers.ts'
 
 export interface ScaleRun {
@@ -17,6 +17,13 @@ export interface ScaleRun {
   failed: number
   /** spawn() -> every torrent loaded and listening. */
   loadMs: number
+  /** libtorrent: spawn() -> every torrent checked and served (it refuses peers of a checking torrent). */
+  readyMs?: number
+  /**
+   * CPU the rest of the machine used while the peer loaded, in cores: well above 0 means
+   * other work shared the CPUs and the load time is pessimistic.
+   */
+  backgroundCores: number
   /** RSS when it reported ready. */
   rssReadyKiB: number
   /** RSS after the settle and the sample fetches: the figure the targets use. */
@@ -34,7 +41,12 @@ const SETTLE_MS = 1000
 const SAMPLE = 24
 
 export async function runScale (name: PeerName, corpus: Corpus, options: StartOptions = {}, variant?: string): Promise<ScaleRun> {
+  const machine0 = machineBusyMs()
+  const self0 = process.cpuUsage()
+  const t0 = performance.now()
   const peer = await startPeer(name, corpus.dir, options)
+  const selfCpu = process.cpuUsage(self0)
+  const background = Math.max(0, machineBusyMs() - machine0 - cpuMs(peer.pid) - (selfCpu.user + selfCpu.system) / 1000) / (performance.now() - t0)
   try {
     const ready = memoryKiB(peer.pid)
     await new Promise(resolve => setTimeout(resolve, SETTLE_MS))
@@ -60,6 +72,8 @@ export async function runScale (name: PeerName, corpus: Corpus, options: StartOp
       loaded: peer.loaded,
       failed: peer.failed,
       loadMs: peer.loadMs,
+      ...(peer.readyMs !== undefined ? { readyMs: peer.readyMs } : {}),
+      backgroundCores: background,
       rssReadyKiB: ready.rss,
       rssKiB: mem.rss,
       hwmKiB: mem.hwm,
