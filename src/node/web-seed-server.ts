@@ -19,7 +19,8 @@ export interface WebSeedServer {
 
 const CORS = {
   'Access-Control-Allow-Origin': '*',
-  'Access-Control-Allow-Headers': 'Range',
+  // Browser WebTorrent sends Cache-Control with its range requests; without it the preflight fails.
+  'Access-Control-Allow-Headers': 'Range, Cache-Control',
   'Access-Control-Expose-Headers': 'Content-Length, Content-Range, Accept-Ranges'
 }
 
