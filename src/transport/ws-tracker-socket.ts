@@ -81,11 +81,12 @@ export class TrackerSocket extends EventEmitter<TrackerSocketEvents> {
   constructor (url: string, options: TrackerSocketOptions) {
     super()
     this.url = url
+    // `??`, not a spread: an option given as undefined means the default.
     this.options = {
-      reconnectMinMs: RECONNECT_MIN_MS,
-      reconnectMaxMs: RECONNECT_MAX_MS,
-      connectTimeoutMs: CONNECT_TIMEOUT_MS,
-      ...options
+      WebSocket: options.WebSocket,
+      reconnectMinMs: options.reconnectMinMs ?? RECONNECT_MIN_MS,
+      reconnectMaxMs: options.reconnectMaxMs ?? RECONNECT_MAX_MS,
+      connectTimeoutMs: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS
     }
     this.connect()
   }
