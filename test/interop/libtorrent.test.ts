@@ -100,7 +100,7 @@ test('libtorrent with forced RC4 encryption (MSE incoming)', { timeout: 60_000 }
 test('libtorrent over uTP (its default transport when allowed)', { timeout: 60_000 }, async t => {
   const utpFish = await spawnCli(['-l', path.join(dir, 'load'), '-v'])
   t.after(() => utpFish.stop(2_000))
-  assert.ok(utpFish.events.some(e => e.event === 'listening' && e.transport === 'utp'), 'torrent-fish listens on uTP')
+  await utpFish.waitFor('listening', e => e.transport === 'utp', 10_000) // logged after TCP's
   const served = utpFish.waitFor('metadata-served', e => e.infoHash === torrents.utp.infoHash, 30_000)
   const { result, info } = await fetchWithLibtorrent(torrents.utp, ['--utp'], utpFish.port)
   assert.ok(info.equals(torrents.utp.infoBytes), 'libtorrent holds byte-identical info dict bytes')
