@@ -29,12 +29,8 @@ export interface AddOptions {
   replace?: boolean
 }
 
-interface Entry {
-  record: TorrentRecord
-  /** The original .torrent bytes when pinned. */
-  pinned: Uint8Array | undefined
-  obfuscated: string
-}
+// Per torrent the store keeps its record, one alias per extra handshake hash, and the
+// .torrent bytes only when pinned: at 100k torrents every field counts.
 
 const REQ2 = text2arr('req2')
 
@@ -46,9 +42,43 @@ async function obfuscatedHash (infoHash: string): Promise<string> {
   return await hash(buf, 'hex', 'sha-1')
 }
 
-function strip (parsed: ParsedTorrent): TorrentRecord {
-  const { infoBytes: _info, torrentBytes: _file, ...record } = parsed
-  return record
+/**
+ * Shares equal tracker lists between records: thousands of torrents of one publisher name
+ * the same trackers, and each copy would cost a few arrays and strings per torrent.
+ */
+class Interner {
+  private readonly tiers = new Map<string, string[][]>()
+  tiersOf (announce: string[][]): string[][] {
+    if (announce.length === 0) return EMPTY_TIERS
+    const key = announce.map(t => t.join('\n')).join('\n\n')
+    let shared = this.tiers.get(key)
+    if (!shared) {
+      shared = announce
+      this.tiers.set(key, shared)
+    }
+    return shared
+  }
+}
+const EMPTY_TIERS: string[][] = []
+const EMPTY_LIST: string[] = []
+
+function strip (parsed: ParsedTorrent, interner: Interner): TorrentRecord {
+  return {
+    infoHash: parsed.infoHash,
+    infoHashV1: parsed.infoHashV1,
+    infoHashV2: parsed.infoHashV2,
+    name: parsed.name,
+    length: parsed.length,
+    fileCount: parsed.fileCount,
+    pieceLength: parsed.pieceLength,
+    pieceCount: parsed.pieceCount,
+    infoSize: parsed.infoSize,
+    private: parsed.private,
+    announce: interner.tiersOf(parsed.announce),
+    urlList: parsed.urlList.length === 0 ? EMPTY_LIST : parsed.urlList,
+    source: parsed.source,
+    infoOffset: parsed.infoOffset
+  }
 }
 
 export interface TorrentStoreEvents {
@@ -57,7 +87,10 @@ export interface TorrentStoreEvents {
 }
 
 export class TorrentStore extends EventEmitter<TorrentStoreEvents> {
-  private readonly entries = new Map<string, Entry>()
+  private readonly entries = new Map<string, TorrentRecord>()
+  /** The original .torrent bytes of pinned torrents. */
+  private readonly pinned = new Map<string, Uint8Array>()
+  private readonly interner = new Interner()
   /** Other handshake hashes (v1 / truncated v2 / MSE obfuscated) -> primary info hash. */
   private readonly aliases = new Map<string, string>()
   private readonly cache: ByteLru
@@ -77,46 +110,44 @@ export class TorrentStore extends EventEmitter<TorrentStoreEvents> {
   async add (parsed: ParsedTorrent, options: AddOptions = {}): Promise<TorrentRecord> {
     const existing = this.entries.get(parsed.infoHash)
     if (existing && !options.replace) {
-      throw new DuplicateTorrentError(parsed.infoHash, existing.record.source, parsed.source)
+      throw new DuplicateTorrentError(parsed.infoHash, existing.source, parsed.source)
     }
     const pin = options.pin ?? this.reader === undefined
-    const record = strip(parsed)
-    const entry: Entry = {
-      record,
-      // slice() so a pinned torrent does not keep a larger read buffer alive
-      pinned: pin ? parsed.torrentBytes.slice() : undefined,
-      obfuscated: await obfuscatedHash(parsed.infoHash)
-    }
+    const record = strip(parsed, this.interner)
+    const obfuscated = await obfuscatedHash(parsed.infoHash)
     // The await above may have let a concurrent add of the same hash in.
     const raced = this.entries.get(parsed.infoHash)
     if (raced && raced !== existing && !options.replace) {
-      throw new DuplicateTorrentError(parsed.infoHash, raced.record.source, parsed.source)
+      throw new DuplicateTorrentError(parsed.infoHash, raced.source, parsed.source)
     }
-    if (existing) this.unlink(existing)
-    this.entries.set(record.infoHash, entry)
-    this.aliases.set(entry.obfuscated, record.infoHash)
+    if (existing) this.unlink(existing, obfuscated)
+    this.entries.set(record.infoHash, record)
+    // slice() so a pinned torrent does not keep a larger read buffer alive
+    if (pin) this.pinned.set(record.infoHash, parsed.torrentBytes.slice())
+    this.aliases.set(obfuscated, record.infoHash)
     if (record.infoHashV1 && record.infoHashV1 !== record.infoHash) this.aliases.set(record.infoHashV1, record.infoHash)
     if (record.infoHashV2) this.aliases.set(record.infoHashV2.slice(0, 40), record.infoHash)
-    if (!pin) this.cache.set(record.infoHash, parsed.infoBytes.slice())
-    if (existing) this.emit('removed', existing.record)
+    if (existing) this.emit('removed', existing)
     this.emit('added', record)
     return record
   }
 
   /** Removes a torrent; returns its record, or undefined if it was not loaded. */
   remove (infoHash: string): TorrentRecord | undefined {
-    const entry = this.entries.get(infoHash.toLowerCase())
-    if (!entry) return undefined
-    this.unlink(entry)
-    this.emit('removed', entry.record)
-    return entry.record
+    const record = this.entries.get(infoHash.toLowerCase())
+    if (!record) return undefined
+    this.unlink(record)
+    this.emit('removed', record)
+    return record
   }
 
-  private unlink (entry: Entry): void {
-    const { record } = entry
+  private unlink (record: TorrentRecord, obfuscated?: string): void {
     this.entries.delete(record.infoHash)
-    this.aliases.delete(entry.obfuscated)
-    if (record.infoHashV1) this.aliases.delete(record.infoHashV1)
+    this.pinned.delete(record.infoHash)
+    // The obfuscated alias is recomputed rather than kept per torrent; it is the same for a replacement.
+    if (obfuscated) this.aliases.delete(obfuscated)
+    else void obfuscatedHash(record.infoHash).then(o => { if (this.aliases.get(o) === record.infoHash && !this.entries.has(record.infoHash)) this.aliases.delete(o) })
+    if (record.infoHashV1 && record.infoHashV1 !== record.infoHash) this.aliases.delete(record.infoHashV1)
     if (record.infoHashV2) this.aliases.delete(record.infoHashV2.slice(0, 40))
     this.cache.delete(record.infoHash)
   }
@@ -124,8 +155,7 @@ export class TorrentStore extends EventEmitter<TorrentStoreEvents> {
   /** The record for a handshake hash (primary, v1, truncated v2). */
   get (infoHash: string): TorrentRecord | undefined {
     const key = infoHash.toLowerCase()
-    const entry = this.entries.get(key) ?? this.entries.get(this.aliases.get(key) ?? '')
-    return entry?.record
+    return this.entries.get(key) ?? this.entries.get(this.aliases.get(key) ?? '')
   }
 
   has (infoHash: string): boolean { return this.get(infoHash) !== undefined }
@@ -137,8 +167,7 @@ export class TorrentStore extends EventEmitter<TorrentStoreEvents> {
   }
 
   records (): IterableIterator<TorrentRecord> {
-    const it = this.entries.values()
-    return (function * () { for (const e of it) yield e.record })()
+    return this.entries.values()
   }
 
   /**
@@ -147,10 +176,10 @@ export class TorrentStore extends EventEmitter<TorrentStoreEvents> {
    * to the info hash.
    */
   info (infoHash: string): Uint8Array | Promise<Uint8Array> {
-    const entry = this.entries.get(infoHash)
-    if (!entry) return Promise.reject(new InvalidTorrentError('not loaded', infoHash))
-    const { record } = entry
-    if (entry.pinned) return entry.pinned.subarray(record.infoOffset, record.infoOffset + record.infoSize)
+    const record = this.entries.get(infoHash)
+    if (!record) return Promise.reject(new InvalidTorrentError('not loaded', infoHash))
+    const pinned = this.pinned.get(infoHash)
+    if (pinned) return pinned.subarray(record.infoOffset, record.infoOffset + record.infoSize)
     const cached = this.cache.get(infoHash)
     if (cached) return cached
     let pending = this.pending.get(infoHash)
@@ -163,12 +192,13 @@ export class TorrentStore extends EventEmitter<TorrentStoreEvents> {
 
   /** The original .torrent bytes, exactly as loaded. */
   async torrentFile (infoHash: string): Promise<Uint8Array | undefined> {
-    const entry = this.entries.get(infoHash.toLowerCase())
-    if (!entry) return undefined
-    if (entry.pinned) return entry.pinned
+    const record = this.entries.get(infoHash.toLowerCase())
+    if (!record) return undefined
+    const pinned = this.pinned.get(record.infoHash)
+    if (pinned) return pinned
     if (!this.reader) return undefined
-    const bytes = await this.reader(entry.record)
-    await this.verify(entry.record, bytes)
+    const bytes = await this.reader(record)
+    await this.verify(record, bytes)
     return bytes
   }
 
@@ -177,7 +207,7 @@ export class TorrentStore extends EventEmitter<TorrentStoreEvents> {
     const file = await this.reader(record)
     const info = await this.verify(record, file)
     // Only cache if the torrent was not removed or replaced while we read.
-    if (this.entries.get(record.infoHash)?.record === record) this.cache.set(record.infoHash, info)
+    if (this.entries.get(record.infoHash) === record) this.cache.set(record.infoHash, info)
     return info
   }
 
@@ -193,6 +223,6 @@ export class TorrentStore extends EventEmitter<TorrentStoreEvents> {
   }
 
   clear (): void {
-    for (const entry of [...this.entries.values()]) this.remove(entry.record.infoHash)
+    for (const record of [...this.entries.values()]) this.remove(record.infoHash)
   }
 }

@@ -4,13 +4,14 @@
  * The info dictionary is kept as the exact bytes found in the file: the info hash is the
  * SHA-1 of those bytes, and re-encoding a decoded dict changes them whenever the file has
  * unsorted or otherwise non-canonical keys, which would hand leechers metadata that fails
- * their hash check. So the bencode library walks the top-level dict and we record where
- * the `info` value starts and ends.
+ * their hash check. So a scanner (bencode-scan.ts) finds the spans of the top-level keys and
+ * of the info dict's fields, and the bencode library decodes only the small values we keep.
  */
 import bencode from 'bencode'
 import { arr2hex, arr2text, hash } from 'uint8-util'
 import { InvalidTorrentError } from './errors.ts'
 import { MAX_INFO_SIZE, MAX_TORRENT_FILE_SIZE } from './constants.ts'
+import { dictEntries, findKey, intAt, stringAt, type DictEntry } from './bencode-scan.ts'
 
 /** What torrent-fish knows about one torrent, without its info bytes. */
 export interface TorrentRecord {
@@ -45,9 +46,6 @@ export interface ParsedTorrent extends TorrentRecord {
   torrentBytes: Uint8Array
 }
 
-const D = 0x64 // 'd'
-const E = 0x65 // 'e'
-
 function text (value: unknown): string | undefined {
   if (value instanceof Uint8Array) return arr2text(value)
   if (typeof value === 'string') return value
@@ -68,14 +66,32 @@ function urlStrings (value: unknown): string[] {
   return out
 }
 
-function trackerTiers (top: Record<string, unknown>): string[][] {
-  const list = top['announce-list']
-  if (Array.isArray(list) && list.length > 0) {
-    const tiers = list.map(tier => urlStrings(tier)).filter(tier => tier.length > 0)
-    if (tiers.length > 0) return tiers
+/** Decodes the value at `start` with the bencode library, without copying the buffer first. */
+function decodeAt (bytes: Uint8Array, start: number): unknown {
+  const dec = bencode.decode
+  dec.data = bytes
+  dec.position = start
+  dec.encoding = null
+  dec.bytes = bytes.length
+  try {
+    return dec.next()
+  } finally {
+    dec.data = null
   }
-  const one = text(top.announce)
-  return one ? [[one]] : []
+}
+
+function trackerTiers (bytes: Uint8Array, top: DictEntry[]): string[][] {
+  const listEntry = findKey(bytes, top, 'announce-list')
+  if (listEntry) {
+    const list = decodeAt(bytes, listEntry.valueStart)
+    if (Array.isArray(list)) {
+      const tiers = list.map(tier => urlStrings(tier)).filter(tier => tier.length > 0)
+      if (tiers.length > 0) return tiers
+    }
+  }
+  const one = findKey(bytes, top, 'announce')
+  const url = one ? text(decodeAt(bytes, one.valueStart)) : undefined
+  return url ? [[url]] : []
 }
 
 /** Sums the file tree of a v2 info dict (BEP 52): leaves are `'': {length, ...}`. */
@@ -94,39 +110,39 @@ function walkFileTree (tree: unknown, pieceLength: number, acc: { length: number
   }
 }
 
-interface TopLevel {
-  dict: Record<string, unknown>
-  infoStart: number
-  infoEnd: number
+/** An integer field, or undefined when absent or not an integer. */
+function intField (bytes: Uint8Array, entries: DictEntry[], name: string): number | undefined {
+  const e = findKey(bytes, entries, name)
+  if (!e || bytes[e.valueStart] !== 0x69) return undefined
+  const { value } = intAt(bytes, e.valueStart)
+  return Number.isSafeInteger(value) ? value : undefined
 }
 
-/** Walks the top-level dict with the bencode library, noting the byte span of `info`. */
-function readTopLevel (bytes: Uint8Array): TopLevel {
-  if (bytes[0] !== D) throw new Error('not a bencoded dictionary (a .torrent starts with "d")')
-  const dec = bencode.decode
-  // Prime the decoder's state on our buffer without copying: decode() copies, next() does not.
-  dec.data = bytes
-  dec.position = 1
-  dec.encoding = null
-  dec.bytes = bytes.length
-  const dict: Record<string, unknown> = {}
-  let infoStart = -1
-  let infoEnd = -1
-  try {
-    while (dec.position < bytes.length && bytes[dec.position] !== E) {
-      const key = arr2text(dec.buffer())
-      const start = dec.position
-      const value = dec.next()
-      if (!(dec.position > start && dec.position <= bytes.length)) throw new Error('truncated')
-      if (key === 'info') { infoStart = start; infoEnd = dec.position }
-      dict[key] = value
-    }
-    if (bytes[dec.position] !== E) throw new Error('truncated')
-  } finally {
-    dec.data = null
+/** A byte-string field's span, or undefined when absent or not a string. */
+function stringField (bytes: Uint8Array, entries: DictEntry[], name: string): { start: number, length: number } | undefined {
+  const e = findKey(bytes, entries, name)
+  if (!e) return undefined
+  const c = bytes[e.valueStart]
+  if (c < 0x30 || c > 0x39) return undefined
+  return stringAt(bytes, e.valueStart)
+}
+
+/** Sums `length` over the `files` list of a v1 multi-file info dict. */
+function sumFiles (bytes: Uint8Array, files: DictEntry, source: string | undefined): { length: number, count: number } {
+  if (bytes[files.valueStart] !== 0x6c) throw new InvalidTorrentError('"files" is not a list', source)
+  let length = 0
+  let count = 0
+  let i = files.valueStart + 1
+  while (bytes[i] !== 0x65) {
+    if (bytes[i] !== 0x64) throw new InvalidTorrentError('a file in "files" is not a dictionary', source)
+    const { entries, end } = dictEntries(bytes, i)
+    const len = intField(bytes, entries, 'length')
+    if (len === undefined || len < 0) throw new InvalidTorrentError('a file in "files" has no valid length', source)
+    length += len
+    count += 1
+    i = end
   }
-  if (infoStart < 0) throw new Error('has no "info" dictionary')
-  return { dict, infoStart, infoEnd }
+  return { length, count }
 }
 
 /**
@@ -139,30 +155,38 @@ export async function parseTorrent (torrentBytes: Uint8Array, source?: string): 
   if (torrentBytes.length > MAX_TORRENT_FILE_SIZE) {
     throw new InvalidTorrentError(`file is ${torrentBytes.length} bytes, above the ${MAX_TORRENT_FILE_SIZE}-byte cap`, source)
   }
-  let top: TopLevel
+  let top: { entries: DictEntry[], end: number }
+  let info: { entries: DictEntry[], end: number }
+  let infoEntry: DictEntry | undefined
   try {
-    top = readTopLevel(torrentBytes)
+    if (torrentBytes[0] !== 0x64) throw new Error('not a bencoded dictionary (a .torrent starts with "d")')
+    top = dictEntries(torrentBytes, 0)
+    infoEntry = findKey(torrentBytes, top.entries, 'info')
+    if (!infoEntry) throw new InvalidTorrentError('has no "info" dictionary', source)
+    if (torrentBytes[infoEntry.valueStart] !== 0x64) throw new InvalidTorrentError('"info" is not a dictionary', source)
+    info = dictEntries(torrentBytes, infoEntry.valueStart)
   } catch (err) {
+    if (err instanceof InvalidTorrentError) throw err
     const why = err instanceof Error ? err.message : String(err)
-    throw new InvalidTorrentError(`not a valid .torrent (bencode: ${why === 'truncated' ? 'data is truncated' : why})`, source, { cause: err })
+    throw new InvalidTorrentError(`not a valid .torrent (bencode: ${why})`, source, { cause: err })
   }
-  const info = top.dict.info
-  if (info === null || typeof info !== 'object' || Array.isArray(info) || info instanceof Uint8Array) {
-    throw new InvalidTorrentError('"info" is not a dictionary', source)
-  }
-  const infoSize = top.infoEnd - top.infoStart
+  const bytes = torrentBytes
+  const fields = info.entries
+  const infoStart = infoEntry.valueStart
+  const infoSize = info.end - infoStart
   if (infoSize > MAX_INFO_SIZE) {
     throw new InvalidTorrentError(`info dictionary is ${infoSize} bytes, above the ${MAX_INFO_SIZE}-byte cap`, source)
   }
-  const fields = info as Record<string, unknown>
-  const name = text(fields['name.utf-8']) ?? text(fields.name)
+  const nameSpan = stringField(bytes, fields, 'name.utf-8') ?? stringField(bytes, fields, 'name')
+  const name = nameSpan && nameSpan.length > 0 ? arr2text(bytes.subarray(nameSpan.start, nameSpan.start + nameSpan.length)) : undefined
   if (!name) throw new InvalidTorrentError('info has no "name"', source)
-  const pieceLength = fields['piece length']
-  if (!isInt(pieceLength) || pieceLength <= 0) throw new InvalidTorrentError('info has no valid "piece length"', source)
+  const pieceLength = intField(bytes, fields, 'piece length')
+  if (pieceLength === undefined || pieceLength <= 0) throw new InvalidTorrentError('info has no valid "piece length"', source)
 
-  const pieces = fields.pieces
-  const hasV1 = pieces instanceof Uint8Array
-  const isV2 = fields['meta version'] === 2 && fields['file tree'] !== undefined
+  const pieces = stringField(bytes, fields, 'pieces')
+  const hasV1 = pieces !== undefined
+  const treeEntry = findKey(bytes, fields, 'file tree')
+  const isV2 = intField(bytes, fields, 'meta version') === 2 && treeEntry !== undefined
   if (!hasV1 && !isV2) throw new InvalidTorrentError('info has neither v1 "pieces" nor a v2 "file tree"', source)
   if (hasV1 && pieces.length % 20 !== 0) throw new InvalidTorrentError('"pieces" length is not a multiple of 20', source)
 
@@ -171,23 +195,23 @@ export async function parseTorrent (torrentBytes: Uint8Array, source?: string): 
   let pieceCount = 0
   if (hasV1) {
     pieceCount = pieces.length / 20
-    if (isInt(fields.length)) {
-      length = fields.length
+    const single = intField(bytes, fields, 'length')
+    const files = findKey(bytes, fields, 'files')
+    if (single !== undefined) {
+      if (single < 0) throw new InvalidTorrentError('info has a negative "length"', source)
+      length = single
       fileCount = 1
-    } else if (Array.isArray(fields.files)) {
-      for (const file of fields.files) {
-        const len = (file as Record<string, unknown>)?.length
-        if (!isInt(len) || len < 0) throw new InvalidTorrentError('a file in "files" has no valid length', source)
-        length += len
-        fileCount += 1
-      }
+    } else if (files) {
+      const sum = sumFiles(bytes, files, source)
+      length = sum.length
+      fileCount = sum.count
     } else {
       throw new InvalidTorrentError('info has neither "length" nor "files"', source)
     }
   } else {
     const acc = { length: 0, files: 0, pieces: 0 }
     try {
-      walkFileTree(fields['file tree'], pieceLength, acc)
+      walkFileTree(decodeAt(bytes, treeEntry!.valueStart), pieceLength, acc)
     } catch (err) {
       throw new InvalidTorrentError((err as Error).message, source)
     }
@@ -196,10 +220,11 @@ export async function parseTorrent (torrentBytes: Uint8Array, source?: string): 
     pieceCount = acc.pieces
   }
 
-  const infoBytes = torrentBytes.subarray(top.infoStart, top.infoEnd)
+  const infoBytes = bytes.subarray(infoStart, info.end)
   const infoHashV1 = hasV1 ? await hash(infoBytes as Uint8Array<ArrayBuffer>, 'hex', 'sha-1') : undefined
   const infoHashV2 = isV2 ? await hash(infoBytes as Uint8Array<ArrayBuffer>, 'hex', 'sha-256') : undefined
   const infoHash = infoHashV1 ?? (infoHashV2 as string).slice(0, 40)
+  const urlEntry = findKey(bytes, top.entries, 'url-list')
 
   return {
     infoHash,
@@ -211,11 +236,11 @@ export async function parseTorrent (torrentBytes: Uint8Array, source?: string): 
     pieceLength,
     pieceCount,
     infoSize,
-    private: fields.private === 1,
-    announce: trackerTiers(top.dict),
-    urlList: urlStrings(top.dict['url-list']),
+    private: intField(bytes, fields, 'private') === 1,
+    announce: trackerTiers(bytes, top.entries),
+    urlList: urlEntry ? urlStrings(decodeAt(bytes, urlEntry.valueStart)) : [],
     source,
-    infoOffset: top.infoStart,
+    infoOffset: infoStart,
     infoBytes,
     torrentBytes
   }

@@ -110,3 +110,23 @@ test('caps the info dict size', async () => {
   const bytes = bencode.encode({ info: { length: 1, name: 'big', 'piece length': 16384, pieces } })
   await assert.rejects(parseTorrent(bytes, 'big.torrent'), /info dictionary is \d+ bytes, above the/)
 })
+
+test('mangled torrents (truncations, flipped bytes) only ever fail with InvalidTorrentError', async () => {
+  // A deterministic fuzz: thousands of variants of a valid multi-file torrent.
+  const info = { files: [{ length: 5, path: ['a'] }, { length: 7, path: ['b', 'c'] }], name: 'dir', 'piece length': 16384, pieces: new Uint8Array(40) }
+  const good = bencode.encode({ announce: 'http://t/', info, 'url-list': ['http://s/'] })
+  let seed = 12345
+  const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) >>> 0; return seed % n }
+  let parsed = 0
+  for (let i = 0; i < 3000; i++) {
+    const v = good.slice(0, i % 3 === 0 ? rand(good.length) : good.length)
+    for (let k = 0; k < 1 + rand(3); k++) if (v.length > 0) v[rand(v.length)] = rand(256)
+    try {
+      await parseTorrent(v, 'fuzz')
+      parsed += 1
+    } catch (err) {
+      assert.ok(err instanceof InvalidTorrentError, `unexpected ${(err as Error).name}: ${(err as Error).message}`)
+    }
+  }
+  assert.ok(parsed > 0, 'some variants still parse (flips inside strings)')
+})
