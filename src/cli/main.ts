@@ -8,8 +8,11 @@ import { Logger, processOutput, type Output } from './log.ts'
 import { integer, hostPort, address, collect } from './parse.ts'
 import * as serve from './serve.ts'
 import * as magnet from './magnet.ts'
+import * as trackerCommand from './tracker.ts'
+import { addDiscoveryFlags } from './discovery-flags.ts'
 import * as create from './create.ts'
 import { httpListenArg, publicUrlArg, intervalArg } from './http-flags.ts'
+import * as example from './example.ts'
 import type { TorrentFish } from '../node/torrent-fish.ts'
 import { CLIENT_NAME } from '../core/constants.ts'
 
@@ -34,6 +37,7 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
     .exitOverride()
     .configureOutput({ writeOut: s => io.out(s.trimEnd()), writeErr: s => io.err(s.trimEnd()) })
     .showHelpAfterError('(run torrent-fish --help for usage)')
+    .enablePositionalOptions()
 
   program
     .option('-p, --port <port>', 'TCP/uTP port to listen on (0 = any free port)', integer(0, 65535), 6881)
@@ -62,6 +66,8 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
       }
       result = runServe(opts as serve.ServeArgs, log, options)
     })
+
+  addDiscoveryFlags(program)
 
   program
     .command('create')
@@ -93,6 +99,34 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
       result = magnet.start({ files, ...opts }, io, log)
     })
 
+  program
+    .command('example')
+    .description('offline demo: serve example torrents whose content is on a local web seed, and print their magnets')
+    .option('-p, --port <port>', 'metadata peer port (0 = any free port)', integer(0, 65535), 6881)
+    .option('--web-seed-port <port>', 'port of the local web seed (0 = any free port)', integer(0, 65535), 0)
+    .option('--dir <dir>', 'where to write the example content and torrents (default: a temp dir)')
+    .option('--self-test', 'download every example magnet with a WebTorrent client, then exit')
+    .option('--json', 'log JSON lines instead of text')
+    .option('-v, --verbose', 'log every peer connection and close')
+    .action(async (opts) => {
+      const log = new Logger(io, { json: opts.json, verbose: opts.verbose })
+      result = runExample(opts as example.ExampleArgs, log, options)
+    })
+
+  program
+    .command('tracker')
+    .description('run an HTTP + UDP + WebSocket BitTorrent tracker (no outside service needed)')
+    .option('-p, --port <port>', 'HTTP/WebSocket port, and UDP port (0 = any free port)', integer(0, 65535), 8000)
+    .option('--host <address>', 'address to listen on (default: every IPv4 address)', address)
+    .option('--interval <seconds>', 'announce interval asked of clients', integer(10, 86_400), 600)
+    .option('--trust-proxy', 'trust X-Forwarded-For (behind a reverse proxy)')
+    .option('--no-stats', 'no /stats page')
+    .option('--json', 'log JSON lines instead of text')
+    .action(async (opts) => {
+      const log = new Logger(io, { json: opts.json })
+      result = trackerCommand.run(opts as trackerCommand.TrackerArgs, log, options.signals !== false)
+    })
+
   try {
     await program.parseAsync(argv, { from: 'user' })
   } catch (err) {
@@ -114,13 +148,16 @@ async function runServe (args: serve.ServeArgs, log: Logger, options: MainOption
     log.error('start-failed', (err as Error).message)
     return 1
   }
-  if (options.onServe) {
-    options.onServe(fish)
-  }
-  return await new Promise<number>(resolve => {
+  return await waitForShutdown(fish, log, options, () => fish.close())
+}
+
+/** Serves until SIGINT/SIGTERM (or until embedding code closes the service). */
+function waitForShutdown (fish: TorrentFish, log: Logger, options: MainOptions, shutdown: () => Promise<void>): Promise<number> {
+  options.onServe?.(fish)
+  return new Promise<number>(resolve => {
     const stop = (signal: string): void => {
       log.info('shutdown', `${signal}: closing`)
-      fish.close().then(() => resolve(0), err => { log.error('shutdown-failed', (err as Error).message); resolve(1) })
+      shutdown().then(() => resolve(0), err => { log.error('shutdown-failed', (err as Error).message); resolve(1) })
     }
     fish.once('close', () => {
       // close() called by the embedding code (tests) rather than a signal
@@ -131,4 +168,20 @@ async function runServe (args: serve.ServeArgs, log: Logger, options: MainOption
       process.once('SIGTERM', () => stop('SIGTERM'))
     }
   })
+}
+
+async function runExample (args: example.ExampleArgs, log: Logger, options: MainOptions): Promise<number> {
+  let running: example.RunningExample
+  try {
+    running = await example.runExample(args, log)
+  } catch (err) {
+    log.error('start-failed', (err as Error).message)
+    return 1
+  }
+  if (args.selfTest) {
+    const ok = await example.selfTest(running, log)
+    await running.close()
+    return ok ? 0 : 1
+  }
+  return await waitForShutdown(running.fish, log, options, () => running.close())
 }

@@ -4,8 +4,9 @@
  */
 import { createTorrentFish, type TorrentFish, type TorrentFishOptions } from '../node/torrent-fish.ts'
 import type { Logger } from './log.ts'
+import { discoveryOptions, type DiscoveryArgs } from './discovery-flags.ts'
 
-export interface ServeArgs {
+export interface ServeArgs extends DiscoveryArgs {
   port: number
   listenInterface?: string
   outgoingInterface?: string
@@ -41,14 +42,16 @@ export function serveOptions (args: ServeArgs): TorrentFishOptions {
     allowPrivate: args.allowPrivate === true,
     watch: args.watch,
     http: args.http ? { ...args.http, publicUrl: args.publicUrl, token: args.adminToken } : undefined,
-    webSeedCheck: typeof args.checkWebSeeds === 'number' ? { intervalMs: args.checkWebSeeds * 1000 } : args.checkWebSeeds === true
+    webSeedCheck: typeof args.checkWebSeeds === 'number' ? { intervalMs: args.checkWebSeeds * 1000 } : args.checkWebSeeds === true,
+    ...discoveryOptions(args)
   }
 }
 
 /** Wires the service's events to the log. */
 export function logEvents (fish: TorrentFish, log: Logger): void {
   fish.on('warning', w => log.warn('warning', w.message, { code: w.code, infoHash: w.infoHash, source: w.source }))
-  fish.on('torrent-added', r => log.debug('torrent-added', `loaded ${r.name} (${r.infoHash}) from ${r.source ?? 'memory'}`, { infoHash: r.infoHash, name: r.name, source: r.source }))
+  // Each torrent of the initial scan at debug level (there may be 100k); later ones at info.
+  fish.on('torrent-added', r => log.log(fish.options.loadPath && fish.lastScan === null ? 'debug' : 'info', 'torrent-added', `loaded ${r.name} (${r.infoHash}) from ${r.source ?? 'memory'}`, { infoHash: r.infoHash, name: r.name, source: r.source }))
   fish.on('torrent-removed', r => log.info('torrent-removed', `removed ${r.name} (${r.infoHash})`, { infoHash: r.infoHash, name: r.name }))
   fish.on('peer', p => log.debug('peer', `peer ${p.remoteAddress}:${p.remotePort} over ${p.transport} for ${p.infoHash}`, { ...p }))
   fish.on('peer-close', p => log.debug('peer-close', `closed ${p.remoteAddress}:${p.remotePort} (${p.transport}): ${p.reason} during ${p.op}${p.message ? `: ${p.message}` : ''}`, { ...p }))
@@ -60,8 +63,7 @@ export function logEvents (fish: TorrentFish, log: Logger): void {
 
 /** Starts serving; resolves with the running service (the CLI keeps the process alive). */
 export async function start (args: ServeArgs, log: Logger): Promise<TorrentFish> {
-  const fish = await createTorrentFish(serveOptions(args))
-  logEvents(fish, log)
+  const fish = await createTorrentFish(serveOptions(args), f => logEvents(f, log))
   const scan = fish.lastScan
   if (scan) {
     log.info('loaded', `loaded ${scan.loaded} torrents from ${args.loadPath}${scan.failed ? `, ${scan.failed} failed` : ''}${scan.ignored ? `, ${scan.ignored} other files ignored` : ''}`, { ...scan, loadPath: args.loadPath })

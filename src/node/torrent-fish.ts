@@ -11,8 +11,13 @@ import { InvalidOptionError } from '../core/errors.ts'
 import { listenTcp, dialTcp, type TcpListener } from '../transport/tcp.ts'
 import { DirectoryLoader, type ScanResult } from './directory-loader.ts'
 import { socksConnector } from './socks-proxy.ts'
+import { attachNetworking } from '../discovery/attach.ts'
+import type { Discovery, DiscoveryOptions } from '../discovery/discovery.ts'
+import type { UtpListener } from '../transport/utp.ts'
 import type { HttpFace, HttpOptions } from '../http/server.ts'
 import type { WebSeedHealth, WebSeedHealthOptions } from './web-seed-health.ts'
+import { startNodeWebRtc, type NodeWebRtcOptions } from './webrtc-hybrid.ts'
+import type { WebRtcTransport } from '../transport/webrtc.ts'
 
 export interface TorrentFishOptions extends MetadataPeerOptions {
   /** TCP (and uTP) port; default 6881, 0 picks a free one. */
@@ -29,10 +34,18 @@ export interface TorrentFishOptions extends MetadataPeerOptions {
   proxy?: string
   /** Do not listen at all (library use with custom transports). */
   listen?: boolean
+  /** uTP on the TCP port number (default true; off or missing utp-native: TCP only, said once). */
+  utp?: boolean
+  /** Trackers, DHT, LSD, outgoing connections, embedded tracker; `false` for none. */
+  discovery?: DiscoveryOptions | false
   /** HTTP face: `/<infohash>.torrent` for `xs=`, /health, /metrics, status page, admin routes. */
   http?: HttpOptions
   /** Check the torrents' web seeds now and then (true = defaults: every 15 minutes). */
   webSeedCheck?: boolean | WebSeedHealthOptions
+  /** WebSocket (WebTorrent) trackers to announce every torrent on, for browser peers over WebRTC. */
+  wsTrackers?: string[]
+  /** WebRTC (hybrid peer): on by default when `wsTrackers` are given; false turns it off; an object tunes it. */
+  webrtc?: boolean | NodeWebRtcOptions
 }
 
 /** A transport that is accepting connections, for status and health reports. */
@@ -47,6 +60,9 @@ export class TorrentFish extends MetadataPeer {
   loader: DirectoryLoader | null = null
   lastScan: ScanResult | null = null
   private tcp: TcpListener | null = null
+  /** Announces and peer discovery (after start, unless `discovery: false`). */
+  discovery: Discovery | null = null
+  utp: UtpListener | null = null
   /** Extra things to stop on close (discovery, other transports), in reverse order of start. */
   private readonly closers: Array<() => Promise<void> | void> = []
 
@@ -98,8 +114,31 @@ export class TorrentFish extends MetadataPeer {
       this.tcp = await listenTcp(this, { port: this.options.port ?? 6881, host: this.options.listenInterface })
       this.listenPort = this.tcp.port
     }
+    await this.startWebRtc()
+    if (this.options.listen !== false) {
+      // After WebRTC: it owns ws:// trackers when it runs, discovery announces the rest.
+      const net = await attachNetworking(this)
+      this.utp = net.utp
+      this.discovery = net.discovery
+    }
     await this.startHttpFace()
     return this
+  }
+
+  /** The WebRTC transport when it runs (see `webrtc` and `wsTrackers`). */
+  webrtcTransport: WebRtcTransport | null = null
+
+  private async startWebRtc (): Promise<void> {
+    const { webrtc, wsTrackers = [] } = this.options
+    const tuned = typeof webrtc === 'object' ? webrtc : {}
+    // ws:// URLs among the discovery's extra trackers count as configured ws trackers too.
+    const extra = this.options.discovery ? (this.options.discovery.extraTrackers ?? []).filter(u => /^wss?:\/\//i.test(u)) : []
+    const trackers = [...new Set([...wsTrackers, ...extra, ...(tuned.trackers ?? [])])]
+    if (webrtc === false || (webrtc === undefined && trackers.length === 0)) return
+    const transport = await startNodeWebRtc(this, { ...tuned, trackers })
+    if (!transport) return
+    this.webrtcTransport = transport
+    this.register(() => transport.close(), () => transport.trackers().map(t => ({ name: 'webrtc', address: t.url, port: 0 })))
   }
 
   /** The HTTP face when `http` is set (after start). */
@@ -159,9 +198,13 @@ export class TorrentFish extends MetadataPeer {
   }
 }
 
-/** Creates, loads and starts a torrent-fish service. */
-export async function createTorrentFish (options: TorrentFishOptions = {}): Promise<TorrentFish> {
+/**
+ * Creates, loads and starts a torrent-fish service. `setup` runs before loading starts, so
+ * listeners it attaches see every warning about the load path.
+ */
+export async function createTorrentFish (options: TorrentFishOptions = {}, setup?: (fish: TorrentFish) => void): Promise<TorrentFish> {
   const fish = new TorrentFish(options)
+  setup?.(fish)
   try {
     return await fish.start()
   } catch (err) {
