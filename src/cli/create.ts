@@ -9,7 +9,6 @@
  */
 import { readdir, stat, writeFile, rename, unlink } from 'node:fs/promises'
 import path from 'node:path'
-import createTorrent from 'create-torrent'
 import { InvalidArgumentError } from 'commander'
 import { parseTorrent } from '../core/torrent.ts'
 import { composeMagnet } from '../core/magnet.ts'
@@ -162,6 +161,8 @@ async function create (args: CreateArgs, io: Output, options: CreateOptions): Pr
 
   const showProgress = args.progress ?? size.bytes >= PROGRESS_THRESHOLD_BYTES
   const progress = showProgress ? progressReporter(io, options.progressStream) : null
+  // Loaded here, not at the top: the CLI's other commands should not pay for create-torrent.
+  const { default: createTorrent } = await import('create-torrent')
   const bytes = await new Promise<Uint8Array>((resolve, reject) => {
     createTorrent(input, {
       name,

@@ -8,7 +8,6 @@
 import { mkdir, writeFile, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import createTorrent from 'create-torrent'
 import { startWebSeed, type WebSeedServer } from '../node/web-seed-server.ts'
 import { createTorrentFish, type TorrentFish } from '../node/torrent-fish.ts'
 import { composeMagnet } from '../core/magnet.ts'
@@ -50,8 +49,9 @@ const FILES: Array<{ rel: string, bytes: () => Uint8Array }> = [
   { rel: 'album/notes.txt', bytes: () => new TextEncoder().encode('A multi-file torrent: the url-list is a base URL ending in "/" (BEP 19).\n') }
 ]
 
-function makeTorrent (input: string, opts: Record<string, unknown>): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
+async function makeTorrent (input: string, opts: Record<string, unknown>): Promise<Uint8Array> {
+  const { default: createTorrent } = await import('create-torrent')
+  return await new Promise((resolve, reject) => {
     createTorrent(input, opts, (err: Error | null, torrent: Uint8Array) => err ? reject(err) : resolve(new Uint8Array(torrent)))
   })
 }

@@ -3,16 +3,16 @@
  * exit code so tests run it in-process; bin/torrent-fish.js calls it for real.
  * Exit codes: 0 ok, 1 runtime failure, 2 bad usage (the message names the flag).
  */
-import { Command, CommanderError, Option } from 'commander'
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { Logger, processOutput, type Output } from './log.ts'
 import { integer, hostPort, address, collect } from './parse.ts'
 import * as serve from './serve.ts'
-import * as magnet from './magnet.ts'
-import * as trackerCommand from './tracker.ts'
+import type * as magnet from './magnet.ts'
+import type * as trackerCommand from './tracker.ts'
 import { addDiscoveryFlags } from './discovery-flags.ts'
 import * as create from './create.ts'
 import { httpListenArg, publicUrlArg, intervalArg } from './http-flags.ts'
-import * as example from './example.ts'
+import type * as example from './example.ts'
 import type { TorrentFish } from '../node/torrent-fish.ts'
 import { CLIENT_NAME } from '../core/constants.ts'
 
@@ -22,6 +22,12 @@ export interface MainOptions {
   onServe?: (fish: TorrentFish) => void
   /** Install SIGINT/SIGTERM handlers (the real CLI); default true. */
   signals?: boolean
+}
+
+/** `--ws-tracker`: ws:// or wss:// only, repeatable. */
+function wsTrackerArg (value: string, previous: string[] = []): string[] {
+  if (!/^wss?:\/\/[^/]/i.test(value)) throw new InvalidArgumentError(`${value} is not a ws:// or wss:// URL`)
+  return [...previous, value]
 }
 
 const VERSION = CLIENT_NAME.split(' ')[1]
@@ -57,6 +63,9 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
     .option('--public-url <url>', 'base URL clients reach the HTTP server at; magnets get xs=<url>/<infohash>.torrent', publicUrlArg)
     .addOption(new Option('--admin-token <token>', 'bearer token enabling POST /torrents and DELETE /torrents/<infohash>').env('TORRENT_FISH_ADMIN_TOKEN'))
     .option('--check-web-seeds [interval]', 'check every torrent\'s web seeds each interval (seconds, or 15m, 1h; default 15m)', intervalArg)
+    .option('--ws-tracker <url>', 'WebSocket (WebTorrent) tracker to announce every torrent on, for browser peers over WebRTC; repeatable', wsTrackerArg)
+    .option('--no-webrtc', 'do not answer WebRTC peers, even with ws:// trackers configured')
+    .option('--webrtc-offers <n>', 'WebRTC offers sent with each announce (default 0: answer only)', integer(0, 5), 0)
     .action(async (opts) => {
       const log = new Logger(io, { json: opts.json, verbose: opts.verbose })
       if (opts.publicUrl !== undefined && opts.http === undefined) {
@@ -96,7 +105,8 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
     .option('--json', 'log JSON lines instead of text')
     .action(async (files: string[], opts) => {
       const log = new Logger(io, { json: opts.json })
-      result = magnet.start({ files, ...opts }, io, log)
+      // Subcommands load their modules on use: `serve` should not carry create-torrent or a tracker server.
+      result = import('./magnet.ts').then(m => m.start({ files, ...opts } as magnet.MagnetArgs, io, log))
     })
 
   program
@@ -124,7 +134,7 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
     .option('--json', 'log JSON lines instead of text')
     .action(async (opts) => {
       const log = new Logger(io, { json: opts.json })
-      result = trackerCommand.run(opts as trackerCommand.TrackerArgs, log, options.signals !== false)
+      result = import('./tracker.ts').then(m => m.run(opts as trackerCommand.TrackerArgs, log, options.signals !== false))
     })
 
   try {
@@ -171,15 +181,16 @@ function waitForShutdown (fish: TorrentFish, log: Logger, options: MainOptions, 
 }
 
 async function runExample (args: example.ExampleArgs, log: Logger, options: MainOptions): Promise<number> {
+  const exampleModule = await import('./example.ts')
   let running: example.RunningExample
   try {
-    running = await example.runExample(args, log)
+    running = await exampleModule.runExample(args, log)
   } catch (err) {
     log.error('start-failed', (err as Error).message)
     return 1
   }
   if (args.selfTest) {
-    const ok = await example.selfTest(running, log)
+    const ok = await exampleModule.selfTest(running, log)
     await running.close()
     return ok ? 0 : 1
   }

@@ -4,7 +4,15 @@
  * prefix before it starts buffering, and we surface piece requests so they can be counted.
  */
 import Wire from 'bittorrent-protocol'
+import bencode from 'bencode'
 import { MAX_MESSAGE_SIZE } from './constants.ts'
+
+/**
+ * Encoded extended handshakes by content. Every connection of a torrent sends the same one,
+ * and there are few distinct (metadata_size, port) pairs among the torrents peers ask for.
+ */
+const handshakeCache = new Map<string, Uint8Array>()
+const HANDSHAKE_CACHE_MAX = 4096
 
 export class GuardedWire extends Wire {
   maxMessageSize = MAX_MESSAGE_SIZE
@@ -16,6 +24,23 @@ export class GuardedWire extends Wire {
       return
     }
     super._onMessageLength(buffer)
+  }
+
+  // Same bytes as the base class (our fields plus `m` from the extension mapping), encoded once.
+  _sendExtendedHandshake (): void {
+    const self = this as unknown as { extendedMapping: Record<string, string>, _extendedHandshakeSent: boolean }
+    const m: Record<string, number> = {}
+    for (const id in self.extendedMapping) m[self.extendedMapping[id]] = Number(id)
+    const msg = { ...this.extendedHandshake, m }
+    const key = JSON.stringify(msg)
+    let bytes = handshakeCache.get(key)
+    if (!bytes) {
+      bytes = bencode.encode(msg)
+      if (handshakeCache.size >= HANDSHAKE_CACHE_MAX) handshakeCache.delete(handshakeCache.keys().next().value!)
+      handshakeCache.set(key, bytes)
+    }
+    this.extended(0, bytes)
+    self._extendedHandshakeSent = true
   }
 
   /** A metadata-only peer never sends a piece; this makes that a property of the wire, not a habit. */

@@ -11,12 +11,11 @@ import { InvalidOptionError } from '../core/errors.ts'
 import { listenTcp, dialTcp, type TcpListener } from '../transport/tcp.ts'
 import { DirectoryLoader, type ScanResult } from './directory-loader.ts'
 import { socksConnector } from './socks-proxy.ts'
-import { attachNetworking } from '../discovery/attach.ts'
 import type { Discovery, DiscoveryOptions } from '../discovery/discovery.ts'
 import type { UtpListener } from '../transport/utp.ts'
 import type { HttpFace, HttpOptions } from '../http/server.ts'
 import type { WebSeedHealth, WebSeedHealthOptions } from './web-seed-health.ts'
-import { startNodeWebRtc, type NodeWebRtcOptions } from './webrtc-hybrid.ts'
+import type { NodeWebRtcOptions } from './webrtc-hybrid.ts'
 import type { WebRtcTransport } from '../transport/webrtc.ts'
 
 export interface TorrentFishOptions extends MetadataPeerOptions {
@@ -117,6 +116,8 @@ export class TorrentFish extends MetadataPeer {
     await this.startWebRtc()
     if (this.options.listen !== false) {
       // After WebRTC: it owns ws:// trackers when it runs, discovery announces the rest.
+      // Loaded on use, like WebRTC and HTTP below: a process that runs none of them carries none of their libraries.
+      const { attachNetworking } = await import('../discovery/attach.ts')
       const net = await attachNetworking(this)
       this.utp = net.utp
       this.discovery = net.discovery
@@ -135,6 +136,7 @@ export class TorrentFish extends MetadataPeer {
     const extra = this.options.discovery ? (this.options.discovery.extraTrackers ?? []).filter(u => /^wss?:\/\//i.test(u)) : []
     const trackers = [...new Set([...wsTrackers, ...extra, ...(tuned.trackers ?? [])])]
     if (webrtc === false || (webrtc === undefined && trackers.length === 0)) return
+    const { startNodeWebRtc } = await import('./webrtc-hybrid.ts')
     const transport = await startNodeWebRtc(this, { ...tuned, trackers })
     if (!transport) return
     this.webrtcTransport = transport

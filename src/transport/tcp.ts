@@ -6,6 +6,7 @@
 import net from 'node:net'
 import type { MetadataPeer } from '../core/metadata-peer.ts'
 import type { PeerConnection } from '../core/peer-connection.ts'
+import { coalesceWrites } from './coalesce-writes.ts'
 
 export interface TcpListenOptions {
   /** 0 picks a free port. */
@@ -28,6 +29,7 @@ function stripV4Mapped (address: string | undefined): string | undefined {
 /** Hands an accepted or dialed socket to the session. */
 export function adoptTcpSocket (peer: MetadataPeer, socket: net.Socket, direction: 'incoming' | 'outgoing', infoHash?: string): PeerConnection {
   socket.setNoDelay(true)
+  coalesceWrites(socket)
   return peer.handleConnection(socket, {
     transport: 'tcp',
     direction,
