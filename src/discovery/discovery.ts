@@ -250,9 +250,14 @@ export class Discovery {
     }
   }
 
-  /** Per tracker: whether its last announce worked, when, and why not (for /health and /metrics). */
-  trackerReports (): Array<{ url: string, ok: boolean, lastAnnounce?: number, error?: string }> {
-    return this.scheduler.targetStatus().filter(t => t.key !== 'dht' && t.key !== 'lsd' && t.last).map(t => ({
+  /**
+   * Per tracker: whether its last announce worked, when, and why not (for /health and
+   * /metrics); null while no tracker has been announced to, which reads as "unknown".
+   */
+  trackerReports (): Array<{ url: string, ok: boolean, lastAnnounce?: number, error?: string }> | null {
+    const trackers = this.scheduler.targetStatus().filter(t => t.key !== 'dht' && t.key !== 'lsd' && t.last)
+    if (trackers.length === 0) return null
+    return trackers.map(t => ({
       url: t.key,
       ok: t.last!.ok,
       lastAnnounce: t.last!.at,
