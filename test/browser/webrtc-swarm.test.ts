@@ -75,7 +75,7 @@ test('a Node hybrid TorrentFish serves a WebTorrent leecher in a tab', async () 
   const fish = await createTorrentFish({ port: 0, listenInterface: '127.0.0.1', wsTrackers: [env.tracker.wsUrl], webrtc: { rtcConfig: { iceServers: [] } } })
   const context = await browser.newContext()
   try {
-    await fish.addTorrent(torrent.torrentBytes, { source: 'test' })
+    await fish.addTorrent(torrent.torrentBytes, { source: 'test', pin: true })
     await announced(torrent.infoHash)
     const page = await context.newPage()
     await openLeecher(page, env)

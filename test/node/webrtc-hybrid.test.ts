@@ -39,7 +39,7 @@ test('hybrid TorrentFish serves a Node WebTorrent leecher over WebRTC, found thr
 
   const torrent = await singleFileTorrent({ size: 300_000 })
   await seed.add(torrent)
-  await fish.addTorrent(torrent.torrentBytes, { source: 'test' })
+  await fish.addTorrent(torrent.torrentBytes, { source: 'test', pin: true })
   // The announce reaches the tracker: the swarm lists us before the leecher asks.
   while (!tracker.server.torrents[torrent.infoHash]) await once(tracker.server, 'start')
 
@@ -66,4 +66,25 @@ test('webrtc: false keeps a ws-tracker TorrentFish on TCP only', async t => {
   t.after(() => fish.close())
   assert.equal(fish.webrtcTransport, null)
   assert.ok(!fish.listening().some(l => l.name === 'webrtc'))
+})
+
+test('CLI: --ws-tracker turns WebRTC on, --no-webrtc off, a non-ws URL is a usage error', async t => {
+  const { main } = await import('../../src/cli/main.ts')
+  const lines: string[] = []
+  const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) }
+  const tracker = await startTracker()
+  t.after(() => tracker.close())
+  const base = ['-p', '0', '-i', '127.0.0.1', '--no-dht', '--no-lsd', '--json']
+  for (const [extra, on] of [[[], true], [['--no-webrtc'], false]] as const) {
+    let running: any
+    const code = main([...base, '--ws-tracker', tracker.wsUrl, ...extra], {
+      io,
+      signals: false,
+      onServe: fish => { running = fish; setImmediate(() => { void fish.close() }) }
+    })
+    assert.equal(await code, 0)
+    assert.equal(running.webrtcTransport !== null, on, `webrtc ${on ? 'on' : 'off'} with ${extra.join(' ') || 'defaults'}`)
+  }
+  assert.equal(await main([...base, '--ws-tracker', 'http://example.org/announce'], { io, signals: false }), 2)
+  assert.ok(lines.some(l => l.includes('is not a ws:// or wss:// URL')))
 })
