@@ -30,7 +30,7 @@ export interface PeerProcess {
 }
 
 export interface StartOptions {
-  /** torrent-fish: run bin/torrent-fish.js (dist/ when built) instead of the sources. */
+  /** torrent-fish: run the build in dist/ (bench/tf-dist.mjs) instead of the sources. */
   dist?: boolean
   /** torrent-fish: keep watching the load path (the CLI default). */
   watch?: boolean
@@ -47,7 +47,7 @@ export interface StartOptions {
  * in this checkout knows; read from its --help so the bench keeps working as flags appear.
  */
 export function matchingBaselineFlags (dist = false): string[] {
-  const entry = dist ? path.join(ROOT, 'bin', 'torrent-fish.js') : path.join(BENCH, 'tf-cli.ts')
+  const entry = dist ? path.join(BENCH, 'tf-dist.mjs') : path.join(BENCH, 'tf-cli.ts')
   const help = spawnSync(process.execPath, [entry, '--help'], { encoding: 'utf8' }).stdout ?? ''
   return ['--no-dht', '--no-lsd', '--no-utp'].filter(flag => help.includes(flag))
 }
@@ -129,7 +129,7 @@ function startProcess (name: PeerName, cmd: string, args: string[], done: (lines
 
 /** torrent-fish as its CLI: `-l DIR -p 0 --json --per-ip-limit 100000 -c 100000`. */
 export function startTorrentFish (loadPath: string, options: StartOptions = {}): Promise<PeerProcess> {
-  const entry = options.dist ? path.join(ROOT, 'bin', 'torrent-fish.js') : path.join(BENCH, 'tf-cli.ts')
+  const entry = options.dist ? path.join(BENCH, 'tf-dist.mjs') : path.join(BENCH, 'tf-cli.ts')
   const args = [...(options.nodeArgs ?? []), entry, '-l', loadPath, '-p', '0', '-i', '127.0.0.1', '--json', '--per-ip-limit', '100000', '-c', '100000']
   if (options.watch === false) args.push('--no-watch')
   args.push(...(options.tfArgs ?? []))
