@@ -23,6 +23,10 @@ export interface ServeArgs extends DiscoveryArgs {
   adminToken?: string
   /** Seconds between web seed checks, or true for the default. */
   checkWebSeeds?: number | boolean
+  /** `--ws-tracker`, `--no-webrtc`, `--webrtc-offers`. */
+  wsTracker?: string[]
+  webrtc?: boolean
+  webrtcOffers?: number
 }
 
 /** kB/s on the command line (0 = unlimited) -> bytes/s for the library. */
@@ -43,7 +47,9 @@ export function serveOptions (args: ServeArgs): TorrentFishOptions {
     watch: args.watch,
     http: args.http ? { ...args.http, publicUrl: args.publicUrl, token: args.adminToken } : undefined,
     webSeedCheck: typeof args.checkWebSeeds === 'number' ? { intervalMs: args.checkWebSeeds * 1000 } : args.checkWebSeeds === true,
-    ...discoveryOptions(args)
+    ...discoveryOptions(args),
+    wsTrackers: args.wsTracker,
+    webrtc: args.webrtc === false ? false : args.webrtcOffers ? { offersPerAnnounce: args.webrtcOffers } : undefined
   }
 }
 
