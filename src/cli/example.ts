@@ -1,9 +1,10 @@
 /**
- * `torrent-fish example`: the offline default. Writes a few example files, serves them from a
- * local web seed, makes .torrent files whose url-list points there, serves their metadata,
- * and prints magnets that work with nothing else running: any client given one gets the
- * metadata from this process and the content from the web seed.
- * `--self-test` then fetches every magnet with a real WebTorrent client and exits.
+ * `torrent-fish example` (`npm start`): the offline default. Writes a few example files, serves
+ * them from a local web seed, starts an embedded tracker (HTTP, UDP, WebSocket), makes .torrent
+ * files whose url-list points at the web seed and whose trackers are the embedded ones, serves
+ * their metadata over TCP, uTP and WebRTC, serves the demo page, and prints magnets that work
+ * with nothing else running. `--self-test` then fetches every magnet with a real WebTorrent
+ * client and exits.
  */
 import { mkdir, writeFile, rm } from 'node:fs/promises'
 import os from 'node:os'
@@ -11,6 +12,8 @@ import path from 'node:path'
 import { startWebSeed, type WebSeedServer } from '../node/web-seed-server.ts'
 import { createTorrentFish, type TorrentFish } from '../node/torrent-fish.ts'
 import { composeMagnet } from '../core/magnet.ts'
+import { startEmbeddedTracker, type EmbeddedTracker } from '../discovery/embedded-tracker.ts'
+import type { DemoServer } from '../node/demo-server.ts'
 import { logEvents } from './serve.ts'
 import type { Logger } from './log.ts'
 
@@ -18,12 +21,16 @@ export interface ExampleArgs {
   dir?: string
   port: number
   webSeedPort: number
+  trackerPort?: number
+  demoPort?: number
   selfTest?: boolean
 }
 
 export interface RunningExample {
   fish: TorrentFish
   webSeed: WebSeedServer
+  tracker: EmbeddedTracker
+  demo: DemoServer | null
   magnets: string[]
   close (): Promise<void>
 }
@@ -69,47 +76,47 @@ export async function runExample (args: ExampleArgs, log: Logger): Promise<Runni
     await writeFile(file, f.bytes())
   }
   const webSeed = await startWebSeed(content, { port: args.webSeedPort, host: '127.0.0.1' })
-  // announceList: [] keeps create-torrent from adding public trackers: this runs offline.
-  const common = { announceList: [], createdBy: 'torrent-fish example', creationDate: new Date(0) }
-  const inputs = [
-    { input: path.join(content, 'hello-torrent-fish.txt'), urlList: [webSeed.url + 'hello-torrent-fish.txt'] },
-    { input: path.join(content, 'sample-3MiB.bin'), urlList: [webSeed.url + 'sample-3MiB.bin'], pieceLength: 16384 },
-    { input: path.join(content, 'album'), urlList: [webSeed.url] }
-  ]
-  for (const { input, ...opts } of inputs) {
-    const bytes = await makeTorrent(input, { ...common, ...opts })
-    await writeFile(path.join(torrents, path.basename(input) + '.torrent'), bytes)
-  }
-  let fish: TorrentFish
+  const tracker = await startEmbeddedTracker({ port: args.trackerPort ?? 0, host: '127.0.0.1' })
+  const stopAll: Array<() => Promise<void>> = [() => tracker.close(), () => webSeed.close()]
+  const stop = async (): Promise<void> => { for (const s of stopAll.splice(0).reverse()) await s().catch(() => {}) }
   try {
-    fish = await createTorrentFish({ port: args.port, loadPath: torrents }, f => logEvents(f, log))
+    // announceList is explicit (the embedded tracker only): create-torrent would otherwise add public trackers.
+    const common = { announceList: [[tracker.httpUrl], [tracker.udpUrl], [tracker.wsUrl]], createdBy: 'torrent-fish example', creationDate: new Date(0) }
+    const inputs = [
+      { input: path.join(content, 'hello-torrent-fish.txt'), urlList: [webSeed.url + 'hello-torrent-fish.txt'] },
+      { input: path.join(content, 'sample-3MiB.bin'), urlList: [webSeed.url + 'sample-3MiB.bin'], pieceLength: 16384 },
+      { input: path.join(content, 'album'), urlList: [webSeed.url] }
+    ]
+    for (const { input, ...opts } of inputs) {
+      const bytes = await makeTorrent(input, { ...common, ...opts })
+      await writeFile(path.join(torrents, path.basename(input) + '.torrent'), bytes)
+    }
+    // The ws tracker turns on the WebRTC hybrid (when @roamhq/wrtc loads): browser tabs are served too.
+    const fish = await createTorrentFish({ port: args.port, loadPath: torrents, wsTrackers: [tracker.wsUrl] }, f => logEvents(f, log))
+    stopAll.push(() => fish.close())
+    const demo = await startDemo(tracker, torrents, args.demoPort ?? 0, log)
+    if (demo) stopAll.push(() => demo.close())
+    const peerAddress = `127.0.0.1:${fish.port}`
+    const magnets = fish.torrents().sort((a, b) => a.name.localeCompare(b.name)).map(r => composeMagnet(r, { peerAddresses: [peerAddress] }))
+    log.info('example', `serving ${magnets.length} example torrents from ${torrents}; web seed ${webSeed.url}; tracker ${tracker.httpUrl} ${tracker.udpUrl} ${tracker.wsUrl}; metadata peer on port ${fish.port}`, { dir, webSeed: webSeed.url, tracker: [tracker.httpUrl, tracker.udpUrl, tracker.wsUrl], port: fish.port, demo: demo?.url })
+    if (demo) log.info('demo', `demo page (a browser tab becomes a metadata peer): ${demo.url}`, { url: demo.url })
+    for (const m of magnets) log.info('magnet', m, { magnet: m })
+    return { fish, webSeed, tracker, demo, magnets, close: stop }
   } catch (err) {
-    await webSeed.close()
-    throw err
-  }
-  try {
-    return await announceExample(fish, webSeed, dir, torrents, log)
-  } catch (err) {
-    await fish.close()
-    await webSeed.close()
+    await stop()
     throw err
   }
 }
 
-async function announceExample (fish: TorrentFish, webSeed: WebSeedServer, dir: string, torrents: string, log: Logger): Promise<RunningExample> {
-  const peerAddress = `127.0.0.1:${fish.port}`
-  const magnets = fish.torrents().sort((a, b) => a.name.localeCompare(b.name)).map(r => composeMagnet(r, { peerAddresses: [peerAddress] }))
-  log.info('example', `serving ${magnets.length} example torrents from ${torrents}; web seed ${webSeed.url}; metadata peer on port ${fish.port}`, { dir, webSeed: webSeed.url, port: fish.port })
-  for (const m of magnets) log.info('magnet', m, { magnet: m })
-  return {
-    fish,
-    webSeed,
-    magnets,
-    async close () {
-      await fish.close()
-      await webSeed.close()
-    }
+/** Serves demo/ with the built browser bundle, if it has been built. */
+async function startDemo (tracker: EmbeddedTracker, torrents: string, port: number, log: Logger): Promise<DemoServer | null> {
+  const { startDemoServer, PACKAGE_ROOT } = await import('../node/demo-server.ts')
+  const { existsSync } = await import('node:fs')
+  if (!existsSync(path.join(PACKAGE_ROOT, 'dist', 'browser'))) {
+    log.warn('demo', 'demo page not served: the browser bundle is not built (run npm run build)')
+    return null
   }
+  return await startDemoServer({ port, config: { trackers: [tracker.wsUrl], iceServers: [] }, mounts: { '/torrents/': torrents } })
 }
 
 /** Downloads every example magnet with WebTorrent (a dev dependency) and checks the bytes. */

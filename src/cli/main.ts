@@ -114,6 +114,8 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
     .description('offline demo: serve example torrents whose content is on a local web seed, and print their magnets')
     .option('-p, --port <port>', 'metadata peer port (0 = any free port)', integer(0, 65535), 6881)
     .option('--web-seed-port <port>', 'port of the local web seed (0 = any free port)', integer(0, 65535), 0)
+    .option('--tracker-port <port>', 'port of the embedded tracker, HTTP/WebSocket and UDP (0 = any free port)', integer(0, 65535), 0)
+    .option('--demo-port <port>', 'port of the demo page (0 = any free port)', integer(0, 65535), 0)
     .option('--dir <dir>', 'where to write the example content and torrents (default: a temp dir)')
     .option('--self-test', 'download every example magnet with a WebTorrent client, then exit')
     .option('--json', 'log JSON lines instead of text')

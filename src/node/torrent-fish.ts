@@ -166,16 +166,21 @@ export class TorrentFish extends MetadataPeer {
    * Adds a torrent; one with no `source` file to read back from stays pinned in memory, or
    * its .torrent (for `xs=`) and, once evicted from the cache, its info dict would be lost.
    */
-  override async addTorrent (input: Uint8Array | ParsedTorrent, options: AddTorrentOptions = {}): Promise<TorrentRecord> {
-    const source = options.source ?? (input instanceof Uint8Array ? undefined : input.source)
-    return await super.addTorrent(input, source === undefined ? { pin: true, ...options } : options)
+  /**
+   * Adds a torrent from .torrent bytes, a parsed torrent, or a path to a .torrent file.
+   * Torrents added here are kept in memory (`pin`) unless `pin: false` is given: only the
+   * load path's torrents are re-read from their files on demand.
+   */
+  override async addTorrent (input: Uint8Array | ParsedTorrent | string, options: AddTorrentOptions = {}): Promise<TorrentRecord> {
+    if (typeof input === 'string') return await this.addTorrentFile(input, options)
+    return await super.addTorrent(input, { pin: true, ...options })
   }
 
-  /** Reads a .torrent file and serves it (pinned in memory unless it lives in the load path). */
-  async addTorrentFile (file: string): Promise<TorrentRecord> {
+  /** Reads a .torrent file and serves it, kept in memory. */
+  async addTorrentFile (file: string, options: AddTorrentOptions = {}): Promise<TorrentRecord> {
     const full = path.resolve(file)
     const bytes = new Uint8Array(await readFile(full))
-    return await this.addTorrent(bytes, { source: full })
+    return await super.addTorrent(bytes, { pin: true, source: full, ...options })
   }
 
   /** Opens an outgoing connection to a peer for one torrent (via the proxy and outgoing interface if set). */
