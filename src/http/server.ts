@@ -3,6 +3,7 @@
  * `/health`, `/metrics`, a status page at `/`, and (with a token) `POST /torrents` and
  * `DELETE /torrents/<infohash>`. Plain node:http: five routes need no framework.
  */
+import { listenServer } from '../node/listen.ts'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { InvalidOptionError } from '../core/errors.ts'
@@ -63,16 +64,6 @@ function checkPublicUrl (value: string | undefined): URL | undefined {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidOptionError('publicUrl', `must be http(s), got "${value}"`)
   if (url.search || url.hash) throw new InvalidOptionError('publicUrl', `must not have a query or fragment: "${value}"`)
   return url
-}
-
-function listen (server: http.Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error): void => { server.off('listening', onListening); reject(err) }
-    const onListening = (): void => { server.off('error', onError); resolve() }
-    server.once('error', onError)
-    server.once('listening', onListening)
-    server.listen({ port, host, ipv6Only: false })
-  })
 }
 
 /** Starts the HTTP face for a service; stop it with `close()` (the service does on close). */
@@ -189,12 +180,12 @@ export async function startHttp (fish: TorrentFish, options: HttpOptions): Promi
 
   let host = options.host
   try {
-    await listen(server, options.port, host ?? '::')
+    await listenServer(server, options.port, host ?? '::')
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (host === undefined && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) {
       host = '0.0.0.0'
-      await listen(server, options.port, host)
+      await listenServer(server, options.port, host)
     } else {
       throw new Error(`cannot listen on HTTP ${host ?? '[::]'}:${options.port}: ${(err as Error).message}`, { cause: err })
     }

@@ -4,6 +4,7 @@
  * offline: the page, the embedded tracker and the web seed all come from this process.
  * Not a general web server: a few mounts, GET/HEAD only, no directory listings.
  */
+import { listenServer } from './listen.ts'
 import http from 'node:http'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
@@ -91,10 +92,7 @@ export async function startDemoServer (options: DemoServerOptions = {}): Promise
       res.destroy()
     }
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => { server.off('error', reject); resolve() })
-  })
+  await listenServer(server, options.port ?? 0, options.host ?? '127.0.0.1')
   const { port, address } = server.address() as { port: number, address: string }
   const host = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address.includes(':') ? `[${address}]` : address
   return {

@@ -3,6 +3,7 @@
  * root with Range requests and CORS, so desktop clients and browser WebTorrent can download.
  * Not a production web server; a CDN or nginx plays this role in deployments.
  */
+import { listenServer } from './listen.ts'
 import http from 'node:http'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
@@ -72,10 +73,7 @@ export async function startWebSeed (root: string, options: { port?: number, host
       res.destroy()
     }
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => { server.off('error', reject); resolve() })
-  })
+  await listenServer(server, options.port ?? 0, options.host ?? '127.0.0.1')
   const { port, address } = server.address() as { port: number, address: string }
   const host = address.includes(':') ? `[${address}]` : address
   return {

@@ -7,6 +7,7 @@ import net from 'node:net'
 import type { MetadataPeer } from '../core/metadata-peer.ts'
 import type { PeerConnection } from '../core/peer-connection.ts'
 import { coalesceWrites } from './coalesce-writes.ts'
+import { listenServer } from '../node/listen.ts'
 
 export interface TcpListenOptions {
   /** 0 picks a free port. */
@@ -40,29 +41,18 @@ export function adoptTcpSocket (peer: MetadataPeer, socket: net.Socket, directio
   })
 }
 
-function listenOn (server: net.Server, port: number, host: string | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error): void => { server.off('listening', onListening); reject(err) }
-    const onListening = (): void => { server.off('error', onError); resolve() }
-    server.once('error', onError)
-    server.once('listening', onListening)
-    // ipv6Only false: '::' also accepts IPv4 (as ::ffff:a.b.c.d) on dual-stack hosts.
-    server.listen({ port, host, ipv6Only: false })
-  })
-}
-
 /** Listens for peers. Rejects (e.g. EADDRINUSE) with the port in the message. */
 export async function listenTcp (peer: MetadataPeer, options: TcpListenOptions): Promise<TcpListener> {
   const server = net.createServer({ noDelay: true }, socket => adoptTcpSocket(peer, socket, 'incoming'))
   server.maxConnections = Number.MAX_SAFE_INTEGER // the session enforces its own limit with a reason
   let host = options.host
   try {
-    await listenOn(server, options.port, host ?? '::')
+    await listenServer(server, options.port, host ?? '::')
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (host === undefined && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) {
       host = '0.0.0.0' // no IPv6 on this host
-      await listenOn(server, options.port, host)
+      await listenServer(server, options.port, host)
     } else {
       throw new Error(`cannot listen on TCP ${host ?? '[::]'}:${options.port}: ${(err as Error).message}`, { cause: err })
     }
