@@ -130,7 +130,8 @@ function startProcess (name: PeerName, cmd: string, args: string[], done: (lines
 /** torrent-fish as its CLI: `-l DIR -p 0 --json --per-ip-limit 100000 -c 100000`. */
 export function startTorrentFish (loadPath: string, options: StartOptions = {}): Promise<PeerProcess> {
   const entry = options.dist ? path.join(BENCH, 'tf-dist.mjs') : path.join(BENCH, 'tf-cli.ts')
-  const args = [...(options.nodeArgs ?? []), entry, '-l', loadPath, '-p', '0', '-i', '127.0.0.1', '--json', '--per-ip-limit', '100000', '-c', '100000']
+  // The same V8 flag bin/torrent-fish.js's shebang gives the installed CLI.
+  const args = ['--max-semi-space-size=8', ...(options.nodeArgs ?? []), entry, '-l', loadPath, '-p', '0', '-i', '127.0.0.1', '--json', '--per-ip-limit', '100000', '-c', '100000']
   if (options.watch === false) args.push('--no-watch')
   args.push(...(options.tfArgs ?? []))
   return startProcess('torrent-fish', process.execPath, args, lines => {

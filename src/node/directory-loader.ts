@@ -3,7 +3,7 @@
  * a file added, replaced or removed takes effect without a restart. Each bad file gets one
  * warning naming it; everything else keeps serving.
  */
-import { watch, openSync, readSync, fstatSync, closeSync, type FSWatcher } from 'node:fs'
+import { watch, openSync, readSync, fstatSync, closeSync, readdirSync, type FSWatcher } from 'node:fs'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { parseTorrent } from '../core/torrent.ts'
@@ -49,18 +49,9 @@ export class DirectoryLoader {
 
   /** Reads the whole directory (recursively). */
   async scan (): Promise<ScanResult> {
-    const entries = await readdir(this.dir, { recursive: true, withFileTypes: true })
-    const files: string[] = []
-    let ignored = 0
-    for (const e of entries) {
-      if (!e.isFile()) continue
-      const full = path.join(e.parentPath, e.name)
-      if (full.toLowerCase().endsWith('.torrent')) files.push(full)
-      else {
-        ignored += 1
-        this.peer.warn('WARN_NOT_A_TORRENT', `${full}: ignored, not a .torrent file`)
-      }
-    }
+    const { files, others } = listTorrentFiles(this.dir)
+    const ignored = others.length
+    for (const other of others) this.peer.warn('WARN_NOT_A_TORRENT', `${other}: ignored, not a .torrent file`)
     files.sort()
     let loaded = 0
     let failed = 0
@@ -232,4 +223,25 @@ class SyncFileReader {
       closeSync(fd)
     }
   }
+}
+
+/**
+ * Lists the directory tree: .torrent files and other files. Synchronous and one directory at
+ * a time, so no array of 100k Dirent objects (with their name and path strings) lives on.
+ */
+function listTorrentFiles (root: string): { files: string[], others: string[] } {
+  const files: string[] = []
+  const others: string[] = []
+  const dirs = [root]
+  while (dirs.length > 0) {
+    const dir = dirs.pop()!
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, e.name)
+      if (e.isDirectory()) dirs.push(full)
+      else if (!e.isFile()) continue
+      else if (e.name.toLowerCase().endsWith('.torrent')) files.push(full)
+      else others.push(full)
+    }
+  }
+  return { files, others }
 }
