@@ -6,7 +6,8 @@
  * "req2" + info hash) that encrypted connections reveal instead of the info hash.
  */
 import { EventEmitter } from 'events'
-import { hash, hex2arr, text2arr } from 'uint8-util'
+import { hex2arr, text2arr } from 'uint8-util'
+import { digestHex } from './digest.ts'
 import { ByteLru } from './byte-lru.ts'
 import { DEFAULT_INFO_CACHE_BYTES } from './constants.ts'
 import { DuplicateTorrentError, InvalidTorrentError } from './errors.ts'
@@ -39,7 +40,7 @@ async function obfuscatedHash (infoHash: string): Promise<string> {
   const buf = new Uint8Array(REQ2.length + raw.length)
   buf.set(REQ2, 0)
   buf.set(raw, REQ2.length)
-  return await hash(buf, 'hex', 'sha-1')
+  return await digestHex('sha-1', buf)
 }
 
 /**
@@ -214,7 +215,7 @@ export class TorrentStore extends EventEmitter<TorrentStoreEvents> {
   private async verify (record: TorrentRecord, file: Uint8Array): Promise<Uint8Array> {
     const info = file.slice(record.infoOffset, record.infoOffset + record.infoSize)
     const algo = record.infoHashV1 ? 'sha-1' : 'sha-256'
-    const got = await hash(info as Uint8Array<ArrayBuffer>, 'hex', algo)
+    const got = await digestHex(algo, info)
     const want = record.infoHashV1 ?? record.infoHashV2
     if (info.length !== record.infoSize || got !== want) {
       throw new InvalidTorrentError(`changed on disk since it was loaded (info hash ${record.infoHash} no longer matches)`, record.source)

@@ -8,7 +8,8 @@
  * of the info dict's fields, and the bencode library decodes only the small values we keep.
  */
 import bencode from 'bencode'
-import { arr2hex, arr2text, hash } from 'uint8-util'
+import { arr2hex, arr2text } from 'uint8-util'
+import { digestHex } from './digest.ts'
 import { InvalidTorrentError } from './errors.ts'
 import { MAX_INFO_SIZE, MAX_TORRENT_FILE_SIZE } from './constants.ts'
 import { dictEntries, findKey, intAt, stringAt, type DictEntry } from './bencode-scan.ts'
@@ -221,8 +222,8 @@ export async function parseTorrent (torrentBytes: Uint8Array, source?: string): 
   }
 
   const infoBytes = bytes.subarray(infoStart, info.end)
-  const infoHashV1 = hasV1 ? await hash(infoBytes as Uint8Array<ArrayBuffer>, 'hex', 'sha-1') : undefined
-  const infoHashV2 = isV2 ? await hash(infoBytes as Uint8Array<ArrayBuffer>, 'hex', 'sha-256') : undefined
+  const infoHashV1 = hasV1 ? await digestHex('sha-1', infoBytes) : undefined
+  const infoHashV2 = isV2 ? await digestHex('sha-256', infoBytes) : undefined
   const infoHash = infoHashV1 ?? (infoHashV2 as string).slice(0, 40)
   const urlEntry = findKey(bytes, top.entries, 'url-list')
 

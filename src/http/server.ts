@@ -3,7 +3,7 @@
  * `/health`, `/metrics`, a status page at `/`, and (with a token) `POST /torrents` and
  * `DELETE /torrents/<infohash>`. Plain node:http: five routes need no framework.
  */
-import { listenServer } from '../node/listen.ts'
+import { listenAnyStack } from '../node/listen.ts'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { InvalidOptionError } from '../core/errors.ts'
@@ -178,18 +178,7 @@ export async function startHttp (fish: TorrentFish, options: HttpOptions): Promi
   // Idle keep-alive sockets must not hold shutdown up.
   server.keepAliveTimeout = 5000
 
-  let host = options.host
-  try {
-    await listenServer(server, options.port, host ?? '::')
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (host === undefined && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) {
-      host = '0.0.0.0'
-      await listenServer(server, options.port, host)
-    } else {
-      throw new Error(`cannot listen on HTTP ${host ?? '[::]'}:${options.port}: ${(err as Error).message}`, { cause: err })
-    }
-  }
+  await listenAnyStack(server, options.port, options.host, 'HTTP')
   server.on('error', err => fish.warnError(err, 'http server'))
   const bound = server.address() as AddressInfo
   const shown = bound.address === '::' || bound.address === '0.0.0.0' ? '127.0.0.1' : bound.address.includes(':') ? `[${bound.address}]` : bound.address

@@ -67,7 +67,7 @@ export class DirectoryLoader {
 
   /** Loads or reloads one file; returns whether it is now served. */
   async load (file: string, reader?: SyncFileReader): Promise<boolean> {
-    const full = path.resolve(file)
+    const full = path.isAbsolute(file) ? file : path.resolve(file)
     let info: { mtimeMs: number } | undefined
     try {
       let bytes: Uint8Array

@@ -15,3 +15,21 @@ export function listenServer (server: Server, port: number, host: string | undef
     server.listen({ port, host, ipv6Only: false })
   })
 }
+
+/**
+ * Listens on `host`, or when none is given on every IPv4 and IPv6 address ('::'), falling back
+ * to IPv4 only on hosts without IPv6. Returns the host used; errors name what failed to listen.
+ */
+export async function listenAnyStack (server: Server, port: number, host: string | undefined, what: string): Promise<string> {
+  try {
+    await listenServer(server, port, host ?? '::')
+    return host ?? '::'
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (host === undefined && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) {
+      await listenServer(server, port, '0.0.0.0') // no IPv6 on this host
+      return '0.0.0.0'
+    }
+    throw new Error(`cannot listen on ${what} ${host ?? '[::]'}:${port}: ${(err as Error).message}`, { cause: err })
+  }
+}

@@ -3,6 +3,8 @@
  * `createTorrentFish()` is what the CLI runs and what Node services import.
  */
 import { readFile } from 'node:fs/promises'
+import { hash as oneShotHash } from 'node:crypto'
+import { setSyncDigest } from '../core/digest.ts'
 import path from 'node:path'
 import { MetadataPeer, type MetadataPeerOptions, type AddTorrentOptions } from '../core/metadata-peer.ts'
 import type { PeerConnection } from '../core/peer-connection.ts'
@@ -17,6 +19,9 @@ import type { HttpFace, HttpOptions } from '../http/server.ts'
 import type { WebSeedHealth, WebSeedHealthOptions } from './web-seed-health.ts'
 import type { NodeWebRtcOptions } from './webrtc-hybrid.ts'
 import type { WebRtcTransport } from '../transport/webrtc.ts'
+
+// Node's one-shot hash is synchronous and far cheaper than a Hash object per torrent.
+setSyncDigest((algorithm, data) => oneShotHash(algorithm === 'sha-1' ? 'sha1' : 'sha256', data, 'hex'))
 
 export interface TorrentFishOptions extends MetadataPeerOptions {
   /** TCP (and uTP) port; default 6881, 0 picks a free one. */

@@ -7,7 +7,7 @@ import net from 'node:net'
 import type { MetadataPeer } from '../core/metadata-peer.ts'
 import type { PeerConnection } from '../core/peer-connection.ts'
 import { coalesceWrites } from './coalesce-writes.ts'
-import { listenServer } from '../node/listen.ts'
+import { listenAnyStack } from '../node/listen.ts'
 
 export interface TcpListenOptions {
   /** 0 picks a free port. */
@@ -45,18 +45,7 @@ export function adoptTcpSocket (peer: MetadataPeer, socket: net.Socket, directio
 export async function listenTcp (peer: MetadataPeer, options: TcpListenOptions): Promise<TcpListener> {
   const server = net.createServer({ noDelay: true }, socket => adoptTcpSocket(peer, socket, 'incoming'))
   server.maxConnections = Number.MAX_SAFE_INTEGER // the session enforces its own limit with a reason
-  let host = options.host
-  try {
-    await listenServer(server, options.port, host ?? '::')
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (host === undefined && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) {
-      host = '0.0.0.0' // no IPv6 on this host
-      await listenServer(server, options.port, host)
-    } else {
-      throw new Error(`cannot listen on TCP ${host ?? '[::]'}:${options.port}: ${(err as Error).message}`, { cause: err })
-    }
-  }
+  await listenAnyStack(server, options.port, options.host, 'TCP')
   const address = server.address() as net.AddressInfo
   server.on('error', err => peer.warnError(err, `tcp listener :${address.port}`))
   return {
