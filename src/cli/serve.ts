@@ -59,8 +59,9 @@ export function logEvents (fish: TorrentFish, log: Logger): void {
   // Each torrent of the initial scan at debug level (there may be 100k); later ones at info.
   fish.on('torrent-added', r => log.log(fish.options.loadPath && fish.lastScan === null ? 'debug' : 'info', 'torrent-added', `loaded ${r.name} (${r.infoHash}) from ${r.source ?? 'memory'}`, { infoHash: r.infoHash, name: r.name, source: r.source }))
   fish.on('torrent-removed', r => log.info('torrent-removed', `removed ${r.name} (${r.infoHash})`, { infoHash: r.infoHash, name: r.name }))
-  fish.on('peer', p => log.debug('peer', `peer ${p.remoteAddress}:${p.remotePort} over ${p.transport} for ${p.infoHash}`, { ...p }))
-  fish.on('peer-close', p => log.debug('peer-close', `closed ${p.remoteAddress}:${p.remotePort} (${p.transport}): ${p.reason} during ${p.op}${p.message ? `: ${p.message}` : ''}`, { ...p }))
+  // Per-connection lines only when asked for: building them for every peer costs CPU per exchange.
+  if (log.verbose) fish.on('peer', p => log.debug('peer', `peer ${p.remoteAddress}:${p.remotePort} over ${p.transport} for ${p.infoHash}`, { ...p }))
+  if (log.verbose) fish.on('peer-close', p => log.debug('peer-close', `closed ${p.remoteAddress}:${p.remotePort} (${p.transport}): ${p.reason} during ${p.op}${p.message ? `: ${p.message}` : ''}`, { ...p }))
   fish.on('metadata-served', e => {
     const name = fish.getTorrent(e.infoHash)?.name ?? e.infoHash
     log.info('metadata-served', `served metadata of ${name} (${e.infoHash}) to ${e.peer.remoteAddress ?? 'peer'}:${e.peer.remotePort ?? ''} over ${e.peer.transport}`, { infoHash: e.infoHash, peer: e.peer })

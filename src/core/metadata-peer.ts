@@ -229,14 +229,15 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
     const infoHash = conn.record!.infoHash
     this.stats.count(infoHash, 'peers')
     this.stats.count(infoHash, 'connections')
-    this.emit('peer', conn.summary())
+    // Summaries are built only for listeners: at thousands of exchanges a second they add up.
+    if (this.listenerCount('peer') > 0) this.emit('peer', conn.summary())
   }
 
   onMetadataServed (conn: PeerConnection): void {
     const infoHash = conn.record!.infoHash
     this.stats.count(infoHash, 'metadataServed')
     this.stats.transport(conn.info.transport).metadataServed += 1
-    this.emit('metadata-served', { infoHash, peer: conn.summary() })
+    if (this.listenerCount('metadata-served') > 0) this.emit('metadata-served', { infoHash, peer: conn.summary() })
   }
 
   onPeerClosed (conn: PeerConnection): void {
@@ -253,7 +254,7 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
       if (conn.isHandshaken && conn.record) this.stats.count(conn.record.infoHash, 'peers', -1)
     }
     if (this.connections.size === 0) this.stopSweeper()
-    this.emit('peer-close', { ...conn.summary(), ...close })
+    if (this.listenerCount('peer-close') > 0) this.emit('peer-close', { ...conn.summary(), ...close })
   }
 
   /** Emits a warning on a microtask, so listeners attached right after a call still see it. */
