@@ -4,7 +4,7 @@
  * hand it duplex streams; it never touches sockets or files.
  */
 import { EventEmitter } from 'events'
-import { randomBytes, text2arr, arr2hex } from 'uint8-util'
+import { randomBytes, text2arr } from 'uint8-util'
 import {
   DEFAULT_CONNECTION_LIMIT, DEFAULT_PER_IP_LIMIT, HANDSHAKE_TIMEOUT_MS, IDLE_TIMEOUT_MS,
   MAX_MESSAGE_SIZE, PEER_ID_PREFIX
@@ -221,10 +221,6 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
   uploadThrottle (): Throttle | null { return this.upBucket ? new Throttle(this.upBucket) : null }
   downloadThrottle (): Throttle | null { return this.downBucket ? new Throttle(this.downBucket) : null }
 
-  admit (): { reason: string, message: string } | null {
-    return null
-  }
-
   onPeerReady (conn: PeerConnection): void {
     const infoHash = conn.record!.infoHash
     this.stats.count(infoHash, 'peers')
@@ -305,4 +301,3 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
   }
 }
 
-export { arr2hex as toHex }

@@ -126,7 +126,7 @@ export class PeerConnection implements MetadataRequestSink {
       if (!infoHash) return this.close('unknown-infohash', 'encryption', 'encrypted handshake for a torrent we do not hold')
       wire.setInfoHash(infoHash)
     })
-    wire.once('handshake', (infoHash: string, _peerId: string, exts: { fast?: boolean }) => this.onHandshake(infoHash, exts))
+    wire.once('handshake', (infoHash: string) => this.onHandshake(infoHash))
 
     if (this.info.direction === 'outgoing') {
       const record = this.info.infoHash ? session.store.get(this.info.infoHash) : undefined
@@ -139,7 +139,7 @@ export class PeerConnection implements MetadataRequestSink {
     }
   }
 
-  private onHandshake (infoHash: string, exts: { fast?: boolean }): void {
+  private onHandshake (infoHash: string): void {
     if (this.closed) return
     const { session } = this
     const record = session.store.get(infoHash)
@@ -150,14 +150,12 @@ export class PeerConnection implements MetadataRequestSink {
     if (record.private && !session.allowPrivate) {
       return this.close('private-torrent', 'handshake', `${infoHash} is private (BEP 27) and serving private torrents is off`)
     }
-    const refused = session.admit(this, record)
-    if (refused) return this.close(refused.reason, 'handshake', refused.message)
     this.record = record
     this.handshaken = true
     this.sentPieces = new Uint8Array(Math.ceil(record.infoSize / METADATA_PIECE_SIZE))
     // Echo the hash the peer used: a v2 peer of a hybrid torrent handshakes with the truncated v2 hash.
     if (this.info.direction === 'incoming') this.sendHandshake(infoHash)
-    this.tellNoPieces(exts)
+    this.tellNoPieces()
     session.onPeerReady(this)
   }
 
@@ -174,7 +172,7 @@ export class PeerConnection implements MetadataRequestSink {
   }
 
   /** BEP 6 have_none when both sides speak fast, else an all-zero bitfield of the right length. */
-  private tellNoPieces (_exts: { fast?: boolean }): void {
+  private tellNoPieces (): void {
     const { wire, record } = this
     if (!record) return
     if (wire.hasFast) wire.haveNone()

@@ -27,8 +27,6 @@ export interface PeerSession {
   now (): number
   uploadThrottle (): Throttle | null
   downloadThrottle (): Throttle | null
-  /** Returns a refusal when a limit forbids this peer for this torrent. */
-  admit (conn: PeerConnection, record: TorrentRecord): { reason: string, message: string } | null
   onPeerReady (conn: PeerConnection): void
   onMetadataServed (conn: PeerConnection): void
   onPeerClosed (conn: PeerConnection): void

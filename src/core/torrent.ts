@@ -8,7 +8,7 @@
  * of the info dict's fields, and the bencode library decodes only the small values we keep.
  */
 import bencode from 'bencode'
-import { arr2hex, arr2text } from 'uint8-util'
+import { arr2text } from 'uint8-util'
 import { digestHex } from './digest.ts'
 import { InvalidTorrentError } from './errors.ts'
 import { MAX_INFO_SIZE, MAX_TORRENT_FILE_SIZE } from './constants.ts'
@@ -245,9 +245,4 @@ export async function parseTorrent (torrentBytes: Uint8Array, source?: string): 
     infoBytes,
     torrentBytes
   }
-}
-
-/** The hex of a 20-byte hash, lower case; for maps keyed by info hash. */
-export function hexOf (bytes: Uint8Array): string {
-  return arr2hex(bytes)
 }
