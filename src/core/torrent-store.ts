@@ -76,7 +76,8 @@ function strip (parsed: ParsedTorrent, interner: Interner): TorrentRecord {
     infoSize: parsed.infoSize,
     private: parsed.private,
     announce: interner.tiersOf(parsed.announce),
-    urlList: parsed.urlList.length === 0 ? EMPTY_LIST : parsed.urlList,
+    // slice(): an array grown by push() keeps room for 16 elements; at 100k torrents that is 12 MB.
+    urlList: parsed.urlList.length === 0 ? EMPTY_LIST : parsed.urlList.slice(),
     source: parsed.source,
     infoOffset: parsed.infoOffset
   }
