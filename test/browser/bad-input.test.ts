@@ -6,7 +6,7 @@
  *    no RTCPeerConnection is left behind, and the tab still serves a real leecher afterwards;
  *  - a peer opens a real data channel (Node WebRTC) and sends garbage: closed as not-bittorrent.
  */
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { once } from 'node:events'
@@ -17,20 +17,12 @@ import { singleFileTorrent, magnetFor } from '../fixtures/torrents.ts'
 import { loadNodeWebRtc } from '../../src/node/webrtc-hybrid.ts'
 import { RtcNegotiation } from '../../src/transport/webrtc-negotiation.ts'
 import { DataChannelStream } from '../../src/transport/webrtc-stream.ts'
-import { launchChromium, leechInPage, openDemo, openLeecher, screenshot, startBrowserEnv, type BrowserEnv } from './harness.ts'
+import { leechInPage, openDemo, openLeecher, screenshot, type BrowserEnv, useBrowser } from './harness.ts'
 
 let env: BrowserEnv
 let browser: Browser
 
-before(async () => {
-  env = await startBrowserEnv()
-  browser = await launchChromium()
-})
-
-after(async () => {
-  await browser?.close()
-  await env?.close()
-})
+useBrowser((e, b) => { env = e; browser = b })
 
 async function freePort (): Promise<number> {
   const server = net.createServer()

@@ -4,25 +4,17 @@
  * restores the torrent from IndexedDB; a bad file shows an error. Screenshots go to
  * test-results/ as artifacts.
  */
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Browser } from 'playwright-core'
 import { decode as decodeMagnet } from 'magnet-uri'
 import { singleFileTorrent } from '../fixtures/torrents.ts'
-import { launchChromium, leechInPage, openDemo, openLeecher, screenshot, startBrowserEnv, type BrowserEnv } from './harness.ts'
+import { leechInPage, openDemo, openLeecher, screenshot, type BrowserEnv, useBrowser } from './harness.ts'
 
 let env: BrowserEnv
 let browser: Browser
 
-before(async () => {
-  env = await startBrowserEnv()
-  browser = await launchChromium()
-})
-
-after(async () => {
-  await browser?.close()
-  await env?.close()
-})
+useBrowser((e, b) => { env = e; browser = b })
 
 test('demo: load, share the magnet, serve a leecher, survive a reload, reject a bad file', async () => {
   const name = `demo-${Math.random().toString(36).slice(2)}.bin`

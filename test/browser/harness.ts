@@ -10,6 +10,7 @@
  * test/run.sh runs everything in a network namespace with a veth pair 10.213.0.1/.2, which
  * Chromium uses. Signalling and HTTP stay on 127.0.0.1.
  */
+import { before, after } from 'node:test'
 import { execFileSync } from 'node:child_process'
 import { existsSync, statSync, readdirSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
@@ -124,4 +125,22 @@ export interface LeechResult {
 /** Downloads a magnet in the leecher page; resolves with the first file's bytes. */
 export async function leechInPage (page: Page, magnet: string, timeoutMs = 60_000): Promise<LeechResult> {
   return await page.evaluate(([m, t]) => (window as any).leech(m, t), [magnet, timeoutMs] as const)
+}
+
+/**
+ * One browser environment (tracker, web seed, demo server) and one Chromium for a test file:
+ * started before its tests, closed after them. `use` receives both once they are up.
+ */
+export function useBrowser (use: (env: BrowserEnv, browser: Browser) => void): void {
+  let env: BrowserEnv | undefined
+  let browser: Browser | undefined
+  before(async () => {
+    env = await startBrowserEnv()
+    browser = await launchChromium()
+    use(env, browser)
+  })
+  after(async () => {
+    await browser?.close()
+    await env?.close()
+  })
 }

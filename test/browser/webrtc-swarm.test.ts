@@ -8,7 +8,7 @@
  *  - a Node TorrentFish (hybrid, @roamhq/wrtc) serves a WebTorrent leecher in a tab;
  *  - a demo tab serves a WebTorrent leecher in Node (node-datachannel).
  */
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { readFile } from 'node:fs/promises'
@@ -18,20 +18,12 @@ import WebTorrent from 'webtorrent'
 import { createTorrentFish } from '../../src/node/torrent-fish.ts'
 import { magnetFor, singleFileTorrent, type FixtureTorrent } from '../fixtures/torrents.ts'
 import { tmpDir } from '../fixtures/tmp.ts'
-import { launchChromium, leechInPage, openDemo, openLeecher, startBrowserEnv, type BrowserEnv } from './harness.ts'
+import { leechInPage, openDemo, openLeecher, type BrowserEnv, useBrowser } from './harness.ts'
 
 let env: BrowserEnv
 let browser: Browser
 
-before(async () => {
-  env = await startBrowserEnv()
-  browser = await launchChromium()
-})
-
-after(async () => {
-  await browser?.close()
-  await env?.close()
-})
+useBrowser((e, b) => { env = e; browser = b })
 
 async function fixture (size = 200_000): Promise<{ torrent: FixtureTorrent, magnet: string }> {
   const torrent = await singleFileTorrent({ size, name: `swarm-${Math.random().toString(36).slice(2)}.bin` })
