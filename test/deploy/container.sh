@@ -223,6 +223,14 @@ for t in "${TORRENTS[@]}"; do
     printf '  %-22s %s  %6d bytes, byte-identical  %s\n' "$t" "$transport" "$(stat -c %s "$out")" "$(echo "$line" | "$PYTHON" -c 'import json,sys; print("%d ms" % json.load(sys.stdin)["ms"])')"
   done
 done
+# The HTTP face serves each .torrent exactly as loaded (for xs=).
+for t in "${TORRENTS[@]}"; do
+  hash=$(cli magnet "$W/torrents/$t" | sed -E 's/.*btih:([0-9a-fA-F]{40}).*/\1/')
+  "$PYTHON" -c 'import sys, urllib.request; open(sys.argv[2], "wb").write(urllib.request.urlopen(sys.argv[1], timeout=10).read())' \
+    "http://127.0.0.1:$HTTP_PORT/$hash.torrent" "$W/got.torrent" || fail "GET /$hash.torrent"
+  cmp -s "$W/torrents/$t" "$W/got.torrent" || fail "GET /$hash.torrent: not the bytes of $t"
+done
+echo "  GET /<infohash>.torrent: each file byte-identical over HTTP"
 # The service's own account: each torrent served over each transport.
 for transport in tcp utp; do
   n=$("$DOCKER" logs "$CID" 2>&1 | grep -c "^.*served metadata of .* over $transport" || true)
