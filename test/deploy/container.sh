@@ -209,18 +209,23 @@ EOF
 
 # ---- 5. a real client fetches every torrent's metadata over TCP and over uTP ----
 step "python3-libtorrent fetches the metadata over TCP and uTP"
-for t in "${TORRENTS[@]}"; do
-  file="$W/torrents/$t"
-  hash=$("$PYTHON" -c 'import libtorrent as lt, sys; i = lt.torrent_info(sys.argv[1]); open(sys.argv[2], "wb").write(bytes(i.info_section())); print(i.info_hash())' "$file" "$W/expected.info")
-  magnet=$(cli magnet "$file" --peer "127.0.0.1:$PORT")
-  for transport in tcp utp; do
-    out="$W/got-$transport.info"
-    rm -f "$out"
-    line=$(timeout 60 "$PYTHON" test/deploy/lt_fetch.py --magnet "$magnet" --peer "127.0.0.1:$PORT" --transport "$transport" --out "$out" --timeout 30) ||
-      fail "$t over $transport: $line"
-    cmp -s "$W/expected.info" "$out" || fail "$t over $transport: the info dict differs from the .torrent's"
-    [ "$(sha1sum < "$out" | cut -d' ' -f1)" = "$hash" ] || fail "$t over $transport: SHA-1 of the bytes is not the info hash"
-    printf '  %-22s %s  %6d bytes, byte-identical  %s\n' "$t" "$transport" "$(stat -c %s "$out")" "$(echo "$line" | "$PYTHON" -c 'import json,sys; print("%d ms" % json.load(sys.stdin)["ms"])')"
+fetches=()
+for i in "${!TORRENTS[@]}"; do
+  file="$W/torrents/${TORRENTS[$i]}"
+  # libtorrent's raw slice of the file's info dict, and the info hash, as the expected result.
+  "$PYTHON" -c 'import libtorrent as lt, sys; open(sys.argv[2], "wb").write(bytes(lt.torrent_info(sys.argv[1]).info_section()))' "$file" "$W/expected-$i.info"
+  fetches+=(--fetch "$(cli magnet "$file" --peer "127.0.0.1:$PORT")" "$W/got-$i.info")
+done
+for transport in tcp utp; do
+  rm -f "$W"/got-*.info
+  timeout 90 "$PYTHON" test/deploy/lt_fetch.py --peer "127.0.0.1:$PORT" --transport "$transport" --timeout 60 "${fetches[@]}" > "$W/lt-$transport.log" ||
+    fail "libtorrent over $transport: $(cat "$W/lt-$transport.log")"
+  for i in "${!TORRENTS[@]}"; do
+    t=${TORRENTS[$i]}
+    cmp -s "$W/expected-$i.info" "$W/got-$i.info" || fail "$t over $transport: the info dict differs from the .torrent's"
+    hash=$(sha1sum < "$W/got-$i.info" | cut -d' ' -f1)
+    line=$(grep "\"$hash\"" "$W/lt-$transport.log") || fail "$t over $transport: SHA-1 of the bytes is not the info hash libtorrent asked for"
+    printf '  %-22s %s  %6d bytes, byte-identical, %s ms\n' "$t" "$transport" "$(stat -c %s "$W/got-$i.info")" "$(echo "$line" | sed -E 's/.*"ms": ([0-9]+).*/\1/')"
   done
 done
 # The HTTP face serves each .torrent exactly as loaded (for xs=).
@@ -252,9 +257,11 @@ step "image size"
 mib () { printf '%d.%d' $(($1 / 1048576)) $(($1 * 10 / 1048576 % 10)); }
 size=$("$DOCKER" image inspect -f '{{.Size}}' "$IMAGE")
 base=$("$DOCKER" image inspect -f '{{.Size}}' "$BASE_IMAGE")
-gz=$("$DOCKER" save "$IMAGE" | gzip -c | wc -c)
-base_gz=$(stat -c %s "$BASE_CACHE")
-echo "image $IMAGE: $(mib "$size") MiB uncompressed, $(mib "$gz") MiB as docker save | gzip"
-echo "  of which the base $BASE_IMAGE: $(mib "$base") MiB, $(mib "$base_gz") MiB gzip"
-echo "  torrent-fish's layers: $(mib $((size - base))) MiB uncompressed, about $(mib $((gz - base_gz))) MiB gzip"
-"$DOCKER" history --format '{{.Size}}\t{{.CreatedBy}}' "$IMAGE" | grep -v '^0B' | cut -c1-150 | sed 's/^/  /'
+base_gz=$(stat -c %s "$BASE_CACHE")   # `docker save BASE | gzip`, made when the cache was
+mapfile -t base_layers < <("$DOCKER" image inspect -f '{{range .RootFS.Layers}}{{println .}}{{end}}' "$BASE_IMAGE" | grep .)
+own=$("$DOCKER" save "$IMAGE" | "$PYTHON" test/deploy/layer-sizes.py "${base_layers[@]}")
+own_gz=$(echo "$own" | sed -E 's/.*"gzip": ([0-9]+).*/\1/')
+echo "image $IMAGE: $(mib "$size") MiB uncompressed, $(mib $((base_gz + own_gz))) MiB gzip (docker save | gzip)"
+echo "  the base $BASE_IMAGE: $(mib "$base") MiB, $(mib "$base_gz") MiB gzip"
+echo "  torrent-fish's layers: $(mib $((size - base))) MiB, $(mib "$own_gz") MiB gzip ($own)"
+"$DOCKER" history --format '{{.Size}}\t{{.CreatedBy}}' "$IMAGE" | grep -v '^0B' | head -n 6 | cut -c1-110 | sed 's/^/  /'

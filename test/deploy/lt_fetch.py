@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
-"""Fetches a torrent's metadata with libtorrent (python3-libtorrent) from one peer over one
+"""Fetches torrents' metadata with libtorrent (python3-libtorrent) from one peer over one
 transport only, for the container test (test/deploy/container.sh):
 
-    lt_fetch.py --magnet URI --peer HOST:PORT --transport tcp|utp --out INFO_FILE [--timeout S]
+    lt_fetch.py --peer HOST:PORT --transport tcp|utp [--timeout S] --fetch MAGNET OUT [--fetch MAGNET OUT ...]
 
 --transport tcp turns uTP off both ways, --transport utp turns TCP off both ways, so a success
-proves that transport. Writes the info dict bytes libtorrent received (and checked against the
-info hash) to --out and prints one JSON line; exits 1 with {"ok": false, ...} on failure. The
-session listens on 127.0.0.1 only, with DHT, LSD, UPnP and NAT-PMP off, and stops as soon as
-the metadata has arrived (upload mode: it never asks for a piece).
+proves that transport. For each magnet, writes the info dict bytes libtorrent received (and
+checked against the info hash) to OUT and prints one JSON line; exits 1 unless every one
+arrived within --timeout. One session for all: the session listens on 127.0.0.1 only, with DHT,
+LSD, UPnP and NAT-PMP off, in upload mode (it never asks for a piece).
 """
 import argparse
 import json
@@ -19,10 +19,9 @@ import time
 import libtorrent as lt
 
 ap = argparse.ArgumentParser()
-ap.add_argument('--magnet', required=True)
 ap.add_argument('--peer', required=True)
 ap.add_argument('--transport', choices=['tcp', 'utp'], required=True)
-ap.add_argument('--out', required=True)
+ap.add_argument('--fetch', nargs=2, action='append', required=True, metavar=('MAGNET', 'OUT'))
 ap.add_argument('--timeout', type=float, default=30.0)
 args = ap.parse_args()
 
@@ -43,39 +42,47 @@ ses = lt.session({
     'alert_mask': lt.alert.category_t.error_notification | lt.alert.category_t.status_notification
     | lt.alert.category_t.peer_notification | lt.alert.category_t.connect_notification,
 })
-params = lt.parse_magnet_uri(args.magnet)
-params.save_path = tempfile.mkdtemp(prefix='torrent-fish-lt-')
-params.flags |= lt.torrent_flags.upload_mode
-params.flags &= ~lt.torrent_flags.auto_managed
-params.flags &= ~lt.torrent_flags.paused
 start = time.monotonic()
-handle = ses.add_torrent(params)
-handle.connect_peer((host, int(port)))
+pending = {}
+for magnet, out in args.fetch:
+    params = lt.parse_magnet_uri(magnet)
+    params.save_path = tempfile.mkdtemp(prefix='torrent-fish-lt-')
+    params.flags |= lt.torrent_flags.upload_mode
+    params.flags &= ~lt.torrent_flags.auto_managed
+    params.flags &= ~lt.torrent_flags.paused
+    handle = ses.add_torrent(params)
+    handle.connect_peer((host, int(port)))
+    pending[str(handle.info_hash())] = (handle, out, [])
 
-log = []
-result = None
-while result is None and time.monotonic() < start + args.timeout:
+handles = [h for h, _, _ in pending.values()]
+ok = True
+while pending and time.monotonic() < start + args.timeout:
     ses.wait_for_alert(200)
     for a in ses.pop_alerts():
+        key = str(a.handle.info_hash()) if hasattr(a, 'handle') and a.handle.is_valid() else None
+        if key not in pending:
+            continue
         if isinstance(a, lt.metadata_received_alert):
+            _, out, _ = pending.pop(key)
             info = bytes(a.handle.torrent_file().info_section())
-            with open(args.out, 'wb') as f:
+            with open(out, 'wb') as f:
                 f.write(info)
-            result = {'ok': True, 'transport': args.transport, 'ms': round((time.monotonic() - start) * 1000),
-                      'info_size': len(info), 'info_hash': str(a.handle.torrent_file().info_hash())}
-            break
-        if isinstance(a, (lt.peer_error_alert, lt.peer_disconnected_alert, lt.metadata_failed_alert)):
-            log.append(a.message())
-if result is None:
-    result = {'ok': False, 'transport': args.transport, 'error': 'no metadata within %gs' % args.timeout, 'log': log}
+            print(json.dumps({'ok': True, 'transport': args.transport, 'info_hash': key, 'info_size': len(info),
+                              'ms': round((time.monotonic() - start) * 1000)}), flush=True)
+        elif isinstance(a, (lt.peer_error_alert, lt.peer_disconnected_alert, lt.metadata_failed_alert)):
+            pending[key][2].append(a.message())
+for key, (_, _, log) in pending.items():
+    ok = False
+    print(json.dumps({'ok': False, 'transport': args.transport, 'info_hash': key,
+                      'error': 'no metadata within %gs' % args.timeout, 'log': log}), flush=True)
 
-# Close the connection cleanly (a FIN, over uTP too) so the peer is not left waiting on a timeout.
-ses.remove_torrent(handle)
+# Close the connections cleanly (a FIN, over uTP too) so the peer is not left waiting on a timeout.
+for h in handles:
+    ses.remove_torrent(h)
+removed = 0
 deadline = time.monotonic() + 3
-while time.monotonic() < deadline:
+while removed < len(handles) and time.monotonic() < deadline:
     ses.wait_for_alert(100)
-    if any(isinstance(a, lt.torrent_removed_alert) for a in ses.pop_alerts()):
-        break
+    removed += sum(1 for a in ses.pop_alerts() if isinstance(a, lt.torrent_removed_alert))
 ses.pause()
-print(json.dumps(result), flush=True)
-sys.exit(0 if result['ok'] else 1)
+sys.exit(0 if ok else 1)
