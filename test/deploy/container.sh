@@ -58,6 +58,7 @@ cleanup () {
   local rc=$?
   trap - ERR
   set +e
+  step "stop the container and dockerd, remove $W"
   if [ -n "$CID" ]; then
     if [ "$rc" != 0 ]; then
       echo "--- container log (last 60 lines) ---" >&2
@@ -209,13 +210,18 @@ EOF
 
 # ---- 5. a real client fetches every torrent's metadata over TCP and over uTP ----
 step "python3-libtorrent fetches the metadata over TCP and uTP"
+# The expected bytes: libtorrent's raw slice of each file's info dict. The magnets: the CLI's own
+# (one run for every file, in order), pointing at the container.
+files=()
+for t in "${TORRENTS[@]}"; do files+=("$W/torrents/$t"); done
+"$PYTHON" -c '
+import libtorrent as lt, sys
+for i, f in enumerate(sys.argv[2:]):
+    open("%s/expected-%d.info" % (sys.argv[1], i), "wb").write(bytes(lt.torrent_info(f).info_section()))' "$W" "${files[@]}"
+mapfile -t MAGNETS < <(cli magnet "${files[@]}" --peer "127.0.0.1:$PORT")
+[ "${#MAGNETS[@]}" = "${#TORRENTS[@]}" ] || fail "torrent-fish magnet printed ${#MAGNETS[@]} magnets for ${#TORRENTS[@]} files"
 fetches=()
-for i in "${!TORRENTS[@]}"; do
-  file="$W/torrents/${TORRENTS[$i]}"
-  # libtorrent's raw slice of the file's info dict, and the info hash, as the expected result.
-  "$PYTHON" -c 'import libtorrent as lt, sys; open(sys.argv[2], "wb").write(bytes(lt.torrent_info(sys.argv[1]).info_section()))' "$file" "$W/expected-$i.info"
-  fetches+=(--fetch "$(cli magnet "$file" --peer "127.0.0.1:$PORT")" "$W/got-$i.info")
-done
+for i in "${!TORRENTS[@]}"; do fetches+=(--fetch "${MAGNETS[$i]}" "$W/got-$i.info"); done
 for transport in tcp utp; do
   rm -f "$W"/got-*.info
   timeout 90 "$PYTHON" test/deploy/lt_fetch.py --peer "127.0.0.1:$PORT" --transport "$transport" --timeout 60 "${fetches[@]}" > "$W/lt-$transport.log" ||
@@ -229,11 +235,11 @@ for transport in tcp utp; do
   done
 done
 # The HTTP face serves each .torrent exactly as loaded (for xs=).
-for t in "${TORRENTS[@]}"; do
-  hash=$(cli magnet "$W/torrents/$t" | sed -E 's/.*btih:([0-9a-fA-F]{40}).*/\1/')
+for i in "${!TORRENTS[@]}"; do
+  hash=$(echo "${MAGNETS[$i]}" | sed -E 's/.*btih:([0-9a-fA-F]{40}).*/\1/')
   "$PYTHON" -c 'import sys, urllib.request; open(sys.argv[2], "wb").write(urllib.request.urlopen(sys.argv[1], timeout=10).read())' \
     "http://127.0.0.1:$HTTP_PORT/$hash.torrent" "$W/got.torrent" || fail "GET /$hash.torrent"
-  cmp -s "$W/torrents/$t" "$W/got.torrent" || fail "GET /$hash.torrent: not the bytes of $t"
+  cmp -s "$W/torrents/${TORRENTS[$i]}" "$W/got.torrent" || fail "GET /$hash.torrent: not the bytes of ${TORRENTS[$i]}"
 done
 echo "  GET /<infohash>.torrent: each file byte-identical over HTTP"
 # The service's own account: each torrent served over each transport.
@@ -264,4 +270,4 @@ own_gz=$(echo "$own" | sed -E 's/.*"gzip": ([0-9]+).*/\1/')
 echo "image $IMAGE: $(mib "$size") MiB uncompressed, $(mib $((base_gz + own_gz))) MiB gzip (docker save | gzip)"
 echo "  the base $BASE_IMAGE: $(mib "$base") MiB, $(mib "$base_gz") MiB gzip"
 echo "  torrent-fish's layers: $(mib $((size - base))) MiB, $(mib "$own_gz") MiB gzip ($own)"
-"$DOCKER" history --format '{{.Size}}\t{{.CreatedBy}}' "$IMAGE" | grep -v '^0B' | head -n 6 | cut -c1-110 | sed 's/^/  /'
+"$DOCKER" history --format '{{.Size}}\t{{.CreatedBy}}' "$IMAGE" | awk -F'\t' '$1 != "0B" && n++ < 6' | cut -c1-110 | sed 's/^/  /'
