@@ -207,6 +207,7 @@ assert 'tcp' in names and 'utp' in names, 'transports listening: %s' % names
 print('/health: ready, %d torrents, listening on %s' % (h['torrents'], ', '.join('%s %s:%d' % (t['name'], t['address'], t['port']) for t in h['transports'])))
 EOF
 [ "$("$DOCKER" exec "$CID" id -u)" = 1000 ] || fail "the service does not run as uid 1000"
+echo "the service runs as uid 1000; RSS $(awk '/^VmRSS/ { printf "%d MiB", $2 / 1024 }' "/proc/$("$DOCKER" inspect -f '{{.State.Pid}}' "$CID")/status") with ${#TORRENTS[@]} torrents"
 
 # ---- 5. a real client fetches every torrent's metadata over TCP and over uTP ----
 step "python3-libtorrent fetches the metadata over TCP and uTP"
