@@ -33,6 +33,7 @@ const { values: args } = parseArgs({
     'after-seconds': { type: 'string' },
     rate: { type: 'string', default: '20' },
     seed: { type: 'string', default: '1' },
+    'tf-bin': { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false }
   }
@@ -44,18 +45,20 @@ if (args.help) {
   --flood a,b             only these floods: ${FLOODS.map(f => f.name).join(', ')}
   --peers a,b             torrent-fish,libtorrent (default both)
   --limit N               the peers' connection limit, -c (default 200; floods scale with it)
-  --calm-seconds S        leecher alone before the flood (default 3)
+  --calm-seconds S        leecher alone before the flood (default 4)
   --flood-seconds S       flood duration (default 10)
   --after-seconds S       leecher after the flood, RSS "after" at its end (default 4)
   --rate N                leecher exchanges started per second (default 20)
   --seed N                seed of the leecher's picks and the floods' PRNGs (default 1)
+  --tf-bin PATH           torrent-fish bin to run (default bin/torrent-fish.js of this checkout),
+                          e.g. another worktree's, to measure other code with this bench
   --out FILE              JSON results (default bench/results/hostile-<time>.json)`)
   process.exit(0)
 }
 
 const quick = args.quick
 const seconds = (v: string | undefined, full: number, short: number): number => 1000 * Number(v ?? (quick ? short : full))
-const calmMs = seconds(args['calm-seconds'], 3, 1)
+const calmMs = seconds(args['calm-seconds'], 4, 1)
 const floodMs = seconds(args['flood-seconds'], 10, 3)
 const afterMs = seconds(args['after-seconds'], 4, 1)
 const limit = Number(args.limit)
@@ -93,7 +96,7 @@ const meta = {
   cpuModel: os.cpus()[0]?.model,
   memGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
   kernel: os.release(),
-  commit: (() => { try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim() } catch { return undefined } })(),
+  commit: (() => { try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', cwd: args['tf-bin'] ? path.dirname(path.resolve(args['tf-bin'])) : undefined }).trim() } catch { return undefined } })(),
   limit,
   calmMs,
   floodMs,
@@ -112,7 +115,7 @@ for (const flood of floods) {
   for (const peer of peers) {
     if (flood.peers && !flood.peers.includes(peer)) continue
     const t0 = performance.now()
-    const r = await runCase({ flood, peer, loadPath: corpus.dir, targets, connectionLimit: limit, calmMs, floodMs, afterMs, rate, leecherTimeoutMs: LEECHER_TIMEOUT_MS, seed, quick })
+    const r = await runCase({ flood, peer, loadPath: corpus.dir, tfBin: args['tf-bin'], targets, connectionLimit: limit, calmMs, floodMs, afterMs, rate, leecherTimeoutMs: LEECHER_TIMEOUT_MS, seed, quick })
     results.push(r)
     const p = r.phases
     log(`  ${flood.name} / ${peer}: ${r.died ? `DIED (${r.died.error ?? r.died.code ?? r.died.signal}), ` : ''}ok ${p.calm.ok}/${p.calm.started} calm, ${p.flood.ok}/${p.flood.started} flood, ${p.after.ok}/${p.after.started} after${r.error ? ` - ${r.error}` : ''} (${((performance.now() - t0) / 1000).toFixed(1)} s, load ${r.loadAvg1?.toFixed(1) ?? '?'})`)

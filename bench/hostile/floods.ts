@@ -37,7 +37,7 @@ export const FLOODS: FloodSpec[] = [
   {
     name: 'handshake',
     module: './handshake-flood.ts',
-    what: '40,000 connections at a steady rate, each a valid handshake + extended handshake, then idle',
+    what: 'up to 40,000 connections at 4,000/s, each a valid handshake + extended handshake, then idle (at most 4,000 open or connecting at once; the rest are skipped and counted)',
     params: (_limit, quick) => ({ ...SOURCES, connections: quick ? 12_000 : 40_000, maxOpen: 4000 })
   },
   {

@@ -45,6 +45,8 @@ export interface HostilePeer {
 
 export interface PeerStart {
   loadPath: string
+  /** torrent-fish's bin to run (default this checkout's bin/torrent-fish.js), e.g. another worktree's. */
+  tfBin?: string
   connectionLimit: number
   http?: boolean
   timeoutMs?: number
@@ -63,13 +65,13 @@ type Line = Record<string, any>
 /** How often the peer's log is read until it is ready. */
 const READY_POLL_MS = 20
 
-function launch (name: PeerName, cmd: string, args: string[], ready: (lines: Line[]) => { port: number, httpUrl?: string } | null, timeoutMs: number, cleanup: () => void): Promise<HostilePeer> {
+function launch (name: PeerName, cwd: string, cmd: string, args: string[], ready: (lines: Line[]) => { port: number, httpUrl?: string } | null, timeoutMs: number, cleanup: () => void): Promise<HostilePeer> {
   const dir = mkdtempSync(path.join(tmpdir(), `tf-hostile-${name}-`))
   const logFile = path.join(dir, 'stdout.log')
   // stdout to a file, not a pipe: torrent-fish logs a line per exchange and a pipe drained by
   // the bench on the same two cores would block it (bench/peers.ts explains).
   const out = openSync(logFile, 'w')
-  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', out, 'pipe'] })
+  const child = spawn(cmd, args, { cwd, stdio: ['pipe', out, 'pipe'] })
   closeSync(out)
   let stderr = ''
   child.stderr!.setEncoding('utf8')
@@ -82,7 +84,7 @@ function launch (name: PeerName, cmd: string, args: string[], ready: (lines: Lin
     port: 0,
     child,
     died: null,
-    command: [path.basename(cmd), ...args.map(a => (a.startsWith(ROOT) ? path.relative(ROOT, a) : a))].join(' '),
+    command: [path.basename(cmd), ...args.map(a => (a.startsWith(cwd + path.sep) ? path.relative(cwd, a) : a))].join(' '),
     stderrTail: () => stderr,
     stop: async () => {
       stopping = true
@@ -131,9 +133,10 @@ function launch (name: PeerName, cmd: string, args: string[], ready: (lines: Lin
 }
 
 export function startTorrentFish (o: PeerStart): Promise<HostilePeer> {
-  const args = [BIN, '-l', o.loadPath, '-c', String(o.connectionLimit), '-p', '0', '-i', '127.0.0.1', '--json', ...TF_OFFLINE_FLAGS]
+  const bin = o.tfBin ? path.resolve(o.tfBin) : BIN
+  const args = [bin, '-l', o.loadPath, '-c', String(o.connectionLimit), '-p', '0', '-i', '127.0.0.1', '--json', ...TF_OFFLINE_FLAGS]
   if (o.http) args.push('--http', '127.0.0.1:0')
-  return launch('torrent-fish', process.execPath, args, lines => {
+  return launch('torrent-fish', path.dirname(path.dirname(bin)), process.execPath, args, lines => {
     const loaded = lines.find(l => l.event === 'loaded')
     const tcp = lines.find(l => l.event === 'listening' && l.transport === 'tcp')
     const web = lines.find(l => l.event === 'http')
@@ -145,7 +148,7 @@ export function startTorrentFish (o: PeerStart): Promise<HostilePeer> {
 export function startLibtorrent (o: PeerStart): Promise<HostilePeer> {
   const save = mkdtempSync(path.join(tmpdir(), 'tf-hostile-lt-'))
   const args = [BASELINE, '--load-path', o.loadPath, '--save-path', save, '--connections-limit', String(o.connectionLimit), '--no-announce', '--utp', '--wait-ready']
-  return launch('libtorrent', PYTHON, args, lines => {
+  return launch('libtorrent', ROOT, PYTHON, args, lines => {
     const listening = lines.find(l => l.event === 'listening')
     const ready = lines.find(l => l.event === 'ready')
     return listening && ready ? { port: listening.port } : null

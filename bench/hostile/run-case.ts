@@ -26,6 +26,8 @@ export interface CaseOptions {
   flood: FloodSpec
   peer: PeerName
   loadPath: string
+  /** torrent-fish's bin, when not this checkout's. */
+  tfBin?: string
   targets: CorpusEntry[]
   connectionLimit: number
   calmMs: number
@@ -145,7 +147,7 @@ export async function runCase (o: CaseOptions): Promise<CaseResult> {
   const flood = child('flood-child.ts')
   let peer: HostilePeer
   try {
-    peer = await startPeer(o.peer, { loadPath: o.loadPath, connectionLimit: o.connectionLimit, http: o.flood.http })
+    peer = await startPeer(o.peer, { loadPath: o.loadPath, tfBin: o.tfBin, connectionLimit: o.connectionLimit, http: o.flood.http })
   } catch (err) {
     result.error = `peer did not start: ${(err as Error).message.split('\n')[0]}`
     await Promise.all([end(leecher.proc), end(flood.proc)])
