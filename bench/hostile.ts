@@ -12,7 +12,7 @@
  * docs/hostile.md for what the figures mean.
  */
 import { parseArgs } from 'node:util'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import os from 'node:os'
 import path from 'node:path'
@@ -34,6 +34,7 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '20' },
     seed: { type: 'string', default: '1' },
     'tf-bin': { type: 'string' },
+    report: { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false }
   }
@@ -52,7 +53,15 @@ if (args.help) {
   --seed N                seed of the leecher's picks and the floods' PRNGs (default 1)
   --tf-bin PATH           torrent-fish bin to run (default bin/torrent-fish.js of this checkout),
                           e.g. another worktree's, to measure other code with this bench
-  --out FILE              JSON results (default bench/results/hostile-<time>.json)`)
+  --out FILE              JSON results (default bench/results/hostile-<time>.json)
+  --report FILE           print the table and notes of a saved results file, run nothing`)
+  process.exit(0)
+}
+
+if (args.report) {
+  const saved = JSON.parse(readFileSync(args.report, 'utf8')) as { meta: Record<string, unknown>, results: CaseResult[] }
+  console.log(`${args.report}: ${saved.meta.date}, commit ${saved.meta.commit}, ${saved.meta.elapsedS} s\n`)
+  console.log(markdownTable(saved.results) + '\n\n' + notes(saved.results))
   process.exit(0)
 }
 

@@ -48,12 +48,14 @@ function processCell (r: CaseResult): string {
 
 function row (r: CaseResult): string[] {
   const missed = missedGoals(r)
+  // A peer that died in the flood did no more work: its CPU figures would read as "cheap".
+  const deadInFlood = r.died !== null && r.died.phase !== 'after'
   return [
     r.flood, r.peer, processCell(r),
     pct(r.phases.calm), pct(r.phases.flood), pct(r.phases.after),
     latency(r.phases.calm.p50Ms), latency(r.phases.flood.p50Ms), latency(r.phases.calm.p99Ms), latency(r.phases.flood.p99Ms),
     f(r.rssMiB.before), f(r.rssMiB.peak), f(r.rssMiB.after),
-    f(r.peerCpuPct.flood), r.cpuMsPerUnit === null ? '-' : `${r.cpuMsPerUnit < 0.1 ? r.cpuMsPerUnit.toFixed(3) : r.cpuMsPerUnit.toFixed(2)}/${r.unit?.replace(/s$/, '')}`,
+    deadInFlood ? '-' : f(r.peerCpuPct.flood), deadInFlood || r.cpuMsPerUnit === null ? '-' : `${r.cpuMsPerUnit < 0.1 ? r.cpuMsPerUnit.toFixed(3) : r.cpuMsPerUnit.toFixed(2)}/${r.unit?.replace(/s$/, '')}`,
     f(r.generatorCpuPct) + (r.generatorCpuPct !== null && r.generatorCpuPct > GENERATOR_BUSY_PCT ? ' (bound)' : ''), f(r.otherCpuPct),
     missed.length === 0 ? 'met' : `missed: ${missed.join(', ')}`
   ]
