@@ -55,6 +55,6 @@ export async function run (ctx: FloodContext): Promise<FloodResult> {
     counts: { ...counts, answered, unanswered, bytes },
     units: stats.connected,
     unit: 'conns',
-    summary: `random-byte openings at ${ctx.params.rate}/s: ${summary}, ${answered} got a DH key back`
+    summary: `random-byte openings at ${ctx.params.rate}/s: ${summary}, ${answered} got a DH key back within ${ctx.params.holdMs / 1000} s${answered < 0.9 * stats.connected ? ' (the peer fell behind: its CPU per conn is a lower bound, the backlog was not done when the run ended)' : ''}`
   }
 }

@@ -148,11 +148,13 @@ export function startTorrentFish (o: PeerStart): Promise<HostilePeer> {
 export function startLibtorrent (o: PeerStart): Promise<HostilePeer> {
   const save = mkdtempSync(path.join(tmpdir(), 'tf-hostile-lt-'))
   const args = [BASELINE, '--load-path', o.loadPath, '--save-path', save, '--connections-limit', String(o.connectionLimit), '--no-announce', '--utp', '--wait-ready']
-  return launch('libtorrent', ROOT, PYTHON, args, lines => {
+  const started = launch('libtorrent', ROOT, PYTHON, args, lines => {
     const listening = lines.find(l => l.event === 'listening')
     const ready = lines.find(l => l.event === 'ready')
     return listening && ready ? { port: listening.port } : null
   }, o.timeoutMs ?? 60_000, () => rmSync(save, { recursive: true, force: true }))
+  // The same command line for every run in the report, whatever the temporary directory.
+  return started.then(peer => { peer.command = peer.command.replace(save, '<empty dir>'); return peer })
 }
 
 export function startPeer (name: PeerName, o: PeerStart): Promise<HostilePeer> {

@@ -132,7 +132,7 @@ export function runSlots (ctx: FloodContext, options: SlotOptions, behaviour: Sl
       const t0 = performance.now()
       let due = 0
       pacer = setInterval(() => {
-        const target = Math.floor((rate * (performance.now() - t0)) / 1000)
+        const target = Math.min(Math.floor((rate * (performance.now() - t0)) / 1000), options.maxConnections ?? Infinity)
         for (; due < target; due++) {
           if (live.size < options.slots) start(due)
           else stats.skipped += 1
