@@ -105,7 +105,7 @@ const meta = {
   cpuModel: os.cpus()[0]?.model,
   memGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
   kernel: os.release(),
-  commit: (() => { try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', cwd: args['tf-bin'] ? path.dirname(path.resolve(args['tf-bin'])) : undefined }).trim() } catch { return undefined } })(),
+  commit: (() => { try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], cwd: args['tf-bin'] ? path.dirname(path.resolve(args['tf-bin'])) : undefined }).trim() } catch { return undefined } })(),
   limit,
   calmMs,
   floodMs,

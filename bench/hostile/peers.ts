@@ -62,6 +62,19 @@ export function libtorrentVersion (): string | null {
 
 type Line = Record<string, any>
 
+/**
+ * Peers still running: killed if the bench exits early (an exception, Ctrl-C, SIGTERM), so a
+ * torrent-fish under test never outlives the run that started it.
+ */
+const running = new Set<ChildProcess>()
+let exitHooked = false
+function killRunningOnExit (): void {
+  if (exitHooked) return
+  exitHooked = true
+  process.once('exit', () => { for (const c of running) c.kill('SIGKILL') })
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
+}
+
 /** How often the peer's log is read until it is ready. */
 const READY_POLL_MS = 20
 
@@ -71,8 +84,11 @@ function launch (name: PeerName, cwd: string, cmd: string, args: string[], ready
   // stdout to a file, not a pipe: torrent-fish logs a line per exchange and a pipe drained by
   // the bench on the same two cores would block it (bench/peers.ts explains).
   const out = openSync(logFile, 'w')
+  killRunningOnExit()
   const child = spawn(cmd, args, { cwd, stdio: ['pipe', out, 'pipe'] })
   closeSync(out)
+  running.add(child)
+  child.once('exit', () => running.delete(child))
   let stderr = ''
   child.stderr!.setEncoding('utf8')
   child.stderr!.on('data', (s: string) => { stderr = (stderr + s).slice(-16_384) })
