@@ -160,7 +160,12 @@ async function runServe (args: serve.ServeArgs, log: Logger, options: MainOption
     log.error('start-failed', (err as Error).message)
     return 1
   }
-  return await waitForShutdown(fish, log, options, () => fish.close())
+  const offHup = options.signals !== false ? serve.handleSighup(fish, log) : () => {}
+  try {
+    return await waitForShutdown(fish, log, options, () => fish.close())
+  } finally {
+    offHup()
+  }
 }
 
 /** Serves until SIGINT/SIGTERM (or until embedding code closes the service). */
