@@ -11,6 +11,7 @@ import path from 'node:path'
 import DHT from 'bittorrent-dht'
 import type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from './announce-scheduler.ts'
 import { DhtError } from './errors.ts'
+import { installDhtBencodeGuard } from './dht-bencode-guard.ts'
 import type { SharedUdpSocket } from '../transport/utp.ts'
 
 export interface DhtNodeOptions {
@@ -74,6 +75,8 @@ export class DhtNode implements AnnounceTarget {
 
   /** Starts the node (restoring id and routing table from the state file if there is one). */
   static async start (options: DhtNodeOptions): Promise<DhtNode> {
+    // Every datagram is decoded by k-rpc-socket's own bencode copy: guard it first.
+    installDhtBencodeGuard()
     const state = options.stateFile ? await readState(options.stateFile) : null
     const bootstrap = options.bootstrap === false ? false : options.bootstrap?.length === 0 ? false : options.bootstrap
     const dht = new DHT({
