@@ -143,6 +143,14 @@ interface Running {
   conn: ReturnType<MetadataPeer['handleConnection']>
 }
 
+/**
+ * A distinct address per case, consecutive cases in different /24s: the fuzz tests the
+ * session, so per-address admission caps must not be what closes a case.
+ */
+function addressOf (index: number): string {
+  return `10.${index & 255}.${(index >>> 8) & 255}.${((index >>> 16) & 255) || 1}`
+}
+
 const tick = (): Promise<void> => new Promise(resolve => setImmediate(resolve))
 
 /** Longest a correct peer may send on one connection: every metadata copy it allows, plus framing. */
@@ -206,7 +214,7 @@ export async function runSessionFuzz (options: SessionFuzzOptions, onProgress?: 
     const run: Running = { kase, out: [], outLength: 0, theirs, conn: undefined as never }
     theirs.on('data', (d: Uint8Array) => { run.out.push(d); run.outLength += d.length })
     theirs.on('error', () => {})
-    run.conn = peer.handleConnection(ours, { transport: 'memory', direction: 'incoming', encryption: kase.encryption, remoteAddress: '127.0.0.1' })
+    run.conn = peer.handleConnection(ours, { transport: 'memory', direction: 'incoming', encryption: kase.encryption, remoteAddress: addressOf(kase.index) })
     for (const w of kase.writes) {
       if (theirs.destroyed) break
       theirs.write(w)
