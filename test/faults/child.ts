@@ -21,8 +21,13 @@ export interface Child {
   stop (): Promise<void>
 }
 
-export function startChild (args: string[], t?: HasAfter, env: NodeJS.ProcessEnv = process.env): Child {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
+/**
+ * `wrap` runs the CLI through another command that ends by exec-ing its arguments, e.g.
+ * `['unshare', '-m', 'bash', '-c', 'mount ... && exec "$@"', '--']`: same pid, so signals reach it.
+ */
+export function startChild (args: string[], t?: HasAfter, env: NodeJS.ProcessEnv = process.env, wrap: string[] = []): Child {
+  const argv = [...wrap.slice(1), process.execPath, BIN, ...args]
+  const child = spawn(wrap[0] ?? argv.shift()!, argv, { stdio: ['ignore', 'pipe', 'pipe'], env })
   const events: CliEvent[] = []
   const other: string[] = []
   const waiters = new Set<{ event: string, match?: (e: CliEvent) => boolean, resolve: (e: CliEvent) => void }>()
