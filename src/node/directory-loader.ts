@@ -123,6 +123,9 @@ export class DirectoryLoader {
         const st = await stat(full)
         info = st
         if (!st.isFile()) throw new Error('not a regular file')
+        // Loaded from these very bytes already (a watch event after a rescan, a touch without
+        // a change of size or mtime): reloading would only drop its connections.
+        if (this.byPath.has(full) && this.stamps.get(full) === `${st.mtimeMs}:${st.size}`) return true
         if (st.size > MAX_TORRENT_FILE_SIZE) throw new Error(`file is ${st.size} bytes, above the ${MAX_TORRENT_FILE_SIZE}-byte cap`)
         bytes = new Uint8Array(await readFile(full))
       }
@@ -275,7 +278,8 @@ export class DirectoryLoader {
     this.returnWatcher = null
     // Watch first, then rescan: files written in between are seen by one or the other.
     await this.watchTree(this.dir)
-    await this.rescan().catch(err => this.peer.warnError(err, this.dir))
+    const r = await this.rescan().catch(err => { this.peer.warnError(err, this.dir); return null })
+    if (r) this.peer.warn('WARN_LOAD_PATH_BACK', `${this.dir}: the load path is back; rescanned: ${r.loaded} loaded, ${r.removed} removed, ${r.failed} failed, ${r.unchanged} unchanged`)
   }
 
   close (): void {
