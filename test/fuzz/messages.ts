@@ -58,7 +58,7 @@ export function extendedHandshake (rng: Rng, torrent: FuzzTorrent): Uint8Array {
 
 export function metadataRequest (rng: Rng, torrent: FuzzTorrent, extId = OUR_UT_METADATA_ID): Uint8Array {
   let piece: unknown = rng.int(torrent.metadataPieces)
-  if (rng.chance(0.1)) piece = rng.pick<unknown>([torrent.metadataPieces, -1, 1e18, 2 ** 31, Buffer.from('0'), [], 0.5])
+  if (rng.chance(0.1)) piece = rng.pick<unknown>([torrent.metadataPieces, -1, 1e18, 2 ** 31, Buffer.from('0'), Buffer.from('0.5'), []])
   const msg: Record<string, unknown> = { msg_type: rng.chance(0.95) ? 0 : rng.pick([1, 2, 3, -1]), piece }
   if (rng.chance(0.05)) delete msg.piece
   if (rng.chance(0.1)) msg.total_size = rng.range(0, 1 << 20)
