@@ -6,11 +6,13 @@
  * UDP messages, HTTP tracker replies. One such message froze the whole process.
  *
  * Each vector goes to its own CLI child; a correct leecher must then still get metadata.
+ * (The fourth, an HTTP tracker answering an announce with it, reaches the shared copy too.)
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import dgram from 'node:dgram'
+import http from 'node:http'
 import { once } from 'node:events'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
@@ -74,3 +76,25 @@ for (const vector of ['extended handshake', 'ut_metadata message', 'DHT datagram
     assert.equal(await fish.stop(), 0)
   })
 }
+
+test('a negative bencode string length in an HTTP tracker reply does not freeze the process', { timeout: 120_000 }, async t => {
+  const dir = await tmpDir(t, 'bencode-hang-tracker')
+  let answered!: () => void
+  const replied = new Promise<void>(resolve => { answered = resolve })
+  const tracker = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/plain' })
+    res.end(HOSTILE, () => answered())
+  })
+  tracker.listen(0, '127.0.0.1')
+  await once(tracker, 'listening')
+  t.after(() => new Promise<void>(resolve => { tracker.closeAllConnections(); tracker.close(() => resolve()) }))
+  const announce = `http://127.0.0.1:${(tracker.address() as net.AddressInfo).port}/announce`
+  const torrent = makeTorrent({ announce })
+  const infoHash = (await parseTorrent(torrent.torrentBytes)).infoHash
+  await writeFile(path.join(dir, 'a.torrent'), torrent.torrentBytes)
+  const fish = await spawnCli(['-l', dir], t)
+  // The announce goes out within the start jitter; the reply is the hostile bencode.
+  await answering(replied, 'waiting for the announce', 60_000)
+  assert.ok((await answering(fetchMetadata(fish.port, infoHash), 'a tracker reply with a negative string length')).length > 0)
+  assert.equal(await fish.stop(), 0)
+})
