@@ -127,10 +127,12 @@ export class Discovery {
 
     if (o.dht) {
       const shared = this.utp?.udpSocket()
+      const stateFile = o.stateDir ? path.join(o.stateDir, 'dht-state.json') : undefined
       try {
         this.dhtNode = await DhtNode.start({
           bootstrap: o.dhtBootstrap,
-          stateFile: o.stateDir ? path.join(o.stateDir, 'dht-state.json') : undefined,
+          stateFile,
+          onSaveError: err => this.warn('WARN_DHT_STATE', `${stateFile}: cannot save the DHT state (${err.message}); serving continues`),
           socket: shared,
           port: o.dhtPort ?? fish.port,
           host: fish.options.listenInterface && !fish.options.listenInterface.includes(':') ? fish.options.listenInterface : undefined,
@@ -140,6 +142,7 @@ export class Discovery {
         shared?.close()
         this.warn('WARN_DHT_UNAVAILABLE', `DHT disabled: ${(err as Error).message}`)
       }
+      if (this.dhtNode?.stateProblem) this.warn('WARN_DHT_STATE', `${stateFile}: ${this.dhtNode.stateProblem}; starting with a new node id`)
       if (this.dhtNode) {
         fish.dht = true
         const limiter = new WarnLimiter(m => this.warn('WARN_DHT', m))
