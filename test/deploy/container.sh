@@ -12,7 +12,8 @@
 #      configuration from TORRENT_FISH_* variables, waits for HEALTHCHECK to report healthy;
 #   5. python3-libtorrent fetches every torrent's metadata from the container over TCP only and
 #      over uTP only; each copy must be byte-identical to the info dict in the .torrent file;
-#   6. stops the container (SIGTERM: it must exit 0 and leave the DHT state on its volume),
+#   6. sends SIGHUP (the service must rescan and keep running), then stops the container
+#      (SIGTERM: it must exit 0 and leave the DHT state on its volume),
 #      records the image's size, stops dockerd and removes everything it made.
 #
 # Runs outside the test network namespace (dockerd, debootstrap and npm inside the build need
@@ -248,6 +249,21 @@ for transport in tcp utp; do
   n=$("$DOCKER" logs "$CID" 2>&1 | grep -c "^.*served metadata of .* over $transport" || true)
   [ "$n" -ge "${#TORRENTS[@]}" ] || fail "the container logged $n metadata exchanges over $transport, expected ${#TORRENTS[@]}"
 done
+
+step "docker kill -s HUP: the service rescans its load path"
+# What `docker kill -s HUP` and the systemd unit's ExecReload rely on: SIGHUP reaches the CLI as
+# PID 1 of the container and rescans, the process lives on.
+since=$(date +%s)
+timeout 30 "$DOCKER" kill -s HUP "$CID" >/dev/null
+coproc LOGS { exec timeout 30 "$DOCKER" logs -f --since "$since" "$CID" 2>&1; }
+rescan=
+while read -r line <&"${LOGS[0]}"; do
+  case $line in *'SIGHUP: rescanned'*) rescan=$line; break ;; esac
+done
+kill "$LOGS_PID" 2>/dev/null || true
+[ -n "$rescan" ] || fail "no 'SIGHUP: rescanned' line within 30 s of SIGHUP"
+echo "${rescan#* INFO  }"
+[ "$(timeout 30 "$DOCKER" inspect -f '{{.State.Running}}' "$CID")" = true ] || fail "the container stopped after SIGHUP"
 
 # ---- 6. stop, state, size ----
 step "docker stop: SIGTERM, exit 0, DHT state on the volume"
