@@ -89,6 +89,8 @@ cleanup () {
   exit "$rc"
 }
 trap cleanup EXIT
+trap 'exit 130' INT     # so that cleanup sees a failure, not the last command's status
+trap 'exit 143' TERM
 
 for tool in "$DOCKER" dockerd debootstrap "$PYTHON"; do
   command -v "$tool" >/dev/null || fail "$tool is missing (bash .ci/setup installs it)"
