@@ -103,7 +103,7 @@ async function checkRequire (dir: string): Promise<void> {
 }
 
 async function checkHelp (dir: string): Promise<void> {
-  const help = await run('npx', ['--no', 'torrent-fish', '--help'], dir)
+  const help = await run('npx', ['torrent-fish', '--help'], dir)
   assert.equal(help.code, 0, `npx torrent-fish --help failed\n${tail(help)}`)
   assert.match(help.stdout, /Usage: torrent-fish/)
   assert.match(help.stdout, /-l, --load-path <dir>/)
