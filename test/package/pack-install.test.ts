@@ -165,7 +165,7 @@ test('the tarball: LICENSE, README, docs, declarations; no source maps, no src/,
   return readFile(path.join(REPO, 'README.md'), 'utf8').then(readme => {
     const links = [...readme.matchAll(/\]\((?!https?:|#)([^)#]+)(?:#[^)]*)?\)/g)].map(m => m[1])
     assert.ok(links.length > 0)
-    for (const link of links) assert.ok(files.includes(link.replace(/^\.\//, '')), `README links to ${link}, which is shipped`)
+    for (const link of links) assert.ok(files.includes(link.replace(/^\.\//, '')), `README links to ${link}: ship it (package.json files) or make it absolute (https://github.com/torrent-fish/torrent-fish/blob/main/${link})`)
   })
 })
 
