@@ -49,7 +49,7 @@ test('without native toHex/fromHex: the bundle installs fallbacks, addTorrent wo
       try { (Uint8Array as any).fromHex('abc') } catch (err) { badHex = (err as Error).name }
       return {
         infoHash: record.infoHash,
-        magnet: TF.composeMagnet(record, { extraTrackers: fish.webrtc.trackersFor(record) }),
+        magnet: TF.composeMagnet(record),
         hex: (sample as any).toHex(),
         roundTrip: Array.from((Uint8Array as any).fromHex('0001ff80') as Uint8Array),
         base64: (sample as any).toBase64(),

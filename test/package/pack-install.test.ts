@@ -221,7 +221,7 @@ test('--omit=optional: strict TypeScript (browser entry, no @types/node); no nat
         "fish.on('metadata-served', e => { const n: number = e.infoHash; console.log(n) })",
         'export async function serveFile (file: File): Promise<string> {',
         '  const record = await fish.addTorrent(new Uint8Array(await file.arrayBuffer()), { source: file.name })',
-        '  return composeMagnet(record, { extraTrackers: fish.webrtc.trackersFor(record) })',
+        "  return composeMagnet(record, { extraTrackers: ['wss://tracker.example.org'] })",
         '}',
         ''
       ].join('\n')
