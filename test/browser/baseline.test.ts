@@ -60,6 +60,7 @@ test('without native toHex/fromHex: the bundle installs fallbacks, addTorrent wo
     }, [Array.from(torrent.torrentBytes), env.tracker.wsUrl] as const)
     assert.deepEqual(errors, [])
     assert.equal(result.infoHash, torrent.infoHash)
+    assert.ok(result.magnet.includes(`xt=urn:btih:${torrent.infoHash}`), result.magnet)
     assert.equal(result.hex, '00017f80ff')
     assert.deepEqual(result.roundTrip, [0, 1, 255, 128])
     assert.equal(result.base64, Buffer.from([0, 1, 127, 128, 255]).toString('base64'))
