@@ -3,7 +3,7 @@
  * projects from the npm registry (default registry config; a cache inside the test's temp dir
  * only), then use it the way the README says:
  *
- * - default install: ESM import, require(), `npx torrent-fish --help`, the installed CLI serving
+ * - default install: ESM import, require() (the module, or a clear error), `npx torrent-fish --help`, the installed CLI serving
  *   a torrent whose metadata a real Wire fetches over TCP, and a strict TypeScript consumer of the
  *   Node entry (strict, module nodenext, no skipLibCheck);
  * - `--omit=optional`: the same without @roamhq/wrtc and utp-native, plus a strict TypeScript
@@ -95,11 +95,19 @@ async function checkImport (dir: string, t: TestContext): Promise<void> {
   t.diagnostic(`import('torrent-fish'): ${got.ms.toFixed(0)} ms, RSS after ${(got.rss / 2 ** 20).toFixed(0)} MiB`)
 }
 
-async function checkRequire (dir: string): Promise<void> {
-  // Node >= 22.12 loads an ES module graph without top-level await through require().
-  const cjs = await run(process.execPath, ['-e', "const m = require('torrent-fish'); console.log(typeof m.createTorrentFish)"], dir)
-  assert.equal(cjs.code, 0, `require('torrent-fish') failed\n${tail(cjs)}`)
-  assert.equal(cjs.stdout.trim(), 'function')
+/** require() gives the module (Node >= 22.12, a graph without top-level await) or an error saying to import() it. */
+async function checkRequire (dir: string, t: TestContext): Promise<void> {
+  const cjs = await run(process.execPath, ['-e', "try { const m = require('torrent-fish'); console.log(JSON.stringify({ create: typeof m.createTorrentFish })) } catch (err) { console.log(JSON.stringify({ code: err.code, message: err.message })) }"], dir)
+  assert.equal(cjs.code, 0, tail(cjs))
+  const got = JSON.parse(cjs.stdout.trim().split('\n').at(-1)!)
+  if (got.create !== undefined) {
+    assert.equal(got.create, 'function')
+    t.diagnostic("require('torrent-fish') loads the module")
+  } else {
+    assert.equal(got.code, 'ERR_TORRENT_FISH_ESM_ONLY', `a clear error, not ${got.code}: ${got.message}`)
+    assert.match(got.message, /await import\('torrent-fish'\)/)
+    t.diagnostic(`require('torrent-fish') refuses clearly: ${got.message}`)
+  }
 }
 
 async function checkHelp (dir: string): Promise<void> {
@@ -199,7 +207,7 @@ test('default install: strict TypeScript (Node entry), CLI, serving over TCP, im
   await t.test('npx torrent-fish --help', () => checkHelp(dir))
   await t.test('the installed CLI serves a torrent over TCP', async t => { await checkServe(dir, t) })
   await t.test("import('torrent-fish')", t => checkImport(dir, t))
-  await t.test("require('torrent-fish')", () => checkRequire(dir))
+  await t.test("require('torrent-fish') works or says to import() it", t => checkRequire(dir, t))
 })
 
 test('--omit=optional: strict TypeScript (browser entry, no @types/node); no native WebRTC or uTP; CLI, TCP serving, import', { timeout: INSTALL_TIMEOUT_MS }, async t => {

@@ -1,4 +1,6 @@
-// Makes dist/*.d.ts usable by a strict TypeScript consumer without skipLibCheck:
+// Finishes dist/ after rollup and tsc. Copies scripts/require.cjs (the `require` export: the
+// module, or a clear error where require() cannot load it). And makes dist/*.d.ts usable by a
+// strict TypeScript consumer without skipLibCheck:
 //  1. tsc keeps `.ts` in relative imports of emitted declarations; point them at `.js`.
 //  2. Packages without typings (bittorrent-protocol, streamx, ...) and `events` (a browser-only
 //     project has no @types/node) are imported from shipped declarations in dist/types/
@@ -6,7 +8,7 @@
 //     ambient declarations in src/types/ that this repository compiles against.
 //  3. Any other bare import must be a Node built-in or a dependency that ships typings;
 //     otherwise the build fails naming the file and the module.
-import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises'
+import { readdir, readFile, writeFile, mkdir, copyFile } from 'node:fs/promises'
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 
@@ -44,6 +46,8 @@ function hasOwnTypings (name) {
   const p = JSON.parse(readFileSync(manifest, 'utf8'))
   return Boolean(p.types || p.typings || (p.exports && JSON.stringify(p.exports).includes('"types"')) || existsSync(path.join(repo, 'node_modules', root, 'index.d.ts')))
 }
+
+await copyFile(path.join(repo, 'scripts', 'require.cjs'), path.join(dist, 'require.cjs'))
 
 const ambient = await ambientModules()
 const shipped = new Map() // module name -> file name in dist/types
