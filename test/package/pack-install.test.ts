@@ -79,7 +79,7 @@ async function duBytes (dir: string): Promise<number> {
 async function installProject (name: string, npmFlags: string[], extra: string[] = []): Promise<{ dir: string, install: Run }> {
   const dir = path.join(work, name)
   await mkdir(dir)
-  await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: `consumer-${name}`, version: '1.0.0', private: true, type: 'module', ...(process.env.DEV_OVERRIDES ? { overrides: { 'node-datachannel': '0.33.4' } } : {}) }, null, 2))
+  await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: `consumer-${name}`, version: '1.0.0', private: true, type: 'module' }, null, 2))
   const install = await run('npm', ['install', ...npmFlags, tarball, ...extra], dir)
   assert.equal(install.code, 0, `npm install ${npmFlags.join(' ')} of the tarball failed\n${tail(install)}`)
   return { dir, install }
