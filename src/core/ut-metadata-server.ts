@@ -47,28 +47,61 @@ export class UtMetadataServer {
     if (msg === null || typeof msg !== 'object') return this.sink.onBadMessage('ut_metadata message is not a dictionary')
     const { msg_type: type, piece } = msg as { msg_type?: unknown, piece?: unknown }
     if (type === MSG_REQUEST) {
-      // An index that is not a non-negative integer is answered like an out-of-range one.
-      this.sink.onMetadataRequest(typeof piece === 'number' && Number.isSafeInteger(piece) ? piece : -1)
+      // BEP 9: `piece` is an integer. Anything else (a string "0", a list, a float, an integer
+      // too large to echo exactly) is a broken or hostile peer: close rather than guess.
+      if (typeof piece !== 'number' || !Number.isSafeInteger(piece)) {
+        return this.sink.onBadMessage(`ut_metadata request with a piece that is not an integer (${describe(piece)})`)
+      }
+      this.sink.onMetadataRequest(piece)
     }
     // BEP 9: other types (data, reject, unknown) are ignored; we never asked for metadata.
   }
 
-  /** Sends piece `index` of `info` (BEP 9 data message). */
-  sendPiece (index: number, data: Uint8Array, totalSize: number): void {
+  /**
+   * Sends piece `index` of `info` (BEP 9 data message). Sends on the peer's id for
+   * ut_metadata, checked here: the Wire's `extended('ut_metadata')` throws when the id is 0
+   * (BEP 10's "disabled") and writes ids above 255 into one byte (256 became id 0, the
+   * extended handshake's slot). Returns false, sending nothing, when the peer has no valid id.
+   */
+  sendPiece (index: number, data: Uint8Array, totalSize: number): boolean {
+    const id = this.peerId
+    if (id === null) return false
     const head = bencode.encode({ msg_type: MSG_DATA, piece: index, total_size: totalSize })
     const buf = new Uint8Array(head.length + data.length)
     buf.set(head, 0)
     buf.set(data, head.length)
-    this.wire.extended('ut_metadata', buf)
+    this.wire.extended(id, buf)
+    return true
   }
 
-  sendReject (index: number): void {
-    this.wire.extended('ut_metadata', { msg_type: MSG_REJECT, piece: index })
+  /** Rejects a request, echoing the index the peer asked for. Returns false when it cannot send. */
+  sendReject (index: number): boolean {
+    const id = this.peerId
+    if (id === null) return false
+    this.wire.extended(id, bencode.encode({ msg_type: MSG_REJECT, piece: index }))
+    return true
   }
 
-  /** Whether the peer told us its id for ut_metadata; without it we cannot answer. */
+  /**
+   * The peer's extension id for ut_metadata, or null when it has none we may send on: BEP 10
+   * ids are one byte, 0 means disabled, and a later extended handshake may change or remove it.
+   */
+  get peerId (): number | null {
+    const mapping = this.wire.peerExtendedMapping as Record<string, unknown>
+    const id = Object.hasOwn(mapping, 'ut_metadata') ? mapping.ut_metadata : undefined
+    return typeof id === 'number' && Number.isInteger(id) && id >= 1 && id <= 255 ? id : null
+  }
+
+  /** Whether the peer told us a usable id for ut_metadata; without it we cannot answer. */
   get peerSupports (): boolean {
-    return this.wire.peerExtendedMapping.ut_metadata !== undefined
+    return this.peerId !== null
   }
+}
+
+function describe (value: unknown): string {
+  if (value instanceof Uint8Array) return `a ${value.length}-byte string`
+  if (Array.isArray(value)) return 'a list'
+  if (typeof value === 'number') return String(value)
+  return value === undefined ? 'missing' : typeof value
 }
 UtMetadataServer.prototype.name = 'ut_metadata'
