@@ -189,9 +189,7 @@ export class PeerConnection implements MetadataRequestSink {
     const { record, session } = this
     if (!record || this.closed) return
     if (!this.ext.peerSupports) {
-      const given = (this.wire.peerExtendedMapping as Record<string, unknown>).ut_metadata
-      return this.close('no-ut-metadata', 'extension',
-        `peer asked for metadata without a usable ut_metadata id (its extended handshake says ${given === undefined ? 'none' : String(given)}; ids are 1-255)`)
+      return this.close('no-ut-metadata', 'extension', 'peer asked for metadata without giving a ut_metadata id we can send on (an integer 1-255)')
     }
     const pieces = this.sentPieces!.length
     if (piece < 0 || piece >= pieces) {

@@ -27,8 +27,27 @@ export class UtMetadataServer {
   private readonly wire: Wire
   private sink: MetadataRequestSink | null = null
 
+  /** The peer's id for ut_metadata from its extended handshakes; null = none usable. */
+  private id: number | null = null
+
   constructor (wire: Wire) {
     this.wire = wire
+    // Read the id from the handshake dict ourselves: the Wire's mapping coerces anything
+    // (a string "3" becomes 51 through its bytes' toString) and is only ever added to.
+    wire.on('extended', (ext: string, info: unknown) => { if (ext === 'handshake') this.onPeerExtendedHandshake(info) })
+  }
+
+  /**
+   * BEP 10: each extended handshake may enable, change or disable (0) an extension; one that
+   * does not mention ut_metadata leaves it as it was. Only an integer 1-255 is an id we may
+   * send on (ids are one byte; 0 is the handshake's own slot).
+   */
+  private onPeerExtendedHandshake (info: unknown): void {
+    const m = (info as { m?: unknown } | null)?.m
+    if (m === null || typeof m !== 'object' || Array.isArray(m) || ArrayBuffer.isView(m)) return
+    if (!Object.hasOwn(m, 'ut_metadata')) return
+    const id = (m as Record<string, unknown>).ut_metadata
+    this.id = typeof id === 'number' && Number.isInteger(id) && id >= 1 && id <= 255 ? id : null
   }
 
   attach (sink: MetadataRequestSink): void {
@@ -87,9 +106,7 @@ export class UtMetadataServer {
    * ids are one byte, 0 means disabled, and a later extended handshake may change or remove it.
    */
   get peerId (): number | null {
-    const mapping = this.wire.peerExtendedMapping as Record<string, unknown>
-    const id = Object.hasOwn(mapping, 'ut_metadata') ? mapping.ut_metadata : undefined
-    return typeof id === 'number' && Number.isInteger(id) && id >= 1 && id <= 255 ? id : null
+    return this.id
   }
 
   /** Whether the peer told us a usable id for ut_metadata; without it we cannot answer. */
