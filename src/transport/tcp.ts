@@ -8,6 +8,11 @@ import type { MetadataPeer } from '../core/metadata-peer.ts'
 import type { PeerConnection } from '../core/peer-connection.ts'
 import { coalesceWrites } from './coalesce-writes.ts'
 import { listenAnyStack } from '../node/listen.ts'
+import { setMseKeyExchange } from '../core/mse-hook.ts'
+import { nodeMseKeyExchange } from './mse-dh.ts'
+
+// Encrypted handshakes on Node sockets use the cheap key exchange (see mse-dh.ts).
+setMseKeyExchange(nodeMseKeyExchange)
 
 export interface TcpListenOptions {
   /** 0 picks a free port. */

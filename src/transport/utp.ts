@@ -12,6 +12,11 @@ import { EventEmitter } from 'node:events'
 import type { MetadataPeer } from '../core/metadata-peer.ts'
 import type { PeerConnection } from '../core/peer-connection.ts'
 import { TransportUnavailableError } from '../discovery/errors.ts'
+import { setMseKeyExchange } from '../core/mse-hook.ts'
+import { nodeMseKeyExchange } from './mse-dh.ts'
+
+// Encrypted handshakes on Node sockets use the cheap key exchange (see mse-dh.ts).
+setMseKeyExchange(nodeMseKeyExchange)
 
 /** The parts of utp-native's socket torrent-fish uses. */
 interface UtpSocket extends EventEmitter {
