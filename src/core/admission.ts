@@ -65,10 +65,13 @@ export const ADMISSION_DEFAULTS: Omit<AdmissionOptions, 'connectionLimit' | 'per
   utpHalfOpenShare: 0.25,
   /** A metadata exchange takes well under a second; one quiet second means it is done. */
   evictIdleAfterMs: 1_000,
-  /** ~0.3 ms each with the Node key exchange: at most ~15% of one core on garbage openers. */
-  keyExchangesPerSecond: 500,
+  /**
+   * ~0.3 ms each with the Node key exchange (idle machine): at most ~8% of one core on
+   * garbage openers. Real MSE leechers are a minority of connections and retry.
+   */
+  keyExchangesPerSecond: 250,
   /** One network gets a tenth of the overall budget. */
-  keyExchangesPerSubnetPerSecond: 50
+  keyExchangesPerSubnetPerSecond: 25
 }
 
 export type AdmissionVerdict<T> =
