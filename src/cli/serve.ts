@@ -5,6 +5,7 @@
 import { createTorrentFish, type TorrentFish, type TorrentFishOptions } from '../node/torrent-fish.ts'
 import type { Logger } from './log.ts'
 import { discoveryOptions, type DiscoveryArgs } from './discovery-flags.ts'
+import { capYoungGeneration } from '../node/young-generation.ts'
 
 export interface ServeArgs extends DiscoveryArgs {
   port: number
@@ -70,6 +71,7 @@ export function logEvents (fish: TorrentFish, log: Logger): void {
 
 /** Starts serving; resolves with the running service (the CLI keeps the process alive). */
 export async function start (args: ServeArgs, log: Logger): Promise<TorrentFish> {
+  capYoungGeneration() // bounded memory however node was started (see young-generation.ts)
   const fish = await createTorrentFish(serveOptions(args), f => logEvents(f, log))
   const scan = fish.lastScan
   if (scan) {

@@ -8,6 +8,7 @@
  * - mse-garbage: TCP connections that open with 96+ random bytes (a Diffie-Hellman public key
  *                as far as MSE can tell), churned: re-opened as soon as they close
  * - dribble:     valid handshakes, then a large message sent in 512-byte segments, re-opened when closed
+ * - handshake:   valid handshakes, closed on the first answer, `total` connections in all ('done' after)
  * - utp-syn:     raw UDP datagrams crafted as uTP ST_SYN, from many source addresses and ids
  * Source addresses are spread over 127.0.0.0/8 (loopback accepts the whole /8), never 127.0.0.1,
  * which is the correct leecher's.
@@ -18,7 +19,7 @@ import dgram from 'node:dgram'
 import { randomBytes } from 'node:crypto'
 
 export interface FloodConfig {
-  mode: 'silent' | 'drip' | 'mse-garbage' | 'dribble' | 'utp-syn'
+  mode: 'silent' | 'drip' | 'mse-garbage' | 'dribble' | 'utp-syn' | 'handshake'
   port: number
   /** Concurrent connections (TCP modes) or source sockets (utp-syn). */
   count: number
@@ -26,6 +27,8 @@ export interface FloodConfig {
   sources: number
   infoHash?: string
   dripMs?: number
+  /** handshake: connections in all. */
+  total?: number
   /** utp-syn: total datagrams to send, and per millisecond. */
   packets?: number
   packetsPerMs?: number
@@ -96,6 +99,24 @@ function runTcp (): void {
         s.once('data', () => s.destroy())
       })
     }
+  } else if (config.mode === 'handshake') {
+    const total = config.total ?? 40_000
+    let opened = 0
+    let finished = 0
+    const next = (i: number): void => {
+      if (stopping || opened >= total) return
+      opened++
+      const s = net.connect({ port: config.port, host: '127.0.0.1', localAddress: source(i), noDelay: true })
+      s.on('error', () => { stats.errors++ })
+      s.once('connect', () => { stats.connects++; s.write(handshakeBytes(config.infoHash!)); if (stats.connects === readyAt) ready() })
+      s.once('data', () => s.destroy())
+      s.once('close', () => {
+        stats.closes++
+        if (++finished === total) parentPort!.postMessage({ type: 'done', stats })
+        else setImmediate(() => next(i + config.count))
+      })
+    }
+    for (let i = 0; i < config.count; i++) next(i)
   } else if (config.mode === 'dribble') {
     // A bitfield-sized message (200 KiB) in 512-byte segments, written on a shared ticker.
     const body = Buffer.alloc(4 + 200 * 1024)
