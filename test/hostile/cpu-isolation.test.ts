@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs'
 import { makeTorrent, writeTorrentFiles } from '../fixtures/torrents.ts'
 import { spawnCli } from '../fixtures/cli.ts'
 import { tmpDir } from '../fixtures/tmp.ts'
-import { startFlood, runLeecher, describe } from './load.ts'
+import { startFlood, runLeecher, describe, merge } from './load.ts'
 import type { FloodConfig } from './flood-worker.ts'
 
 /** CPU milliseconds a process has used (user + system), from /proc. */
@@ -32,8 +32,9 @@ for (const flood of [
     const leech = (count: number): ReturnType<typeof runLeecher> => runLeecher({ port: cli.port, infoHash: torrent.infoHash, count, concurrency: 2 })
 
     await leech(20) // warm up (JIT, first reads)
-    const unloaded = await leech(200)
-    t.diagnostic(describe('unloaded', unloaded))
+    // Unloaded is measured before and after the flood (100 exchanges each), so both figures
+    // see the same machine: on a shared CI box the ambient noise drifts within a minute.
+    const unloadedBefore = await leech(100)
 
     const attack = await startFlood({ ...flood.config, port: cli.port, infoHash: torrent.infoHash })
     t.after(() => attack.stop())
@@ -43,6 +44,8 @@ for (const flood of [
     const cpu = cpuMs(cli.child.pid!) - cpu0
     const wall = performance.now() - t0
     const stats = await attack.stop()
+    const unloaded = merge(unloadedBefore, await leech(100))
+    t.diagnostic(describe('unloaded (before + after)', unloaded))
     t.diagnostic(describe(flood.label, loaded))
     t.diagnostic(`attack: ${stats.connects} connections, ${(stats.bytes / 1048576).toFixed(1)} MiB dribbled; peer CPU ${cpu} ms over ${wall.toFixed(0)} ms wall (${(cpu / Math.max(1, stats.connects)).toFixed(2)} ms per attacking connection${stats.bytes ? `, ${(cpu / (stats.bytes / 1048576)).toFixed(1)} ms per MiB` : ''})`)
 

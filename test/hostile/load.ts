@@ -89,3 +89,13 @@ export async function runLeecher (options: { port: number, infoHash: string, cou
 export function describe (label: string, r: LeecherResult): string {
   return `${label}: ${r.ok}/${r.ok + r.failed} ok (${(r.rate * 100).toFixed(1)}%), p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms${r.failed ? `, errors ${JSON.stringify(r.errors)}` : ''}`
 }
+
+/** Two runs as one (latencies pooled, percentiles recomputed). */
+export function merge (a: LeecherResult, b: LeecherResult): LeecherResult {
+  const latencies = [...a.latencies, ...b.latencies].sort((x, y) => x - y)
+  const errors = { ...a.errors }
+  for (const [k, v] of Object.entries(b.errors)) errors[k] = (errors[k] ?? 0) + v
+  const ok = a.ok + b.ok
+  const failed = a.failed + b.failed
+  return { ok, failed, latencies, errors, rate: ok / Math.max(1, ok + failed), p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) }
+}
