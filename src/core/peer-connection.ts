@@ -163,7 +163,7 @@ export class PeerConnection implements MetadataRequestSink {
     if (this.closed) return
     const { session } = this
     const record = session.store.get(infoHash)
-    if (this.info.direction === 'outgoing' && (!record || record !== this.record)) {
+    if (this.info.direction === 'outgoing' && (!record || record.infoHash !== this.record?.infoHash)) {
       return this.close('infohash-mismatch', 'handshake', `dialed for ${this.record?.infoHash}, peer answered ${infoHash}`)
     }
     if (!record) return this.close('unknown-infohash', 'handshake', `no torrent with info hash ${infoHash}`)

@@ -6,7 +6,6 @@
 import net from 'node:net'
 import type { MetadataPeer } from '../core/metadata-peer.ts'
 import type { PeerConnection } from '../core/peer-connection.ts'
-import { coalesceWrites } from './coalesce-writes.ts'
 import { listenAnyStack } from '../node/listen.ts'
 
 export interface TcpListenOptions {
@@ -29,8 +28,8 @@ function stripV4Mapped (address: string | undefined): string | undefined {
 
 /** Hands an accepted or dialed socket to the session. */
 export function adoptTcpSocket (peer: MetadataPeer, socket: net.Socket, direction: 'incoming' | 'outgoing', infoHash?: string): PeerConnection {
+  // No corking here: the connection's Wire already hands the socket one buffer per tick.
   socket.setNoDelay(true)
-  coalesceWrites(socket)
   return peer.handleConnection(socket, {
     transport: 'tcp',
     direction,
