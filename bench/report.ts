@@ -31,6 +31,7 @@ export function table (headers: string[], rows: Array<Array<string | number>>): 
 
 const f = (n: number | null | undefined, digits = 1): string => (n === null || n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits))
 const mib = (kib: number): string => (kib / 1024).toFixed(1)
+const mib2 = (kib: number): string => (kib / 1024).toFixed(0)
 
 const w = (n: number): string => (n === 0 ? 'all' : String(n))
 const spread = (r: [number, number] | undefined, digits: number): string => (r ? ` (${f(r[0], digits)}-${f(r[1], digits)})` : '')
@@ -49,8 +50,8 @@ export function exchangeTable (runs: ExchangeRun[]): string {
 
 export function scaleTable (runs: ScaleRun[]): string {
   return table(
-    ['peer', 'torrents', 'loaded', 'load s', 'serving all s', 'other CPU %', 'RSS ready MiB', 'RSS MiB', 'peak MiB', 'served sample'],
-    runs.map(r => [r.variant ? `${r.peer} ${r.variant}` : r.peer, r.torrents, r.loaded, f(r.loadMs / 1000, 2), f((r.readyMs ?? r.loadMs) / 1000, 2), f(r.backgroundCores * 100, 0), mib(r.rssReadyKiB), mib(r.rssKiB), mib(r.hwmKiB), `${r.verified}/${r.sampled}`])
+    ['peer', 'torrents', 'loaded', 'load s', 'load CPU s', 'serving all s', 'other CPU %', 'RSS ready MiB', 'RSS MiB', 'peak MiB', 'idle CPU %', 'served sample'],
+    runs.map(r => [r.variant ? `${r.peer} ${r.variant}` : r.peer, r.torrents, r.loaded, f(r.loadMs / 1000, 2), f(r.loadCpuS, 2), f((r.readyMs ?? r.loadMs) / 1000, 2), f(r.backgroundCores * 100, 0), mib(r.rssReadyKiB), mib(r.rssKiB), mib(r.hwmKiB), r.idleCpu === undefined ? '-' : f(r.idleCpu * 100, 2), `${r.verified}/${r.sampled}`])
   )
 }
 
@@ -98,11 +99,17 @@ export function targets (exchange: ExchangeRun[], scale: ScaleRun[], rounds: Exc
     if (tf && lt && c >= 128) out.push(target(`exchanges/s vs libtorrent, ${label}`, tf.exchangesPerSec, lt.exchangesPerSec, 0.85, undefined, perRound('torrent-fish', 'libtorrent', c, win, r => r.exchangesPerSec), true))
     if (tf && lt && win === 0) out.push(target(`p99 latency vs libtorrent, ${label} (ms)`, tf.p99Ms, lt.p99Ms, 0.1, undefined, perRound('torrent-fish', 'libtorrent', c, win, r => r.p99Ms)))
   }
+  // Judged with every default on (TCP + uTP + DHT + trackers + LSD), and again with --http.
   for (const [n, mib, s] of [[100_000, 256, 5], [1_000_000, 1024, 60]] as const) {
-    const tf = scale.find(r => r.peer === 'torrent-fish' && !r.variant && r.torrents === n)
-    if (!tf) continue
-    out.push(absolute(`RSS at ${n} torrents (MiB)`, tf.rssKiB / 1024, mib))
-    out.push(absolute(`load time at ${n} torrents (s)`, tf.loadMs / 1000, s))
+    for (const variant of ['defaults', 'defaults --http']) {
+      const tf = scale.find(r => r.peer === 'torrent-fish' && r.variant === variant && r.torrents === n)
+      if (!tf) continue
+      const lt = scale.find(r => r.peer === 'libtorrent' && r.torrents === n)
+      const note = lt ? `libtorrent ${mib2(lt.rssKiB)} MiB, ${f(lt.loadMs / 1000, 1)} s in the same run` : undefined
+      out.push(absolute(`RSS at ${n} torrents, ${variant} (MiB)`, tf.rssKiB / 1024, mib, note))
+      out.push(absolute(`load time at ${n} torrents, ${variant} (s)`, tf.loadMs / 1000, s, `load CPU ${f(tf.loadCpuS, 1)} s`))
+      if (tf.idleCpu !== undefined) out.push(absolute(`idle CPU at ${n} torrents, ${variant} (% of a core)`, tf.idleCpu * 100, 2))
+    }
   }
   return out
 }
