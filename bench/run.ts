@@ -45,6 +45,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string' },
     warmup: { type: 'string' },
     idle: { type: 'string' },
+    'idle-settle': { type: 'string' },
     client: { type: 'string', default: 'raw' },
     generators: { type: 'string', default: 'auto' },
     peers: { type: 'string', default: 'torrent-fish,libtorrent,node-floor' },
@@ -73,6 +74,7 @@ if (args.help) {
   --duration S            measured seconds per window (default 10, quick 2)
   --warmup S              warm-up seconds before each window (default 1, quick 0.5)
   --idle S                idle CPU window after loading the largest corpus with every default on (default 30, quick 5)
+  --idle-settle S         wait this long after loading before the idle window (default 30, quick 0)
   --repeat N              rounds of every window (default 3, quick 1); figures are medians with min-max
   --window 2,0            metadata requests outstanding per exchange: 2 (libtorrent leechers), 0 = request-all (WebTorrent)
   --client raw|wire       leecher: hand-rolled BEP 9 (raw, default) or bittorrent-protocol + ut_metadata
@@ -100,6 +102,7 @@ const durationMs = Number(args.duration ?? (quick ? 2 : 10)) * 1000
 const warmupMs = Number(args.warmup ?? (quick ? 0.5 : 1)) * 1000
 /** Idle CPU window of the defaults runs at the largest corpus. */
 const idleMs = Number(args.idle ?? (quick ? 5 : 30)) * 1000
+const idleSettleMs = Number(args['idle-settle'] ?? (quick ? 0 : 30)) * 1000
 const client = args.client as ClientKind
 const windows = list(args.window, [2, 0])
 const peers = args.peers!.split(',') as PeerName[]
@@ -224,7 +227,7 @@ if (!args['skip-scale']) {
     // Issue 12 judges memory, load time and idle CPU with every default on (TCP + uTP + DHT +
     // trackers + LSD, watching), and again with the HTTP face; the rows above match the baseline.
     const n = Math.max(...sizes)
-    const defaults = { ...startOptions, tfArgs: args['tf-args'] ? args['tf-args'].split(/\s+/).filter(Boolean) : [], timeoutMs: 900_000, idleMs }
+    const defaults = { ...startOptions, tfArgs: args['tf-args'] ? args['tf-args'].split(/\s+/).filter(Boolean) : [], timeoutMs: 900_000, idleMs, idleSettleMs }
     for (const [variant, extra] of [['defaults', []], ['defaults --http', ['--http', '127.0.0.1:0']]] as Array<[string, string[]]>) {
       const r = await runScale('torrent-fish', corpora.get(n)!, { ...defaults, tfArgs: [...defaults.tfArgs, ...extra] }, variant)
       scale.push(r)

@@ -44,7 +44,7 @@ const SETTLE_MS = 1000
 /** Torrents fetched after loading to prove the peer serves at this scale. */
 const SAMPLE = 24
 
-export async function runScale (name: PeerName, corpus: Corpus, options: StartOptions & { idleMs?: number } = {}, variant?: string): Promise<ScaleRun> {
+export async function runScale (name: PeerName, corpus: Corpus, options: StartOptions & { idleMs?: number, idleSettleMs?: number } = {}, variant?: string): Promise<ScaleRun> {
   const machine0 = machineBusyMs()
   const self0 = process.cpuUsage()
   const t0 = performance.now()
@@ -72,6 +72,8 @@ export async function runScale (name: PeerName, corpus: Corpus, options: StartOp
     const mem = memoryKiB(peer.pid)
     let idleCpu: number | undefined
     if (options.idleMs) {
+      // Let the load's aftermath (V8's memory reducer, the first announces) pass first.
+      await new Promise(resolve => setTimeout(resolve, options.idleSettleMs ?? 0))
       const c0 = cpuMs(peer.pid)
       const t1 = performance.now()
       await new Promise(resolve => setTimeout(resolve, options.idleMs))
