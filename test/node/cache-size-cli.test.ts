@@ -27,12 +27,13 @@ test('a malformed --cache-size exits 2 naming the flag', async () => {
   assert.match(c.err.join('\n'), /--cache-size.*32M/)
 })
 
-async function budgetWith (t: HasAfter, args: string[]): Promise<number> {
+async function budgetWith (t: HasAfter, args: string[], env: Record<string, string> = {}): Promise<number> {
   const dir = await tmpDir(t)
   let budget = -1
   const code = await main(['-l', dir, '-p', '0', '-i', '127.0.0.1', '--no-dht', '--no-lsd', '--no-utp', ...args], {
     io: io().io,
     signals: false,
+    env,
     // close() once main() listens for it: it waits for `close` after onServe returns
     onServe: (fish: TorrentFish) => { budget = fish.store.cacheBudget; queueMicrotask(() => { void fish.close() }) }
   })
@@ -43,4 +44,6 @@ async function budgetWith (t: HasAfter, args: string[]): Promise<number> {
 test('--cache-size reaches the store; the default is the documented one', async (t) => {
   assert.equal(await budgetWith(t, ['--cache-size', '8M']), 8 * 2 ** 20)
   assert.equal(await budgetWith(t, []), DEFAULT_INFO_CACHE_BYTES)
+  assert.equal(await budgetWith(t, [], { TORRENT_FISH_CACHE_SIZE: '4M' }), 4 * 2 ** 20, 'from the environment')
+  assert.equal(await budgetWith(t, ['--cache-size', '2M'], { TORRENT_FISH_CACHE_SIZE: '4M' }), 2 * 2 ** 20, 'the flag wins')
 })
