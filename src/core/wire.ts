@@ -167,18 +167,30 @@ export class GuardedWire extends Wire {
 
   /** `extended()` in one allocation; `head` may be an object to bencode or its bytes. */
   override extended (ext: number | string, obj: unknown): void {
-    const self = this as unknown as WireInternals
-    const id = typeof ext === 'string' ? self.peerExtendedMapping[ext] : ext
-    if (typeof id !== 'number') throw new Error(`Unrecognized extension: ${ext}`)
+    const id = this.extensionId(ext)
+    if (id < 0) return
     const head = ArrayBuffer.isView(obj) ? obj as Uint8Array : bencode.encode(obj)
     this._push(extendedMessage(id, head))
   }
 
   /** An extended message of a bencoded head and raw bytes after it (a BEP 9 data message), copied once. */
   extendedWithData (ext: string, head: Uint8Array, data: Uint8Array): void {
-    const id = (this as unknown as WireInternals).peerExtendedMapping[ext]
-    if (typeof id !== 'number') throw new Error(`Unrecognized extension: ${ext}`)
+    const id = this.extensionId(ext)
+    if (id < 0) return
     this._push(extendedMessage(id, head, data))
+  }
+
+  /**
+   * The peer's id for an extension (a number is used as is). An id the peer never gave, or one
+   * outside 1-255 (0 is the extended handshake itself), would put our message under the wrong
+   * id: that is the peer's error, reported as `error` (its connection closes), never thrown.
+   */
+  private extensionId (ext: number | string): number {
+    const id = typeof ext === 'string' ? (this as unknown as WireInternals).peerExtendedMapping[ext] : ext
+    if (Number.isInteger(id) && id >= 1 && id <= 255) return id
+    if (typeof ext === 'number' && ext === 0) return 0
+    this.emit('error', new Error(`peer gave ${String(ext)} the extension id ${String(id)}, outside 1-255`))
+    return -1
   }
 
   // Same bytes as the base class (our fields plus `m` from the extension mapping), encoded once.
