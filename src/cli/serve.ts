@@ -20,6 +20,8 @@ export interface ServeArgs extends DiscoveryArgs {
   proxyHost?: string
   allowPrivate?: boolean
   watch: boolean
+  /** `--cache-size`: bytes of info dicts kept in memory. */
+  cacheSize?: number
   perIpLimit?: number
   http?: { host?: string, port: number }
   publicUrl?: string
@@ -48,6 +50,7 @@ export function serveOptions (args: ServeArgs): TorrentFishOptions {
     proxy: args.proxyHost,
     allowPrivate: args.allowPrivate === true,
     watch: args.watch,
+    ...(args.cacheSize !== undefined ? { store: { cacheBytes: args.cacheSize } } : {}),
     http: args.http ? { ...args.http, publicUrl: args.publicUrl, token: args.adminToken } : undefined,
     webSeedCheck: typeof args.checkWebSeeds === 'number' ? { intervalMs: args.checkWebSeeds * 1000 } : args.checkWebSeeds === true,
     ...discoveryOptions(args),

@@ -20,6 +20,9 @@ export interface ByteStream {
   on (event: string, fn: (...args: any[]) => void): any
   destroy (err?: Error): any
   write? (chunk: Uint8Array): any
+  pause? (): any
+  resume? (): any
+  once? (event: string, fn: (...args: any[]) => void): any
 }
 
 export interface ConnectionInfo {
@@ -109,12 +112,29 @@ export class PeerConnection implements MetadataRequestSink {
     const { stream, wire, session } = this
     const upload = session.uploadThrottle()
     const download = session.downloadThrottle()
-    if (download) stream.pipe(download).pipe(wire)
-    else stream.pipe(wire)
-    if (upload) (wire as unknown as StreamxDuplex).pipe(upload).pipe(stream)
-    else (wire as unknown as StreamxDuplex).pipe(stream)
+    if (!upload && !download && typeof stream.write === 'function') {
+      // The hot path: no stream pipes. Received chunks go straight into the Wire's parser, and
+      // what the Wire sends within one tick leaves in one write. A socket that stops draining
+      // stops our reading too, so a peer that asks without reading cannot pile up replies.
+      const write = stream.write.bind(stream)
+      wire.attachDirect(chunk => {
+        if (write(chunk) === false && stream.pause && stream.resume && stream.once) {
+          stream.pause()
+          stream.once('drain', () => { if (!this.closed) stream.resume!() })
+        }
+      })
+      stream.on('data', (chunk: Uint8Array) => {
+        this.lastActivity = session.now()
+        wire.feed(chunk)
+      })
+    } else {
+      if (download) stream.pipe(download).pipe(wire)
+      else stream.pipe(wire)
+      if (upload) (wire as unknown as StreamxDuplex).pipe(upload).pipe(stream)
+      else (wire as unknown as StreamxDuplex).pipe(stream)
+      stream.on('data', () => { this.lastActivity = session.now() })
+    }
 
-    stream.on('data', () => { this.lastActivity = session.now() })
     stream.on('error', (err: Error) => this.close('stream-error', 'read', err.message))
     stream.on('end', () => this.close('remote-closed', 'read'))
     stream.on('close', () => this.close('remote-closed', 'read'))
@@ -149,7 +169,7 @@ export class PeerConnection implements MetadataRequestSink {
     if (this.closed) return
     const { session } = this
     const record = session.store.get(infoHash)
-    if (this.info.direction === 'outgoing' && (!record || record !== this.record)) {
+    if (this.info.direction === 'outgoing' && (!record || record.infoHash !== this.record?.infoHash)) {
       return this.close('infohash-mismatch', 'handshake', `dialed for ${this.record?.infoHash}, peer answered ${infoHash}`)
     }
     if (!record) return this.close('unknown-infohash', 'handshake', `no torrent with info hash ${infoHash}`)

@@ -9,6 +9,7 @@
  * We keep its message format and use the package as the real leecher in tests.
  */
 import bencode from 'bencode'
+import { text2arr } from 'uint8-util'
 import type Wire from 'bittorrent-protocol'
 
 /** BEP 9 message types. */
@@ -85,7 +86,13 @@ export class UtMetadataServer {
   sendPiece (index: number, data: Uint8Array, totalSize: number): boolean {
     const id = this.peerId
     if (id === null) return false
-    const head = bencode.encode({ msg_type: MSG_DATA, piece: index, total_size: totalSize })
+    // The bencoded head (keys in sorted order) and the piece go into one message buffer, copied once.
+    const head = text2arr(`d8:msg_typei${MSG_DATA}e5:piecei${index}e10:total_sizei${totalSize}ee`)
+    const wire = this.wire as Wire & { extendedWithData?: (ext: number, head: Uint8Array, data: Uint8Array) => void }
+    if (wire.extendedWithData) {
+      wire.extendedWithData(id, head, data)
+      return true
+    }
     const buf = new Uint8Array(head.length + data.length)
     buf.set(head, 0)
     buf.set(data, head.length)

@@ -6,7 +6,6 @@
 import net from 'node:net'
 import type { MetadataPeer } from '../core/metadata-peer.ts'
 import type { PeerConnection } from '../core/peer-connection.ts'
-import { coalesceWrites } from './coalesce-writes.ts'
 import { listenAnyStack } from '../node/listen.ts'
 import { setMseKeyExchange } from '../core/mse-hook.ts'
 import { nodeMseKeyExchange } from './mse-dh.ts'
@@ -42,8 +41,8 @@ export const PEER_LISTEN_BACKLOG = 4096
 
 /** Hands an accepted or dialed socket to the session. */
 export function adoptTcpSocket (peer: MetadataPeer, socket: net.Socket, direction: 'incoming' | 'outgoing', infoHash?: string): PeerConnection {
+  // No corking here: the connection's Wire already hands the socket one buffer per tick.
   socket.setNoDelay(true)
-  coalesceWrites(socket)
   return peer.handleConnection(socket, {
     transport: 'tcp',
     direction,
