@@ -58,6 +58,6 @@ VOLUME ["/torrents", "/var/lib/torrent-fish"]
 EXPOSE 6881/tcp 6881/udp 8080/tcp
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "/app/deploy/healthcheck.mjs"]
-# --max-semi-space-size=8 (MiB): a smaller young generation loads 100k torrents as fast and keeps
-# ~100 MiB less RSS than V8's default (docs/benchmarks.md); docs/deploy.md's figures use it.
+# --max-semi-space-size=8 (MiB): a small young generation from the first allocation (the CLI also
+# stops its growth itself, src/node/young-generation.ts); docs/deploy.md's figures use it.
 ENTRYPOINT ["node", "--max-semi-space-size=8", "/app/bin/torrent-fish.js"]
