@@ -85,6 +85,8 @@ function strip (parsed: ParsedTorrent, interner: Interner): TorrentRecord {
 
 export interface TorrentStoreEvents {
   added: [TorrentRecord]
+  /** Same info hash, new record (trackers, web seeds, file offset may differ): peers stay. */
+  updated: [record: TorrentRecord, previous: TorrentRecord]
   removed: [TorrentRecord]
 }
 
@@ -129,8 +131,8 @@ export class TorrentStore extends EventEmitter<TorrentStoreEvents> {
     this.aliases.set(obfuscated, record.infoHash)
     if (record.infoHashV1 && record.infoHashV1 !== record.infoHash) this.aliases.set(record.infoHashV1, record.infoHash)
     if (record.infoHashV2) this.aliases.set(record.infoHashV2.slice(0, 40), record.infoHash)
-    if (existing) this.emit('removed', existing)
-    this.emit('added', record)
+    if (existing) this.emit('updated', record, existing)
+    else this.emit('added', record)
     return record
   }
 

@@ -9,7 +9,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import DHT from 'bittorrent-dht'
-import type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from './announce-scheduler.ts'
+import type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from '../announce/target.ts'
 import { DhtError } from './errors.ts'
 import type { SharedUdpSocket } from '../transport/utp.ts'
 

@@ -4,7 +4,6 @@
  * tests). `torrent-fish tracker` runs one alone; `--embedded-tracker` runs one next to the
  * metadata peer and announces every torrent to it.
  */
-import { Server } from 'bittorrent-tracker'
 
 export interface EmbeddedTrackerOptions {
   /** HTTP/WebSocket port, and the UDP port (same number when not 0). Default 8000. */
@@ -39,6 +38,8 @@ function urlHost (host: string): string {
 export async function startEmbeddedTracker (options: EmbeddedTrackerOptions = {}): Promise<EmbeddedTracker> {
   const host = options.host ?? '0.0.0.0'
   const v6 = host.includes(':')
+  // Loaded on use, and the server entry only: the package root would load its WebRTC client too.
+  const { default: Server } = await import('bittorrent-tracker/server')
   const server = new Server({
     http: true,
     udp: true,

@@ -8,7 +8,7 @@
  * one datagram, which BEP 14 allows (repeated `Infohash:` headers).
  */
 import LSD from 'bittorrent-lsd'
-import type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from './announce-scheduler.ts'
+import type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from '../announce/target.ts'
 
 export const LSD_HOST = '239.192.152.143'
 export const LSD_PORT = 6771

@@ -4,7 +4,7 @@
  * offline: the page, the embedded tracker and the web seed all come from this process.
  * Not a general web server: a few mounts, GET/HEAD only, no directory listings.
  */
-import { listenServer } from './listen.ts'
+import { listenServer } from '../transport/listen.ts'
 import http from 'node:http'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'

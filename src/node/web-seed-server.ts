@@ -3,7 +3,7 @@
  * root with Range requests and CORS, so desktop clients and browser WebTorrent can download.
  * Not a production web server; a CDN or nginx plays this role in deployments.
  */
-import { listenServer } from './listen.ts'
+import { listenServer } from '../transport/listen.ts'
 import http from 'node:http'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'

@@ -7,7 +7,7 @@ import net from 'node:net'
 import type { MetadataPeer } from '../core/metadata-peer.ts'
 import type { PeerConnection } from '../core/peer-connection.ts'
 import { coalesceWrites } from './coalesce-writes.ts'
-import { listenAnyStack } from '../node/listen.ts'
+import { listenAnyStack } from './listen.ts'
 
 export interface TcpListenOptions {
   /** 0 picks a free port. */

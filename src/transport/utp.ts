@@ -11,7 +11,7 @@ import { createRequire } from 'node:module'
 import { EventEmitter } from 'node:events'
 import type { MetadataPeer } from '../core/metadata-peer.ts'
 import type { PeerConnection } from '../core/peer-connection.ts'
-import { TransportUnavailableError } from '../discovery/errors.ts'
+import { TransportUnavailableError } from './transport.ts'
 
 /** The parts of utp-native's socket torrent-fish uses. */
 interface UtpSocket extends EventEmitter {

@@ -12,36 +12,12 @@
  */
 import { EventEmitter } from 'events'
 import { MinHeap } from './min-heap.ts'
-import { backoffDelay } from './backoff.ts'
+import { backoffDelay } from '../util/backoff.ts'
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.ts'
 import { TrackerUnreachableError } from './errors.ts'
+import type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from './target.ts'
 
-export type AnnounceEvent = 'started' | 'update' | 'stopped'
-
-/** What a target learned from one announce. */
-export interface AnnounceOutcome {
-  /** How long the target asks us to wait before the next announce. */
-  intervalMs?: number
-  /** The shortest wait the target allows. */
-  minIntervalMs?: number
-  /** Peers as `host:port` (IPv6 as `[addr]:port`). */
-  peers: string[]
-  seeders?: number
-  leechers?: number
-}
-
-/** Somewhere torrents are announced: one tracker URL, the DHT, LSD. */
-export interface AnnounceTarget {
-  /** The tracker URL, or `dht` / `lsd`. */
-  readonly key: string
-  /** Announces of this target running at once, at most. */
-  readonly maxInFlight: number
-  /** Interval used when the target names none. */
-  readonly defaultIntervalMs: number
-  /** Whether a `stopped` announce means anything to it (trackers: yes; DHT: no). */
-  readonly sendsStopped: boolean
-  announce (infoHash: string, event: AnnounceEvent, signal: AbortSignal): Promise<AnnounceOutcome>
-  close? (): Promise<void> | void
-}
+export type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from './target.ts'
 
 /** The last result of one announce, kept per (torrent, target) for status pages. */
 export interface AnnounceResult {
@@ -80,7 +56,8 @@ export interface SchedulerOptions {
   /** How long close() keeps sending `stopped` announces (default 3 s). */
   stopTimeoutMs?: number
   random?: () => number
-  now?: () => number
+  /** Time source and timers (tests inject a manual clock); default the system clock. */
+  clock?: Clock
 }
 
 interface Job {
@@ -151,14 +128,15 @@ const PACER_CREDIT_MS = 20
 export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
   readonly rate: number
   private readonly maxInFlight: number
-  private readonly opts: Required<Omit<SchedulerOptions, 'rate' | 'maxInFlight'>>
+  private readonly opts: Required<Omit<SchedulerOptions, 'rate' | 'maxInFlight' | 'clock'>> & { now: () => number }
+  private readonly clock: Clock
   private readonly targets = new Map<string, TargetState>()
   private readonly jobs = new Map<string, Job[]>()
   private readonly stopQueue: Job[] = []
   private readonly controllers = new Set<AbortController>()
   private inFlight = 0
   private nextSlot = 0
-  private timer: ReturnType<typeof setTimeout> | null = null
+  private timer: TimerHandle | null = null
   private timerAt = Infinity
   private closing = false
   private closedFlag = false
@@ -170,6 +148,7 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
     this.rate = options.rate ?? 50
     if (!(this.rate > 0) || !Number.isFinite(this.rate)) throw new RangeError(`announce rate must be a positive number, got ${this.rate}`)
     this.maxInFlight = options.maxInFlight ?? 64
+    this.clock = options.clock ?? systemClock
     this.opts = {
       startJitterMs: options.startJitterMs ?? 2000,
       minIntervalMs: options.minIntervalMs ?? 60_000,
@@ -181,7 +160,7 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
       announceTimeoutMs: options.announceTimeoutMs ?? 20_000,
       stopTimeoutMs: options.stopTimeoutMs ?? 3000,
       random: options.random ?? Math.random,
-      now: options.now ?? Date.now
+      now: () => this.clock.now()
     }
   }
 
@@ -250,8 +229,51 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
         suppressed: 0
       }
       this.targets.set(target.key, state)
+      target.attach?.({ reannounce: () => this.reannounce(target.key) })
     }
     return state
+  }
+
+  /**
+   * Makes every torrent of one target due again as `started`, spread over the start jitter
+   * and paced by the budget like any other announce (a WebSocket tracker that reconnected
+   * has forgotten them).
+   */
+  reannounce (key: string): void {
+    const state = this.targets.get(key)
+    if (!state || this.closing) return
+    const now = this.opts.now()
+    const jobs: Job[] = []
+    while (state.heap.size > 0) {
+      const job = state.heap.pop()!
+      if (job.removed) continue
+      job.due = now + Math.floor(this.opts.random() * this.opts.startJitterMs)
+      job.event = 'started'
+      jobs.push(job)
+    }
+    for (const job of jobs) state.heap.push(job)
+    // Jobs in flight re-queue themselves when they finish; mark them to start again too.
+    for (const list of this.jobs.values()) for (const job of list) if (job.target === state && job.inFlight) job.event = 'started'
+    this.pump()
+  }
+
+  /**
+   * Sets the targets of an announced torrent (its trackers changed): new targets start, targets
+   * it no longer names get a `stopped`, the others keep their schedule.
+   */
+  update (infoHash: string, targets: AnnounceTarget[]): void {
+    if (this.closing) return
+    const list = this.jobs.get(infoHash)
+    if (!list) { this.add(infoHash, targets); return }
+    const keys = new Set(targets.map(t => t.key))
+    const kept = list.filter(job => {
+      if (keys.has(job.target.target.key)) return true
+      this.retire(job, true)
+      return false
+    })
+    if (kept.length === 0) this.jobs.delete(infoHash)
+    else this.jobs.set(infoHash, kept)
+    this.add(infoHash, targets)
   }
 
   // ---- the loop ----
@@ -298,16 +320,15 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
 
   private arm (at: number): void {
     if (at === Infinity) {
-      if (this.timer) clearTimeout(this.timer)
+      if (this.timer) this.clock.clearTimeout(this.timer)
       this.timer = null
       this.timerAt = Infinity
       return
     }
     if (this.timer && this.timerAt <= at) return
-    if (this.timer) clearTimeout(this.timer)
+    if (this.timer) this.clock.clearTimeout(this.timer)
     this.timerAt = at
-    this.timer = setTimeout(() => { this.timer = null; this.timerAt = Infinity; this.pump() }, Math.max(0, at - this.opts.now()))
-    this.timer.unref?.()
+    this.timer = this.clock.setTimeout(() => { this.timer = null; this.timerAt = Infinity; this.pump() }, Math.max(0, at - this.opts.now()))
   }
 
   private dispatch (job: Job): void {
@@ -318,8 +339,7 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
     state.inFlight += 1
     this.inFlight += 1
     const event = job.event
-    const timeout = setTimeout(() => controller.abort(new TrackerUnreachableError(state.target.key, `no answer within ${this.opts.announceTimeoutMs} ms`)), this.opts.announceTimeoutMs)
-    timeout.unref?.()
+    const timeout = this.clock.setTimeout(() => controller.abort(new TrackerUnreachableError(state.target.key, `no answer within ${this.opts.announceTimeoutMs} ms`)), this.opts.announceTimeoutMs)
     let settled: Promise<AnnounceOutcome>
     try {
       settled = state.target.announce(job.infoHash, event, controller.signal)
@@ -333,7 +353,7 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
       outcome => this.finish(job, event, outcome, undefined),
       err => this.finish(job, event, undefined, err)
     ).finally(() => {
-      clearTimeout(timeout)
+      this.clock.clearTimeout(timeout)
       this.controllers.delete(controller)
     })
   }
@@ -368,7 +388,8 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
       job.failures = 0
       if (event !== 'stopped') {
         job.announced = true
-        job.event = 'update'
+        // Unless a reannounce() asked for a fresh `started` while this one was in flight.
+        if (job.event === event) job.event = 'update'
         const asked = outcome.intervalMs ?? state.target.defaultIntervalMs
         const floor = Math.max(this.opts.minIntervalMs, outcome.minIntervalMs ?? 0)
         const interval = Math.min(this.opts.maxIntervalMs, Math.max(floor, asked))
@@ -481,8 +502,8 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
     this.jobs.clear()
     this.pump()
     await new Promise<void>(resolve => {
-      const done = (): void => { clearTimeout(deadline); this.idleWaiters.delete(done); resolve() }
-      const deadline = setTimeout(done, this.opts.stopTimeoutMs)
+      const done = (): void => { this.clock.clearTimeout(deadline); this.idleWaiters.delete(done); resolve() }
+      const deadline = this.clock.setTimeout(done, this.opts.stopTimeoutMs)
       this.idleWaiters.add(done)
       if (this.inFlight === 0 && this.stopQueue.length === 0) done()
     })
