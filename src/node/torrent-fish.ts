@@ -52,7 +52,7 @@ export class TorrentFish {
   /** The options as given (resolved copies go to each part). */
   readonly options: Readonly<TorrentFishOptions>
   private readonly parts: Parts
-  private readonly tcp: TcpTransport | null
+  private readonly tcp: TcpTransport
   private readonly utpTransport: UtpTransport | null
   private readonly pool: WebRtcAnswerPool | null
   private loaderPart: DirectoryLoader | null = null
@@ -87,15 +87,16 @@ export class TorrentFish {
       const loader = this.loaderPart = new DirectoryLoader(session, resolved.loadPath)
       this.parts.add(part('directory-scan', async () => { this.scan = await loader.scan() }, () => {}))
     }
-    this.tcp = resolved.listen ? this.parts.add(new TcpTransport(session, { port: resolved.port, host: resolved.listenInterface, outgoingInterface: resolved.outgoingInterface, proxy: resolved.proxy })) : null
-    if (this.tcp) {
+    // Always there for dials; it listens unless `listen: false`.
+    this.tcp = this.parts.add(new TcpTransport(session, { port: resolved.port, host: resolved.listenInterface, outgoingInterface: resolved.outgoingInterface, proxy: resolved.proxy, listen: resolved.listen }))
+    if (resolved.listen) {
       const tcp = this.tcp
       // Fixed once, right after TCP binds and before any other transport starts.
       this.parts.add(part('identity', () => { session.listenPort = tcp.port }, () => {}))
     }
-    this.utpTransport = this.tcp && resolved.utp ? this.parts.add(new UtpTransport(session, { port: () => this.tcp!.port, host: resolved.listenInterface })) : null
+    this.utpTransport = resolved.listen && resolved.utp ? this.parts.add(new UtpTransport(session, { port: () => this.tcp.port, host: resolved.listenInterface })) : null
     this.pool = resolved.webrtc ? this.parts.add(this.makePool(resolved.webrtc)) : null
-    if (this.tcp && resolved.discovery !== false) {
+    if (resolved.listen && resolved.discovery !== false) {
       const discoveryOptions = resolved.discovery
       this.parts.add(part('discovery', async () => {
         // Loaded on use: a process that runs no discovery carries none of its libraries.
@@ -157,7 +158,7 @@ export class TorrentFish {
   // ---- the parts, read-only ----
 
   /** The TCP port peers connect to (after start). */
-  get port (): number { return this.tcp?.port ?? 0 }
+  get port (): number { return this.tcp.port }
   /** The directory loader when `loadPath` is set. */
   get loader (): DirectoryLoader | null { return this.loaderPart }
   /** The initial scan's result (after start). */
@@ -220,7 +221,6 @@ export class TorrentFish {
 
   /** Opens an outgoing connection to a peer for one torrent over TCP (via the proxy and outgoing interface if set). */
   async dial (host: string, port: number, infoHash: string): Promise<PeerConnection> {
-    if (!this.tcp) throw new Error('not listening: no TCP transport')
     return await this.tcp.dial({ host, port, infoHash })
   }
 

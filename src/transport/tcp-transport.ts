@@ -21,6 +21,8 @@ export interface TcpTransportOptions {
   proxy?: string
   /** Milliseconds for a TCP connect. */
   connectTimeoutMs?: number
+  /** Accept connections (default true); false: dial only (library use with its own listeners). */
+  listen?: boolean
 }
 
 /** A TCP connect that takes longer than this is a dead or filtered peer; libtorrent waits 10 s too. */
@@ -43,7 +45,7 @@ export class TcpTransport implements Transport {
   get port (): number { return this.listener?.port ?? 0 }
 
   async start (): Promise<void> {
-    if (this.listener) return
+    if (this.listener || this.options.listen === false) return
     this.listener = await listenTcp(this.session, { port: this.options.port, host: this.options.host })
   }
 

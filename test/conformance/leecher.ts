@@ -28,6 +28,17 @@ export interface Leecher {
   sendMetadataMessage (msg: Record<string, unknown>): void
   /** Resolves once the wire has closed. */
   closed: Promise<void>
+  /**
+   * Resolves once `condition(observed)` holds, re-checked on every message the leecher sees
+   * (no polling); rejects if the connection closes first or after `ms` as a safety net.
+   */
+  waitFor (what: string, condition: (observed: Observed) => boolean, ms?: number): Promise<void>
+  /**
+   * A sync point (like hyperswarm's flush()): a ut_metadata request for piece 0 and its answer.
+   * The peer handles messages in order, so once the answer is here every message sent before
+   * the flush has been processed.
+   */
+  flush (): Promise<void>
   destroy (): void
 }
 
@@ -66,6 +77,22 @@ export function startLeecher (stream: ByteStream, infoHash: string, options: { f
   wire.on('interested', () => { observed.interested = true })
   wire.on('request', () => { observed.requests += 1 })
   wire.on('reject', (i: number, o: number, l: number) => { observed.rejects.push([i, o, l]) })
+  // Registered after the handlers above: by the time a waiter checks, `observed` is updated.
+  const waiters = new Set<() => void>()
+  const notify = (): void => { for (const w of [...waiters]) w() }
+  for (const ev of ['handshake', 'extended', 'have-none', 'bitfield', 'piece', 'interested', 'request', 'reject', 'close', 'finish']) wire.on(ev, notify)
+  stream.on('close', notify)
+  stream.on('error', notify)
+  const waitFor = (what: string, condition: (o: Observed) => boolean, ms = 10_000): Promise<void> => new Promise((resolve, reject) => {
+    const done = (err?: Error): void => { clearTimeout(timer); waiters.delete(check); if (err) reject(err); else resolve() }
+    const check = (): void => {
+      if (condition(observed)) done()
+      else if (observed.closed) done(new Error(`conformance: the connection closed while waiting for ${what}`))
+    }
+    const timer = setTimeout(() => done(new Error(`conformance: timed out waiting for ${what}`)), ms)
+    waiters.add(check)
+    check()
+  })
   const handshake = (): void => wire.handshake(infoHash, peerIdBytes(), { fast: options.fast !== false, dht: false })
   if (options.encrypt) {
     wire.once('crypto-handshake', handshake)
@@ -81,6 +108,15 @@ export function startLeecher (stream: ByteStream, infoHash: string, options: { f
       const id = wire.peerExtendedMapping.ut_metadata
       if (id === undefined) throw new Error('peer has not advertised ut_metadata')
       wire.extended(id, bencode.encode(msg))
+    },
+    waitFor,
+    async flush () {
+      await waitFor('extended handshake', o => o.extendedHandshake !== undefined)
+      const before = observed.metadataMessages.length
+      const id = wire.peerExtendedMapping.ut_metadata
+      if (id === undefined) throw new Error('peer has not advertised ut_metadata')
+      wire.extended(id, bencode.encode({ msg_type: 0, piece: 0 }))
+      await waitFor('flush', o => o.metadataMessages.length > before)
     },
     destroy () { wire.destroy(); stream.destroy() }
   }
