@@ -15,6 +15,7 @@ import { MinHeap } from './min-heap.ts'
 import { backoffDelay } from '../util/backoff.ts'
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.ts'
 import { TrackerUnreachableError } from './errors.ts'
+import { resolveOptions, integerIn, numberIn, type OptionSpec } from '../util/options.ts'
 import type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from './target.ts'
 
 export type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from './target.ts'
@@ -120,6 +121,48 @@ export interface SchedulerEvents {
   warning: [{ code: string, message: string, infoHash?: string, target?: string }]
 }
 
+/** Defaults of {@link SchedulerOptions}, each with its reason. */
+export const SCHEDULER_DEFAULTS = {
+  /**
+   * Announces per second over every target. 100k torrents take ~35 min to announce once at
+   * 50/s: a steady ramp that no tracker rate-limits, and a restart never looks like a flood.
+   */
+  rate: 50,
+  /** Sockets and requests in flight at once; with 20 s timeouts this bounds memory for dead trackers. */
+  maxInFlight: 64,
+  /** Torrents loaded together (a directory scan) spread their first announce over 2 s. */
+  startJitterMs: 2000,
+  /** No tracker may make us announce a torrent more than once a minute (BEP 3 trackers ask 30 min). */
+  minIntervalMs: 60_000,
+  /** A tracker asking for more than 2 h would forget us before we come back. */
+  maxIntervalMs: 2 * 3600_000,
+  /** Up to 10% later than asked, so torrents announced together drift apart. */
+  jitter: 0.1,
+  /** First retry after 30 s, doubling: a tracker blip costs little, an outage backs off to an hour. */
+  retryBaseMs: 30_000,
+  retryMaxMs: 3600_000,
+  /** Three unanswered announces in a row: the tracker is down, pause it as a whole. */
+  pauseAfterFailures: 3,
+  /** Trackers answer in well under a second; 20 s covers a slow one without holding slots forever. */
+  announceTimeoutMs: 20_000,
+  /** Shutdown waits at most 3 s for `stopped` announces; the rest expire at the tracker. */
+  stopTimeoutMs: 3000
+}
+
+const SPEC: OptionSpec<Required<Omit<SchedulerOptions, 'clock' | 'random'>>> = {
+  rate: numberIn(0.001, 1_000_000),
+  maxInFlight: integerIn(1, 100_000),
+  startJitterMs: integerIn(0, 86_400_000),
+  minIntervalMs: integerIn(0, 86_400_000),
+  maxIntervalMs: integerIn(1, 7 * 86_400_000),
+  jitter: numberIn(0, 10),
+  retryBaseMs: integerIn(1, 86_400_000),
+  retryMaxMs: integerIn(1, 7 * 86_400_000),
+  pauseAfterFailures: integerIn(1, 1_000_000),
+  announceTimeoutMs: integerIn(1, 3_600_000),
+  stopTimeoutMs: integerIn(0, 3_600_000)
+}
+
 /** Warnings per target per minute; beyond this they are counted and summarised. */
 const WARNINGS_PER_MINUTE = 10
 /** Credit the pacer may bank after idling, so timer lateness does not lower the real rate. */
@@ -145,20 +188,20 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
 
   constructor (options: SchedulerOptions = {}) {
     super()
-    this.rate = options.rate ?? 50
-    if (!(this.rate > 0) || !Number.isFinite(this.rate)) throw new RangeError(`announce rate must be a positive number, got ${this.rate}`)
-    this.maxInFlight = options.maxInFlight ?? 64
+    const o = resolveOptions('scheduler', SCHEDULER_DEFAULTS as Required<Omit<SchedulerOptions, 'clock' | 'random'>>, SPEC, options as Record<string, unknown>, ['clock', 'random'])
+    this.rate = o.rate
+    this.maxInFlight = o.maxInFlight
     this.clock = options.clock ?? systemClock
     this.opts = {
-      startJitterMs: options.startJitterMs ?? 2000,
-      minIntervalMs: options.minIntervalMs ?? 60_000,
-      maxIntervalMs: options.maxIntervalMs ?? 2 * 3600_000,
-      jitter: options.jitter ?? 0.1,
-      retryBaseMs: options.retryBaseMs ?? 30_000,
-      retryMaxMs: options.retryMaxMs ?? 3600_000,
-      pauseAfterFailures: options.pauseAfterFailures ?? 3,
-      announceTimeoutMs: options.announceTimeoutMs ?? 20_000,
-      stopTimeoutMs: options.stopTimeoutMs ?? 3000,
+      startJitterMs: o.startJitterMs,
+      minIntervalMs: o.minIntervalMs,
+      maxIntervalMs: o.maxIntervalMs,
+      jitter: o.jitter,
+      retryBaseMs: o.retryBaseMs,
+      retryMaxMs: o.retryMaxMs,
+      pauseAfterFailures: o.pauseAfterFailures,
+      announceTimeoutMs: o.announceTimeoutMs,
+      stopTimeoutMs: o.stopTimeoutMs,
       random: options.random ?? Math.random,
       now: () => this.clock.now()
     }

@@ -17,7 +17,8 @@ import type { AnnounceTarget } from '../announce/target.ts'
 import { Announcer, type TorrentEventSource } from '../announce/announcer.ts'
 import { WebSocketTrackerTarget, type SignalingHandler } from '../announce/ws-tracker-target.ts'
 import { trackerTarget, checkTrackerUrl } from './tracker-target.ts'
-import { PeerDialer, type PeerDialerOptions, type DialerStats } from './peer-dialer.ts'
+import { PeerDialer, type DialerStats } from './peer-dialer.ts'
+import type { DiscoveryOptions } from './options.ts'
 import { DhtNode } from './dht-node.ts'
 import { LsdNode } from './lsd.ts'
 import { startEmbeddedTracker, type EmbeddedTracker, type EmbeddedTrackerOptions } from './embedded-tracker.ts'
@@ -25,6 +26,8 @@ import { WarnThrottle } from '../util/warn-throttle.ts'
 import type { SharedUdpSocket } from '../transport/utp.ts'
 import type { DialFunction } from '../transport/dial-policy.ts'
 import type { ListeningAddress } from '../util/parts.ts'
+import { resolveDiscoveryOptions } from './options.ts'
+export { DISCOVERY_DEFAULTS } from './options.ts'
 
 /** What discovery needs from the session: its torrent events, identity and peer closes. */
 export interface DiscoverySession extends TorrentEventSource {
@@ -52,30 +55,7 @@ export interface DiscoveryContext {
   signaling: SignalingHandler | null
 }
 
-export interface DiscoveryOptions {
-  /** Announce to the trackers named in each torrent (default true). */
-  trackers?: boolean
-  /** More trackers to announce every public torrent to (`--tracker`). */
-  extraTrackers?: string[]
-  /** Announces per second across trackers, DHT and LSD (default 50). */
-  announceRate?: number
-  /** Run a DHT node (default false in the library; the CLI turns it on). */
-  dht?: boolean
-  /** DHT bootstrap nodes `host:port`; `false` or `[]` for none. Default: the public routers. */
-  dhtBootstrap?: string[] | false
-  /** UDP port for the DHT when it cannot share the uTP socket (default: the TCP port number). */
-  dhtPort?: number
-  /** Directory for state kept across restarts (the DHT node id and routing table). */
-  stateDir?: string
-  /** Local Service Discovery multicast (default false in the library; the CLI turns it on). */
-  lsd?: boolean
-  /** Dial peers that discovery finds (default true), or limits for doing so. */
-  outgoing?: boolean | PeerDialerOptions
-  /** Run a tracker in-process and announce every torrent to it: true, a port, or options. */
-  embeddedTracker?: boolean | number | EmbeddedTrackerOptions
-  /** Scheduler tuning (tests, benchmarks). */
-  scheduler?: SchedulerOptions
-}
+export type { DiscoveryOptions } from './options.ts'
 
 export interface DiscoveryStatus {
   scheduler: SchedulerStats
@@ -115,7 +95,7 @@ export class Discovery {
   constructor (context: DiscoveryContext, options: DiscoveryOptions = {}) {
     this.context = context
     this.session = context.session
-    this.options = options
+    this.options = options = resolveDiscoveryOptions(options)
     this.scheduler = new AnnounceScheduler({ ...options.scheduler, ...(options.announceRate !== undefined ? { rate: options.announceRate } : {}) })
     const outgoing = options.outgoing ?? true
     const dial = context.dial

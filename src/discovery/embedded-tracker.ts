@@ -35,6 +35,9 @@ function urlHost (host: string): string {
   return host.includes(':') ? `[${host}]` : host
 }
 
+/** bittorrent-tracker's own default port, and the one its docs and examples use. */
+export const EMBEDDED_TRACKER_DEFAULT_PORT = 8000
+
 export async function startEmbeddedTracker (options: EmbeddedTrackerOptions = {}): Promise<EmbeddedTracker> {
   const host = options.host ?? '0.0.0.0'
   const v6 = host.includes(':')
@@ -49,7 +52,7 @@ export async function startEmbeddedTracker (options: EmbeddedTrackerOptions = {}
     interval: options.intervalMs ?? 10 * 60_000
   })
   server.on('warning', () => {}) // a client's bad request is not the tracker's failure
-  const port = options.port ?? 8000
+  const port = options.port ?? EMBEDDED_TRACKER_DEFAULT_PORT
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => { server.close(); reject(new Error(`cannot start the tracker on port ${port}: ${err.message}`, { cause: err })) }
     server.once('error', onError)

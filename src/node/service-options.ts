@@ -6,7 +6,7 @@
  */
 import type { MetadataPeerOptions } from '../core/metadata-peer.ts'
 import { InvalidOptionError } from '../core/errors.ts'
-import type { DiscoveryOptions } from '../discovery/discovery.ts'
+import { resolveDiscoveryOptions, type DiscoveryOptions } from '../discovery/options.ts'
 import type { HttpOptions } from '../http/server.ts'
 import type { WebSeedHealthOptions } from './web-seed-health.ts'
 import type { NodeWebRtcOptions } from './webrtc-hybrid.ts'
@@ -127,7 +127,7 @@ export function resolveServiceOptions (options: TorrentFishOptions = {}): Resolv
     proxy: o.proxy,
     listen: o.listen,
     utp: o.utp,
-    discovery: o.discovery === undefined ? {} : o.discovery,
+    discovery: o.discovery === false ? false : resolveDiscoveryOptions(o.discovery),
     http: o.http,
     webSeedCheck: o.webSeedCheck === true ? {} : o.webSeedCheck === undefined ? false : o.webSeedCheck,
     wsTrackers: o.wsTrackers,
