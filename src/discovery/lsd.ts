@@ -8,6 +8,7 @@
  * one datagram, which BEP 14 allows (repeated `Infohash:` headers).
  */
 import LSD from 'bittorrent-lsd'
+import { dropAnnounces } from '../adapters/bittorrent-lsd.ts'
 import type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from '../announce/target.ts'
 
 export const LSD_HOST = '239.192.152.143'
@@ -56,11 +57,7 @@ export class LsdNode implements AnnounceTarget {
     lsd.on('warning', (w: unknown) => options.onWarning(`LSD: ${w instanceof Error ? w.message : String(w)}`))
     lsd.on('peer', (addr: string, infoHash: string) => options.onPeer(infoHash.toLowerCase(), addr))
     // Its parser drops only its own cookie; drop every torrent-fish's.
-    const parse = lsd._parseAnnounce.bind(lsd)
-    lsd._parseAnnounce = (text: string) => {
-      const parsed = parse(text)
-      return parsed && typeof parsed.cookie === 'string' && parsed.cookie.startsWith(COOKIE_PREFIX) ? null : parsed
-    }
+    dropAnnounces(lsd, cookie => cookie.startsWith(COOKIE_PREFIX))
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(err)
       lsd.once('error', onError)
