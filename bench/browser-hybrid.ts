@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { MetadataPeer } from '../src/core/metadata-peer.ts'
 import { loadNodeWebRtc as loadRtc } from '../src/node/webrtc-hybrid.ts'
 import { BrowserPeer } from '../src/browser.ts'
-import { makeTorrent } from '../test/conformance/torrents.ts'
+import { makeTorrent } from '../test/fixtures/memory-torrents.ts'
 
 const ICE = { iceServers: [] }
 const rssMb = (): number => +(process.memoryUsage().rss / 1024 / 1024).toFixed(1)

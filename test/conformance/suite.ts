@@ -7,8 +7,8 @@
  */
 import { hash } from 'uint8-util'
 import { MetadataPeer, limits, type ByteStream, type MetadataPeerOptions, type PeerClosedEvent } from '../../src/index.ts'
-import { startLeecher, type Leecher } from './leecher.ts'
-import { makeTorrent, makeLargeTorrent, makeUnsortedTorrent, type TestTorrent } from './torrents.ts'
+import { startLeecher, type Leecher } from '../fixtures/leecher.ts'
+import { makeTorrent, makeLargeTorrent, makeUnsortedTorrent, type TestTorrent } from '../fixtures/memory-torrents.ts'
 
 /** How a transport makes a MetadataPeer reachable, and how a leecher dials it. */
 export interface ConformanceTransport {

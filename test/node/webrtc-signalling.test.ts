@@ -15,7 +15,7 @@ import { BrowserPeer, type BrowserPeerOptions } from '../../src/browser.ts'
 import type { NegotiationClosedEvent } from '../../src/transport/webrtc-answer-pool.ts'
 import { RtcNegotiation, type RtcImplementation } from '../../src/transport/webrtc-negotiation.ts'
 import { loadNodeWebRtc } from '../../src/node/webrtc-hybrid.ts'
-import { makeTorrent } from '../conformance/torrents.ts'
+import { makeTorrent } from '../fixtures/memory-torrents.ts'
 import { startTracker } from '../fixtures/tracker.ts'
 
 const loaded = await loadNodeWebRtc()
