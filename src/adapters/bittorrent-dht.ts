@@ -6,6 +6,7 @@
  * into the routing table on the next start; the node count for /metrics would otherwise cost
  * a copy of the table per scrape. Both come from the k-rpc routing table, `dht._rpc.nodes`.
  */
+import { TorrentFishError } from '../core/errors.ts'
 
 /** A node of the routing table as k-bucket keeps it. */
 export interface RoutingNode {
@@ -22,7 +23,7 @@ interface RoutingTable {
 function table (dht: unknown): RoutingTable {
   const nodes = (dht as { _rpc?: { nodes?: RoutingTable } })._rpc?.nodes
   if (!nodes || typeof nodes.count !== 'function' || typeof nodes.toArray !== 'function') {
-    throw new Error('bittorrent-dht: the routing table (_rpc.nodes) is not where this adapter expects it')
+    throw new TorrentFishError('ERR_ADAPTER', 'bittorrent-dht: the routing table (_rpc.nodes) is not where this adapter expects it')
   }
   return nodes
 }

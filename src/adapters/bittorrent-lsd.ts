@@ -6,6 +6,7 @@
  * peer must drop every torrent-fish's (dialing another metadata-only peer serves nobody), and
  * the package offers no option for it.
  */
+import { TorrentFishError } from '../core/errors.ts'
 
 interface ParsedAnnounce { cookie?: unknown }
 
@@ -13,7 +14,7 @@ interface ParsedAnnounce { cookie?: unknown }
 export function dropAnnounces (lsd: unknown, drop: (cookie: string) => boolean): void {
   const target = lsd as { _parseAnnounce?: (text: string) => ParsedAnnounce | null }
   const parse = target._parseAnnounce
-  if (typeof parse !== 'function') throw new Error('bittorrent-lsd: _parseAnnounce is not where this adapter expects it')
+  if (typeof parse !== 'function') throw new TorrentFishError('ERR_ADAPTER', 'bittorrent-lsd: _parseAnnounce is not where this adapter expects it')
   const bound = parse.bind(lsd)
   target._parseAnnounce = (text: string) => {
     const parsed = bound(text)

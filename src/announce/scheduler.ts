@@ -10,6 +10,7 @@
  * little jitter; failures back off exponentially with jitter, and a target that keeps failing
  * to answer is paused as a whole, so a dead tracker does not eat the budget of live ones.
  */
+import { TorrentFishError } from '../core/errors.ts'
 import { EventEmitter } from 'events'
 import { MinHeap } from './min-heap.ts'
 import { backoffDelay } from '../util/backoff.ts'
@@ -553,7 +554,7 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
     this.closedFlag = true
     this.stopQueue.length = 0
     this.arm(Infinity)
-    for (const c of [...this.controllers]) c.abort(new Error('shutting down'))
+    for (const c of [...this.controllers]) c.abort(new TorrentFishError('ERR_SHUTDOWN', 'shutting down'))
     for (const state of this.targets.values()) {
       try { await state.target.close?.() } catch {}
     }

@@ -4,6 +4,8 @@
  * tests). `torrent-fish tracker` runs one alone; `--embedded-tracker` runs one next to the
  * metadata peer and announces every torrent to it.
  */
+import { ListenError } from '../transport/listen.ts'
+
 
 export interface EmbeddedTrackerOptions {
   /** HTTP/WebSocket port, and the UDP port (same number when not 0). Default 8000. */
@@ -54,7 +56,7 @@ export async function startEmbeddedTracker (options: EmbeddedTrackerOptions = {}
   server.on('warning', () => {}) // a client's bad request is not the tracker's failure
   const port = options.port ?? EMBEDDED_TRACKER_DEFAULT_PORT
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => { server.close(); reject(new Error(`cannot start the tracker on port ${port}: ${err.message}`, { cause: err })) }
+    const onError = (err: Error): void => { server.close(); reject(new ListenError('the tracker', host, port, err)) }
     server.once('error', onError)
     server.listen({ http: port, udp: port }, { http: host, udp: v6 ? '0.0.0.0' : host, udp6: v6 ? host : host === '0.0.0.0' ? '::' : '::1' }, () => {
       server.off('error', onError)

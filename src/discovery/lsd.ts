@@ -7,6 +7,7 @@
  * announces through the shared scheduler (target `lsd`), batching up to 20 info hashes in
  * one datagram, which BEP 14 allows (repeated `Infohash:` headers).
  */
+import { TorrentFishError } from '../core/errors.ts'
 import LSD from 'bittorrent-lsd'
 import { dropAnnounces } from '../adapters/bittorrent-lsd.ts'
 import type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from '../announce/target.ts'
@@ -70,7 +71,7 @@ export class LsdNode implements AnnounceTarget {
 
   announce (infoHash: string, _event: AnnounceEvent, _signal: AbortSignal): Promise<AnnounceOutcome> {
     return new Promise((resolve, reject) => {
-      if (this.closed) { reject(new Error('LSD is closed')); return }
+      if (this.closed) { reject(new TorrentFishError('ERR_CLOSED', 'LSD is closed')); return }
       this.batch.push({ infoHash, resolve: () => resolve({ peers: [] }), reject })
       if (this.batch.length >= HASHES_PER_DATAGRAM) this.flush()
       else if (!this.batchTimer) {
@@ -89,7 +90,7 @@ export class LsdNode implements AnnounceTarget {
       batch.map(b => `Infohash: ${b.infoHash}\r\n`).join('') +
       `cookie: ${this.cookie}\r\n\r\n\r\n`
     this.lsd.server.send(message, LSD_PORT, LSD_HOST, (err: Error | null) => {
-      for (const b of batch) err ? b.reject(new Error(`LSD multicast send failed: ${err.message}`)) : b.resolve()
+      for (const b of batch) err ? b.reject(new TorrentFishError('ERR_LSD_SEND', `LSD multicast send failed: ${err.message}`, { cause: err })) : b.resolve()
     })
     if (this.batch.length > 0) this.flush()
   }
@@ -98,7 +99,7 @@ export class LsdNode implements AnnounceTarget {
     if (this.closed) return
     this.closed = true
     if (this.batchTimer) clearTimeout(this.batchTimer)
-    for (const b of this.batch.splice(0)) b.reject(new Error('LSD is closed'))
+    for (const b of this.batch.splice(0)) b.reject(new TorrentFishError('ERR_CLOSED', 'LSD is closed'))
     await new Promise<void>(resolve => {
       try { this.lsd.destroy(() => resolve()) } catch { resolve() }
     })

@@ -9,6 +9,7 @@
  * Every part gets what it needs at construction (resolved options and narrow interfaces), never
  * this object. `createTorrentFish()` is what the CLI runs and what Node services import.
  */
+import { TorrentFishError } from '../core/errors.ts'
 import { readFile } from 'node:fs/promises'
 import { hash as oneShotHash } from 'node:crypto'
 import path from 'node:path'
@@ -74,7 +75,7 @@ export class TorrentFish {
       store: {
         // Torrents from files are re-read on demand, so only asked-for info dicts stay in memory.
         reader: async (record: TorrentRecord) => {
-          if (!record.source) throw new Error(`${record.infoHash} has no file to read from`)
+          if (!record.source) throw new TorrentFishError('ERR_NO_SOURCE', `${record.infoHash} has no file to read from`)
           return new Uint8Array(await readFile(record.source))
         },
         ...resolved.session.store

@@ -4,6 +4,7 @@
  * registry), loaded on first need: when a WebSocket tracker is first announced to. When it
  * cannot load, the answer pool says so once and torrent-fish keeps serving the other transports.
  */
+import { TransportUnavailableError } from '../transport/transport.ts'
 import type { RtcImplementation } from '../transport/webrtc-negotiation.ts'
 import type { WebRtcPoolOptions } from '../transport/webrtc-answer-pool.ts'
 
@@ -21,10 +22,10 @@ export function loadNodeWebRtc (): Promise<RtcImplementation | Error> {
     (mod: unknown) => {
       const m = mod as { default?: RtcImplementation }
       const impl = (m.default ?? mod) as RtcImplementation
-      if (typeof impl.RTCPeerConnection !== 'function') return new Error('@roamhq/wrtc has no RTCPeerConnection')
+      if (typeof impl.RTCPeerConnection !== 'function') return new TransportUnavailableError('webrtc', '@roamhq/wrtc has no RTCPeerConnection')
       return impl
     },
-    (err: Error) => new Error(`the optional dependency @roamhq/wrtc did not load (${err.message.split('\n')[0]})`)
+    (err: Error) => new TransportUnavailableError('webrtc', `the optional dependency @roamhq/wrtc did not load (${err.message.split('\n')[0]})`, { cause: err })
   )
   return loaded
 }

@@ -6,7 +6,7 @@
 import type { Duplex } from 'streamx'
 import type { PeerConnection } from '../core/peer-connection.ts'
 import { memoryPair } from './memory.ts'
-import type { ConnectionSink, DialAddress, DialOptions, Transport } from './transport.ts'
+import { TransportUnavailableError, type ConnectionSink, type DialAddress, type DialOptions, type Transport } from './transport.ts'
 import type { ListeningAddress } from '../util/parts.ts'
 
 export class MemoryTransport implements Transport {
@@ -40,7 +40,7 @@ export class MemoryTransport implements Transport {
 
   async dial (address: DialAddress, options: DialOptions = {}): Promise<PeerConnection> {
     if (options.signal?.aborted) throw options.signal.reason
-    if (!this.accept || this.closedFlag) throw new Error('memory transport: nobody to dial')
+    if (!this.accept || this.closedFlag) throw new TransportUnavailableError('memory', 'nobody to dial')
     const [ours, theirs] = memoryPair()
     this.track(ours)
     this.accept(theirs, address)

@@ -7,7 +7,7 @@ import type { MetadataPeer } from '../core/metadata-peer.ts'
 import type { PeerConnection } from '../core/peer-connection.ts'
 import { listenUtp, utpLoadError, type UtpListener, type SharedUdpSocket } from './utp.ts'
 import type { DialAddress, DialOptions, Transport } from './transport.ts'
-import { withSignal } from './transport.ts'
+import { withSignal, TransportUnavailableError } from './transport.ts'
 import type { ListeningAddress } from '../util/parts.ts'
 
 export interface UtpTransportOptions {
@@ -62,7 +62,7 @@ export class UtpTransport implements Transport {
 
   dial (address: DialAddress, options: DialOptions = {}): Promise<PeerConnection> {
     const l = this.listener
-    if (!l) return Promise.reject(new Error('uTP is not running'))
+    if (!l) return Promise.reject(new TransportUnavailableError('utp', 'not running'))
     return withSignal(options.signal, () => l.dial(address.host, address.port, address.infoHash))
   }
 

@@ -15,7 +15,8 @@
  */
 import { EventEmitter } from 'events'
 import { arr2hex, hex2bin, bin2hex, randomBytes } from 'uint8-util'
-import type { ByteStream, ConnectionInfo, TransportName } from '../core/peer-connection.ts'
+import type { ByteStream, ConnectionInfo, PeerConnection, TransportName } from '../core/peer-connection.ts'
+import { TransportUnavailableError, type DialAddress, type DialOptions, type Transport } from './transport.ts'
 import { DataChannelStream } from './webrtc-stream.ts'
 import {
   NegotiationError, RtcNegotiation, candidateAddress, validDescription,
@@ -134,7 +135,7 @@ function unref (t: unknown): void { (t as { unref?: () => void }).unref?.() }
 /** The RTC implementation, given or loaded on first need (resolves an Error when it cannot load). */
 export type RtcSource = RtcImplementation | (() => Promise<RtcImplementation | Error>)
 
-export class WebRtcAnswerPool extends EventEmitter<WebRtcPoolEvents> implements SignalingHandler {
+export class WebRtcAnswerPool extends EventEmitter<WebRtcPoolEvents> implements SignalingHandler, Transport {
   readonly name = 'webrtc'
   private readonly session: WebRtcSession
   private readonly source: RtcSource
@@ -204,6 +205,16 @@ export class WebRtcAnswerPool extends EventEmitter<WebRtcPoolEvents> implements 
   }
 
   status (): WebRtcStats { return this.stats() }
+
+  /**
+   * The transport contract's dial: WebRTC has no address to dial; its outgoing connections are
+   * the opt-in offers sent with announces (`offersPerAnnounce`).
+   */
+  canDial (): boolean { return false }
+
+  dial (_address: DialAddress, _options?: DialOptions): Promise<PeerConnection> {
+    return Promise.reject(new TransportUnavailableError('webrtc', 'peers are reached through tracker offers (offersPerAnnounce), not dialed'))
+  }
 
   // ---- SignalingHandler ----
 
