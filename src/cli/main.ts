@@ -119,7 +119,7 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
     .option('--web-seed-port <port>', 'port of the local web seed (0 = any free port)', integer(0, 65535), 0)
     .option('--tracker-port <port>', 'port of the embedded tracker, HTTP/WebSocket and UDP (0 = any free port)', integer(0, 65535), 0)
     .option('--demo-port <port>', 'port of the demo page (0 = any free port)', integer(0, 65535), 0)
-    .option('--dir <dir>', 'where to write the example content and torrents (default: a temp dir)')
+    .option('--dir <dir>', 'write the example content and torrents into <dir>/torrent-fish-example, a directory of its own (default: a fresh temp dir, removed on exit)')
     .option('--self-test', 'download every example magnet with a WebTorrent client, then exit')
     .option('--json', 'log JSON lines instead of text')
     .option('-v, --verbose', 'log every peer connection and close')
@@ -163,7 +163,12 @@ async function runServe (args: serve.ServeArgs, log: Logger, options: MainOption
     log.error('start-failed', (err as Error).message)
     return 1
   }
-  return await waitForShutdown(fish, log, options, () => fish.close())
+  const offHup = options.signals !== false ? serve.handleSighup(fish, log) : () => {}
+  try {
+    return await waitForShutdown(fish, log, options, () => fish.close())
+  } finally {
+    offHup()
+  }
 }
 
 /** Serves until SIGINT/SIGTERM (or until embedding code closes the service). */

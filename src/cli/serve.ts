@@ -90,3 +90,19 @@ export async function start (args: ServeArgs, log: Logger): Promise<TorrentFish>
   }
   return fish
 }
+
+/**
+ * SIGHUP rescans the load path, as daemons reload on it (Node's default is to exit). Returns
+ * a function that removes the handler.
+ */
+export function handleSighup (fish: TorrentFish, log: Logger): () => void {
+  const onHup = (): void => {
+    const loader = fish.loader
+    if (!loader) return log.info('rescan', 'SIGHUP: no load path to rescan')
+    loader.rescan().then(
+      r => log.info('rescan', `SIGHUP: rescanned ${loader.dir}: ${r.loaded} loaded, ${r.removed} removed, ${r.failed} failed, ${r.unchanged} unchanged${r.missing ? ' (load path missing)' : ''}`, { ...r, loadPath: loader.dir }),
+      err => log.error('rescan-failed', `SIGHUP: rescanning ${loader.dir} failed: ${(err as Error).message}`))
+  }
+  process.on('SIGHUP', onHup)
+  return () => { process.off('SIGHUP', onHup) }
+}

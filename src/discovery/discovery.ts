@@ -143,10 +143,12 @@ export class Discovery {
 
     if (o.dht) {
       const shared = context.udpSocket() ?? undefined
+      const stateFile = o.stateDir ? path.join(o.stateDir, 'dht-state.json') : undefined
       try {
         this.dhtNode = await DhtNode.start({
           bootstrap: o.dhtBootstrap,
-          stateFile: o.stateDir ? path.join(o.stateDir, 'dht-state.json') : undefined,
+          stateFile,
+          onSaveError: err => this.warn('WARN_DHT_STATE', `${stateFile}: cannot save the DHT state (${err.message}); serving continues`),
           socket: shared,
           port: o.dhtPort ?? context.port(),
           host: context.listenInterface && !context.listenInterface.includes(':') ? context.listenInterface : undefined,
@@ -156,6 +158,7 @@ export class Discovery {
         shared?.close()
         this.warn('WARN_DHT_UNAVAILABLE', `DHT disabled: ${(err as Error).message}`)
       }
+      if (this.dhtNode?.stateProblem) this.warn('WARN_DHT_STATE', `${stateFile}: ${this.dhtNode.stateProblem}; starting with a new node id`)
       if (this.dhtNode) {
         const limiter = new WarnThrottle(m => this.warn('WARN_DHT', m))
         this.dhtNode.dht.on('warning', (err: Error) => limiter.warn(`DHT: ${err?.message ?? String(err)}`))
