@@ -9,6 +9,8 @@
  * The same composition as the Node service with fewer parts: a metadata session, the WebRTC
  * answer pool, and announces through the same paced scheduler (WebSocket trackers only).
  */
+// First: the Uint8Array hex/base64 methods uint8-util's browser build calls, where missing.
+import './compat/uint8array-base-encoding.ts'
 import { MetadataPeer, type MetadataPeerOptions, type AddTorrentOptions, type MetadataPeerEvents } from './core/metadata-peer.ts'
 import { InvalidOptionError } from './core/errors.ts'
 import type { PeerSummary } from './core/peer-connection.ts'
@@ -27,7 +29,10 @@ import { resolveOptions, integerIn, numberIn, isBoolean, anything, type OptionSp
 export * from './index.ts'
 export { WebRtcAnswerPool } from './transport/webrtc-answer-pool.ts'
 export type { WebRtcPoolOptions, WebRtcStats, NegotiationClosedEvent } from './transport/webrtc-answer-pool.ts'
+export { TrackerSocket } from './announce/ws-tracker-socket.ts'
 export type { TrackerStatus, TrackerState } from './announce/ws-tracker-socket.ts'
+export { backoffDelay } from './util/backoff.ts'
+export { DataChannelStream } from './transport/webrtc-stream.ts'
 export { NegotiationError } from './transport/webrtc-negotiation.ts'
 export type { RtcImplementation } from './transport/webrtc-negotiation.ts'
 

@@ -6,7 +6,7 @@
 import { Option, InvalidArgumentError, type Command } from 'commander'
 import { integer, hostPort, collect } from './parse.ts'
 import type { TorrentFishOptions } from '../node/torrent-fish.ts'
-import { defaultStateDir } from '../discovery/discovery.ts'
+import { defaultStateDir } from '../node/state-dir.ts'
 import { SCHEDULER_DEFAULTS } from '../announce/scheduler.ts'
 import { EMBEDDED_TRACKER_DEFAULT_PORT } from '../discovery/embedded-tracker.ts'
 

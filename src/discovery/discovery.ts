@@ -66,11 +66,7 @@ export interface DiscoveryStatus {
   embeddedTracker: { httpUrl: string, udpUrl: string, wsUrl: string } | null
 }
 
-/** The default place for state: $XDG_STATE_HOME/torrent-fish or ~/.local/state/torrent-fish. */
-export function defaultStateDir (): string {
-  const base = process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state')
-  return path.join(base, 'torrent-fish')
-}
+export { defaultStateDir } from '../node/state-dir.ts'
 
 function localAddresses (): Set<string> {
   const out = new Set(['127.0.0.1', '::1', '0.0.0.0', '::', 'localhost'])

@@ -28,6 +28,7 @@ import { Parts, type ListeningAddress, type Part } from '../util/parts.ts'
 import { DirectoryLoader, type ScanResult } from './directory-loader.ts'
 import { loadNodeWebRtc, type NodeWebRtcOptions } from './webrtc-hybrid.ts'
 import { resolveServiceOptions, type TorrentFishOptions } from './service-options.ts'
+import { holdStartupWarnings } from './startup-warnings.ts'
 import type { Discovery } from '../discovery/discovery.ts'
 import type { HttpFace } from '../http/server.ts'
 import type { WebSeedHealth } from './web-seed-health.ts'
@@ -247,16 +248,21 @@ export class TorrentFish {
 }
 
 /**
- * Creates, loads and starts a torrent-fish service. `setup` runs before loading starts, so
- * listeners it attaches see every warning about the load path.
+ * Creates, loads and starts a torrent-fish service. Warnings raised while loading reach every
+ * 'warning' listener, also those attached after this resolves (see startup-warnings.ts);
+ * `setup` runs before loading starts, for listeners that must see events as they happen.
  */
 export async function createTorrentFish (options: TorrentFishOptions = {}, setup?: (fish: TorrentFish) => void): Promise<TorrentFish> {
   const fish = new TorrentFish(options)
+  // Load-time warnings also reach 'warning' listeners attached after this resolves (on the session: the one event source).
+  const held = holdStartupWarnings(fish.session)
   setup?.(fish)
   try {
     return await fish.start()
   } catch (err) {
     await fish.close()
     throw err
+  } finally {
+    held.release()
   }
 }
