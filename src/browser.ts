@@ -63,7 +63,7 @@ export const BROWSER_PEER_DEFAULTS = {
 
 const WS_URL = /^wss?:\/\/[^/\s]/i
 const POOL_KEYS = ['rtcConfig', 'offersPerAnnounce', 'maxNegotiations', 'negotiationTimeoutMs', 'offerTimeoutMs', 'gatherTimeoutMs'] as const
-const SESSION_KEYS = ['peerId', 'allowPrivate', 'connectionLimit', 'perIpLimit', 'handshakeTimeoutMs', 'idleTimeoutMs', 'maxMessageSize', 'uploadRateLimit', 'downloadRateLimit', 'store', 'dht', 'listenPort'] as const
+const SESSION_KEYS = ['peerId', 'allowPrivate', 'connectionLimit', 'perIpLimit', 'handshakeTimeoutMs', 'idleTimeoutMs', 'maxMessageSize', 'uploadRateLimit', 'downloadRateLimit', 'store', 'dht', 'listenPort', 'admission'] as const
 
 const SPEC: OptionSpec<Record<string, unknown>> = {
   trackers: v => Array.isArray(v) && v.every(u => typeof u === 'string' && WS_URL.test(u)) ? undefined : 'must be ws:// or wss:// URLs',

@@ -7,6 +7,7 @@ import path from 'node:path'
 import { createTorrentFish, type TorrentFish, type TorrentFishOptions } from '../node/torrent-fish.ts'
 import type { Logger } from './log.ts'
 import { discoveryOptions, type DiscoveryArgs } from './discovery-flags.ts'
+import { capYoungGeneration } from '../node/young-generation.ts'
 
 export interface ServeArgs extends DiscoveryArgs {
   port: number
@@ -19,6 +20,8 @@ export interface ServeArgs extends DiscoveryArgs {
   proxyHost?: string
   allowPrivate?: boolean
   watch: boolean
+  /** `--cache-size`: bytes of info dicts kept in memory. */
+  cacheSize?: number
   perIpLimit?: number
   http?: { host?: string, port: number }
   publicUrl?: string
@@ -47,6 +50,7 @@ export function serveOptions (args: ServeArgs): TorrentFishOptions {
     proxy: args.proxyHost,
     allowPrivate: args.allowPrivate === true,
     watch: args.watch,
+    ...(args.cacheSize !== undefined ? { store: { cacheBytes: args.cacheSize } } : {}),
     http: args.http ? { ...args.http, publicUrl: args.publicUrl, token: args.adminToken } : undefined,
     webSeedCheck: typeof args.checkWebSeeds === 'number' ? { intervalMs: args.checkWebSeeds * 1000 } : args.checkWebSeeds === true,
     ...discoveryOptions(args),
@@ -106,6 +110,7 @@ export async function checkLoadPath (dir: string): Promise<void> {
 
 /** Starts serving; resolves with the running service (the CLI keeps the process alive). */
 export async function start (args: ServeArgs, log: Logger): Promise<TorrentFish> {
+  capYoungGeneration() // bounded memory however node was started (see young-generation.ts)
   if (args.loadPath) await checkLoadPath(args.loadPath)
   const fish = await createTorrentFish(serveOptions(args), f => logEvents(f, log))
   const scan = fish.lastScan

@@ -65,7 +65,7 @@ export const SERVICE_DEFAULTS = {
   wsTrackers: [] as string[]
 }
 
-const SESSION_KEYS = ['peerId', 'allowPrivate', 'connectionLimit', 'perIpLimit', 'handshakeTimeoutMs', 'idleTimeoutMs', 'maxMessageSize', 'uploadRateLimit', 'downloadRateLimit', 'store', 'dht', 'listenPort'] as const
+const SESSION_KEYS = ['peerId', 'allowPrivate', 'connectionLimit', 'perIpLimit', 'handshakeTimeoutMs', 'idleTimeoutMs', 'maxMessageSize', 'uploadRateLimit', 'downloadRateLimit', 'store', 'dht', 'listenPort', 'admission'] as const
 
 type ServiceKeys = Omit<TorrentFishOptions, typeof SESSION_KEYS[number]>
 

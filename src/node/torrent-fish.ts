@@ -87,7 +87,10 @@ export class TorrentFish {
 
     if (resolved.loadPath) {
       const loader = this.loaderPart = new DirectoryLoader(session, resolved.loadPath)
-      this.parts.add(part('directory-scan', async () => { this.scan = await loader.scan() }, () => {}))
+      this.parts.add(part('directory-scan', async () => {
+        this.scan = await loader.scan()
+        session.store.trim() // the packed index gives back its growth slack once the scan is in
+      }, () => {}))
     }
     // Always there for dials; it listens unless `listen: false`.
     this.tcp = this.parts.add(new TcpTransport(session, { port: resolved.port, host: resolved.listenInterface, outgoingInterface: resolved.outgoingInterface, proxy: resolved.proxy, listen: resolved.listen }))
