@@ -189,7 +189,7 @@ export const conformanceCases: ConformanceCase[] = [
     async run (ctx) {
       const t = await ctx.add(makeTorrent())
       const leecher = await ctx.leech(t)
-      await until('extended handshake', () => leecher.observed.extendedHandshake !== undefined)
+      await leecher.waitFor('extended handshake', o => o.extendedHandshake !== undefined)
       const closed = ctx.nextClose()
       leecher.sendMetadataMessage({ msg_type: 0, piece: '0' })
       const event = await closed
