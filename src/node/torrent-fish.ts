@@ -164,6 +164,11 @@ export class TorrentFish {
 
   /** The TCP port peers connect to (after start). */
   get port (): number { return this.tcp.port }
+  /** uTP's address while it listens (null when off or unavailable). */
+  get utp (): { port: number, host: string } | null {
+    const l = this.utpTransport?.listening()[0]
+    return l ? { port: l.port, host: l.address } : null
+  }
   /** The directory loader when `loadPath` is set. */
   get loader (): DirectoryLoader | null { return this.loaderPart }
   /** The initial scan's result (after start). */
