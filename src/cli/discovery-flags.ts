@@ -7,6 +7,8 @@ import { Option, InvalidArgumentError, type Command } from 'commander'
 import { integer, hostPort, collect } from './parse.ts'
 import type { TorrentFishOptions } from '../node/torrent-fish.ts'
 import { defaultStateDir } from '../node/state-dir.ts'
+import { SCHEDULER_DEFAULTS } from '../announce/scheduler.ts'
+import { EMBEDDED_TRACKER_DEFAULT_PORT } from '../discovery/embedded-tracker.ts'
 
 export interface DiscoveryArgs {
   tracker?: string[]
@@ -39,8 +41,8 @@ export function addDiscoveryFlags (program: Command): Command {
     .option('--dht-bootstrap <host:port>', 'DHT bootstrap node, repeatable; "none" for a private DHT (default: the public routers)', bootstrapNode)
     .option('--no-lsd', 'no Local Service Discovery (LAN multicast)')
     .option('--no-utp', 'no uTP, TCP only')
-    .option('--announce-rate <n>', 'announces per second, trackers + DHT + LSD together', integer(1, 100_000), 50)
-    .addOption(new Option('--embedded-tracker [port]', 'run an HTTP + UDP + WebSocket tracker in this process (default port 8000) and announce to it').argParser(integer(0, 65535)))
+    .option('--announce-rate <n>', 'announces per second, trackers + DHT + LSD together', integer(1, 100_000), SCHEDULER_DEFAULTS.rate)
+    .addOption(new Option('--embedded-tracker [port]', `run an HTTP + UDP + WebSocket tracker in this process (default port ${EMBEDDED_TRACKER_DEFAULT_PORT}) and announce to it`).argParser(integer(0, 65535)))
     .option('--state-dir <dir>', `where the DHT node id and routing table are kept (default: ${defaultStateDir()})`)
 }
 
@@ -57,7 +59,7 @@ export function discoveryOptions (args: DiscoveryArgs): Pick<TorrentFishOptions,
       dhtBootstrap: bootstrap,
       lsd: args.lsd !== false,
       stateDir: args.stateDir ?? defaultStateDir(),
-      embeddedTracker: args.embeddedTracker === undefined ? undefined : args.embeddedTracker === true ? 8000 : args.embeddedTracker
+      embeddedTracker: args.embeddedTracker === undefined ? undefined : args.embeddedTracker === true ? EMBEDDED_TRACKER_DEFAULT_PORT : args.embeddedTracker
     }
   }
 }
