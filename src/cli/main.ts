@@ -17,6 +17,7 @@ import type * as example from './example.ts'
 import type { TorrentFish } from '../node/torrent-fish.ts'
 import { CLIENT_NAME, DEFAULT_CONNECTION_LIMIT, DEFAULT_PER_IP_LIMIT } from '../core/constants.ts'
 import { SERVICE_DEFAULTS } from '../node/service-options.ts'
+import { WEB_SEED_HEALTH_DEFAULTS } from '../node/web-seed-health.ts'
 import { WEBRTC_POOL_DEFAULTS } from '../transport/webrtc-answer-pool.ts'
 import { EMBEDDED_TRACKER_DEFAULT_PORT } from '../discovery/embedded-tracker.ts'
 
@@ -105,7 +106,7 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
     .option('--http <[host:]port>', 'serve HTTP: /<infohash>.torrent (xs=), /health, /metrics and a status page', httpListenArg)
     .option('--public-url <url>', 'base URL clients reach the HTTP server at; magnets get xs=<url>/<infohash>.torrent', publicUrlArg)
     .addOption(new Option('--admin-token <token>', 'bearer token enabling POST /torrents and DELETE /torrents/<infohash> (better from TORRENT_FISH_ADMIN_TOKEN: a flag is visible in ps)'))
-    .option('--check-web-seeds [interval]', 'check every torrent\'s web seeds each interval (seconds, or 15m, 1h; default 15m)', intervalArg)
+    .option('--check-web-seeds [interval]', `check every torrent's web seeds each interval (seconds, or 15m, 1h; default ${WEB_SEED_HEALTH_DEFAULTS.intervalMs / 60_000}m)`, intervalArg)
     .option('--ws-tracker <url>', 'WebSocket (WebTorrent) tracker to announce every torrent on, for browser peers over WebRTC; repeatable', wsTrackerArg)
     .option('--no-webrtc', 'do not answer WebRTC peers (default: answered for torrents naming a ws:// tracker, and on --ws-tracker)')
     .option('--webrtc-offers <n>', 'WebRTC offers sent with each announce (default 0: answer only)', integer(0, 5), WEBRTC_POOL_DEFAULTS.offersPerAnnounce)

@@ -6,39 +6,19 @@
 import { listenAnyStack } from '../transport/listen.ts'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { InvalidOptionError } from '../core/errors.ts'
 import type { HttpHost, ListeningAddress } from './host.ts'
 import { urlHost } from '../util/address.ts'
 import { addTorrentRoute, authorized, refuseBody, removeTorrentRoute } from './admin.ts'
-import { DiscoveryView, type DiscoverySource } from './discovery-view.ts'
+import { DiscoveryView } from './discovery-view.ts'
 import { healthReport, requiredTransports, HTTP_TRANSPORT_NAME } from './health.ts'
 import { createMetrics, type HttpCounters } from './metrics.ts'
 import { CORS_HEADERS, send, sendError, sendJson } from './responses.ts'
-import { DEFAULT_PAGE_SIZE, renderStatusPage } from './status-page.ts'
+import { renderStatusPage } from './status-page.ts'
 import { serveTorrentFile } from './torrent-endpoint.ts'
 
-export interface HttpOptions {
-  /** Port; 0 picks a free one. */
-  port: number
-  /** Address to listen on; default every IPv4 and IPv6 address. */
-  host?: string
-  /**
-   * Base URL at which clients reach this server (e.g. https://seed.example.org/tf). Magnets
-   * shown on the status page get `xs=<publicUrl>/<infohash>.torrent`; its path is also
-   * accepted as a prefix on requests, for reverse proxies that keep it.
-   */
-  publicUrl?: string
-  /** Bearer token for POST/DELETE /torrents; without it those routes do not exist. */
-  token?: string
-  /** Largest accepted POST body; default the .torrent size cap (16 MiB). */
-  maxBodyBytes?: number
-  /** Torrents per status page; default 50. */
-  pageSize?: number
-  /** Discovery state for /health and /metrics; default: read from the service if present. */
-  discovery?: DiscoverySource
-  /** Export Node process metrics too; default true. */
-  processMetrics?: boolean
-}
+import { resolveHttpOptions, type HttpOptions } from './options.ts'
+
+export type { HttpOptions } from './options.ts'
 
 export interface HttpFace {
   readonly server: http.Server
@@ -60,24 +40,10 @@ export interface HttpFace {
  */
 export const MAX_URL_LENGTH = 2048
 
-function checkPublicUrl (value: string | undefined): URL | undefined {
-  if (value === undefined) return undefined
-  let url: URL
-  try { url = new URL(value) } catch { throw new InvalidOptionError('publicUrl', `not a URL: "${value}"`) }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidOptionError('publicUrl', `must be http(s), got "${value}"`)
-  if (url.search || url.hash) throw new InvalidOptionError('publicUrl', `must not have a query or fragment: "${value}"`)
-  return url
-}
-
 /** Starts the HTTP face for a host; stop it with `close()` (the service, its owner, does on close). */
-export async function startHttp (fish: HttpHost, options: HttpOptions): Promise<HttpFace> {
-  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
-    throw new InvalidOptionError('http.port', `must be 0-65535, got ${options.port}`)
-  }
-  if (options.token !== undefined && options.token.length < 8) {
-    throw new InvalidOptionError('http.token', 'must be at least 8 characters')
-  }
-  const publicUrl = checkPublicUrl(options.publicUrl)
+export async function startHttp (fish: HttpHost, given: HttpOptions): Promise<HttpFace> {
+  const options = resolveHttpOptions(given)
+  const publicUrl = options.publicUrl === undefined ? undefined : new URL(options.publicUrl)
   const publicBase = publicUrl ? publicUrl.href.replace(/\/+$/, '') : undefined
   const basePath = publicUrl ? publicUrl.pathname.replace(/\/+$/, '') : ''
   const startedAt = Date.now()
@@ -86,7 +52,7 @@ export async function startHttp (fish: HttpHost, options: HttpOptions): Promise<
   const discovery = new DiscoveryView(fish, options.discovery)
   const counters: HttpCounters = { torrentFilesServed: 0, requests: new Map() }
   const registry = createMetrics(fish, discovery, counters, { processMetrics: options.processMetrics })
-  const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE
+  const pageSize = options.pageSize
 
   const count = (route: string, code: number): void => {
     const key = `${route} ${code}`

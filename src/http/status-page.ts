@@ -9,7 +9,6 @@ import type { TorrentRecord } from '../core/torrent.ts'
 import type { HealthSources, TorrentCatalogue } from './host.ts'
 import type { HealthReport } from './health.ts'
 
-export const DEFAULT_PAGE_SIZE = 50
 /** Longest search text we take; names are short and a long query is only CPU for nothing. */
 const MAX_QUERY = 200
 

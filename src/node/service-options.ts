@@ -5,10 +5,9 @@
  * options; no part reads this object. The CLI takes its defaults from SERVICE_DEFAULTS.
  */
 import type { MetadataPeerOptions } from '../core/metadata-peer.ts'
-import { InvalidOptionError } from '../core/errors.ts'
 import { resolveDiscoveryOptions, type DiscoveryOptions } from '../discovery/options.ts'
-import type { HttpOptions } from '../http/server.ts'
-import type { WebSeedHealthOptions } from './web-seed-health.ts'
+import { resolveHttpOptions, type HttpOptions } from '../http/options.ts'
+import { resolveWebSeedHealthOptions, type WebSeedHealthOptions } from './web-seed-health.ts'
 import type { NodeWebRtcOptions } from './webrtc-hybrid.ts'
 import { resolveOptions, integerIn, isBoolean, isString, stringList, anything, type OptionSpec } from '../util/options.ts'
 import { parseHostPort } from '../util/address.ts'
@@ -116,7 +115,6 @@ export function resolveServiceOptions (options: TorrentFishOptions = {}): Resolv
   for (const [k, v] of Object.entries(options)) ((SESSION_KEYS as readonly string[]).includes(k) ? session : own)[k] = v
   const o = resolveOptions('', { ...SERVICE_DEFAULTS } as Required<ServiceKeys>, { ...SPEC, ...Object.fromEntries(SESSION_KEYS.map(k => [k, anything])) } as OptionSpec<Required<ServiceKeys>>, own)
   const webrtc = o.webrtc === false ? false : o.webrtc === true ? {} : o.webrtc
-  if (o.http && o.http.port === undefined) throw new InvalidOptionError('http.port', 'is required (0 picks a free port)')
   return {
     session: session as MetadataPeerOptions,
     port: o.port,
@@ -128,8 +126,8 @@ export function resolveServiceOptions (options: TorrentFishOptions = {}): Resolv
     listen: o.listen,
     utp: o.utp,
     discovery: o.discovery === false ? false : resolveDiscoveryOptions(o.discovery),
-    http: o.http,
-    webSeedCheck: o.webSeedCheck === true ? {} : o.webSeedCheck === undefined ? false : o.webSeedCheck,
+    http: o.http ? resolveHttpOptions(o.http) : undefined,
+    webSeedCheck: o.webSeedCheck === true ? {} : o.webSeedCheck === undefined || o.webSeedCheck === false ? false : (resolveWebSeedHealthOptions(o.webSeedCheck), o.webSeedCheck),
     wsTrackers: o.wsTrackers,
     webrtc
   }

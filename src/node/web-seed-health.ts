@@ -9,6 +9,8 @@ import { EventEmitter } from 'node:events'
 import bencode from 'bencode'
 import type { MetadataPeer } from '../core/metadata-peer.ts'
 import type { TorrentRecord } from '../core/torrent.ts'
+import { systemClock, type Clock } from '../util/clock.ts'
+import { resolveOptions, integerIn, numberIn, type OptionSpec } from '../util/options.ts'
 
 /** The verdict for one torrent (or one URL): worst first in {@link SEVERITY}. */
 export type WebSeedState = 'ok' | 'missing' | 'wrong-size' | 'error'
@@ -40,16 +42,47 @@ export interface WebSeedStatus {
 }
 
 export interface WebSeedHealthOptions {
-  /** A new pass over every torrent starts at most this often; default 15 minutes. */
+  /** A new pass over every torrent starts at most this often. */
   intervalMs?: number
-  /** HTTP requests started per second at most, over all torrents; default 10. */
+  /** HTTP requests started per second at most, over all torrents. */
   requestsPerSecond?: number
-  /** Requests in flight at once; default 4. */
+  /** Requests in flight at once. */
   concurrency?: number
-  /** Per request; default 10 s. */
+  /** Per request. */
   timeoutMs?: number
-  /** Files of a multi-file torrent checked per pass (a window that moves on each pass); default 16. */
+  /** Files of a multi-file torrent checked per pass (a window that moves on each pass). */
   maxFilesPerTorrent?: number
+  /** Time source for the interval, the rate limit and the timeouts (tests pass a manual clock). */
+  clock?: Clock
+}
+
+/** Defaults of {@link WebSeedHealthOptions}, each with its reason. */
+export const WEB_SEED_HEALTH_DEFAULTS = {
+  /** Web seeds rarely move; every 15 minutes catches a removed file well before most users notice. */
+  intervalMs: 15 * 60_000,
+  /** 100k torrents must not turn torrent-fish into a load generator against its own web seeds. */
+  requestsPerSecond: 10,
+  /** Enough to hide one slow server behind others, few enough to stay polite. */
+  concurrency: 4,
+  /** A web seed that takes longer than this to answer a HEAD stalls real downloads too. */
+  timeoutMs: 10_000,
+  /** Bounds one torrent's share of a pass; the window moves so every file is seen over time. */
+  maxFilesPerTorrent: 16,
+  clock: systemClock as Clock
+}
+
+const SPEC: OptionSpec<Required<WebSeedHealthOptions>> = {
+  intervalMs: numberIn(1, 366 * 86_400_000),
+  requestsPerSecond: numberIn(0.001, 10_000),
+  concurrency: integerIn(1, 1024),
+  timeoutMs: numberIn(1, 3_600_000),
+  maxFilesPerTorrent: integerIn(1, 1_000_000),
+  clock: v => typeof v === 'object' && v !== null && typeof (v as Clock).now === 'function' && typeof (v as Clock).setTimeout === 'function' && typeof (v as Clock).clearTimeout === 'function' ? undefined : 'must be a clock (now, setTimeout, clearTimeout)'
+}
+
+/** Checks web seed checker options; unknown names and bad values throw InvalidOptionError (`webSeedCheck.x`). */
+export function resolveWebSeedHealthOptions (options: WebSeedHealthOptions = {}): Required<WebSeedHealthOptions> {
+  return resolveOptions('webSeedCheck', WEB_SEED_HEALTH_DEFAULTS as Required<WebSeedHealthOptions>, SPEC, options as Record<string, unknown>)
 }
 
 export interface WebSeedHealthEvents {
@@ -58,12 +91,6 @@ export interface WebSeedHealthEvents {
   /** A pass over every torrent finished. */
   pass: [{ checked: number, durationMs: number }]
 }
-
-export const DEFAULT_WEB_SEED_CHECK_INTERVAL_MS = 15 * 60_000
-const DEFAULT_REQUESTS_PER_SECOND = 10
-const DEFAULT_CONCURRENCY = 4
-const DEFAULT_TIMEOUT_MS = 10_000
-const DEFAULT_MAX_FILES = 16
 
 interface FileTarget {
   /** Path segments below the web seed base: [name] or [name, ...path]. */
@@ -117,6 +144,7 @@ function describe (err: unknown): string {
 export class WebSeedHealth extends EventEmitter<WebSeedHealthEvents> {
   readonly intervalMs: number
   private readonly peer: MetadataPeer
+  private readonly clock: Clock
   private readonly spacingMs: number
   private readonly concurrency: number
   private readonly timeoutMs: number
@@ -162,11 +190,13 @@ export class WebSeedHealth extends EventEmitter<WebSeedHealthEvents> {
   constructor (peer: MetadataPeer, options: WebSeedHealthOptions = {}) {
     super()
     this.peer = peer
-    this.intervalMs = options.intervalMs ?? DEFAULT_WEB_SEED_CHECK_INTERVAL_MS
-    this.spacingMs = 1000 / (options.requestsPerSecond ?? DEFAULT_REQUESTS_PER_SECOND)
-    this.concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY)
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
-    this.maxFiles = Math.max(1, options.maxFilesPerTorrent ?? DEFAULT_MAX_FILES)
+    const o = resolveWebSeedHealthOptions(options)
+    this.clock = o.clock
+    this.intervalMs = o.intervalMs
+    this.spacingMs = 1000 / o.requestsPerSecond
+    this.concurrency = o.concurrency
+    this.timeoutMs = o.timeoutMs
+    this.maxFiles = o.maxFilesPerTorrent
     peer.on('torrent-removed', this.onRemoved)
     peer.on('torrent-added', this.onAdded)
     peer.on('torrent-updated', this.onUpdated)
@@ -200,15 +230,15 @@ export class WebSeedHealth extends EventEmitter<WebSeedHealthEvents> {
 
   private async run (): Promise<void> {
     while (!this.closed) {
-      const started = Date.now()
+      const started = this.clock.now()
       await this.checkAll()
-      await this.sleep(started + this.intervalMs - Date.now())
+      await this.sleep(started + this.intervalMs - this.clock.now())
     }
   }
 
   /** One pass over every torrent that has web seeds. */
   async checkAll (): Promise<void> {
-    const started = Date.now()
+    const started = this.clock.now()
     const queue = this.peer.torrents().filter(r => r.urlList.length > 0).map(r => r.infoHash)
     let next = 0
     let checked = 0
@@ -218,7 +248,7 @@ export class WebSeedHealth extends EventEmitter<WebSeedHealthEvents> {
       }
     }
     await Promise.all(Array.from({ length: Math.min(this.concurrency, queue.length) }, worker))
-    if (!this.closed) this.emit('pass', { checked, durationMs: Date.now() - started })
+    if (!this.closed) this.emit('pass', { checked, durationMs: this.clock.now() - started })
   }
 
   /** Checks one torrent now; resolves with its new status (undefined if it has no web seed or went away). */
@@ -268,7 +298,7 @@ export class WebSeedHealth extends EventEmitter<WebSeedHealthEvents> {
     const ok = urls.some(u => u.status === 'ok')
     const status = ok ? 'ok' : worst(urls.map(u => u.status))
     const reason = ok ? undefined : urls.find(u => u.status === status)?.reason
-    const next: WebSeedStatus = { infoHash: record.infoHash, name: record.name, status, ...(reason ? { reason } : {}), checkedAt: Date.now(), urls }
+    const next: WebSeedStatus = { infoHash: record.infoHash, name: record.name, status, ...(reason ? { reason } : {}), checkedAt: this.clock.now(), urls }
     const previous = this.statuses.get(record.infoHash)
     this.statuses.set(record.infoHash, next)
     if (previous?.status !== next.status || previous?.reason !== next.reason) {
@@ -304,16 +334,23 @@ export class WebSeedHealth extends EventEmitter<WebSeedHealthEvents> {
 
   private async request (url: string, method: 'HEAD' | 'GET'): Promise<Response> {
     await this.slot()
-    const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.timeoutMs)])
-    const res = await fetch(url, { method, signal, redirect: 'follow', headers: method === 'GET' ? { Range: 'bytes=0-0' } : {} })
-    // Never read bodies: a server that ignores Range would send the whole file.
-    await res.body?.cancel().catch(() => {})
-    return res
+    // The timeout runs on the injected clock, so tests drive it in milliseconds.
+    const timeout = new AbortController()
+    const timer = this.clock.setTimeout(() => timeout.abort(new DOMException(`no answer within ${this.timeoutMs} ms`, 'TimeoutError')), this.timeoutMs)
+    try {
+      const signal = AbortSignal.any([this.abort.signal, timeout.signal])
+      const res = await fetch(url, { method, signal, redirect: 'follow', headers: method === 'GET' ? { Range: 'bytes=0-0' } : {} })
+      // Never read bodies: a server that ignores Range would send the whole file.
+      await res.body?.cancel().catch(() => {})
+      return res
+    } finally {
+      this.clock.clearTimeout(timer)
+    }
   }
 
   /** Waits for the next request slot of the rate limit. */
   private async slot (): Promise<void> {
-    const now = Date.now()
+    const now = this.clock.now()
     const at = Math.max(now, this.nextSlot)
     this.nextSlot = at + this.spacingMs
     await this.sleep(at - now)
@@ -322,8 +359,8 @@ export class WebSeedHealth extends EventEmitter<WebSeedHealthEvents> {
   private async sleep (ms: number): Promise<void> {
     if (ms <= 0 || this.closed) return
     await new Promise<void>(resolve => {
-      const done = (): void => { clearTimeout(timer); this.abort.signal.removeEventListener('abort', done); resolve() }
-      const timer = setTimeout(done, ms)
+      const done = (): void => { this.clock.clearTimeout(timer); this.abort.signal.removeEventListener('abort', done); resolve() }
+      const timer = this.clock.setTimeout(done, ms)
       this.abort.signal.addEventListener('abort', done)
     })
   }
