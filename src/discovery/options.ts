@@ -3,7 +3,7 @@
  * the validator. Apart from discovery.ts so the service checks them at construction without
  * loading the discovery libraries.
  */
-import type { PeerDialerOptions } from './peer-dialer.ts'
+import { resolvePeerDialerOptions, type PeerDialerOptions } from './peer-dialer.ts'
 import type { EmbeddedTrackerOptions } from './embedded-tracker.ts'
 import type { SchedulerOptions } from '../announce/scheduler.ts'
 import { resolveOptions, isBoolean, stringList, numberIn, integerIn, type OptionSpec } from '../util/options.ts'
@@ -55,7 +55,8 @@ const SPEC: OptionSpec<Required<DiscoveryOptions>> = {
   dhtPort: integerIn(0, 65535),
   stateDir: v => typeof v === 'string' ? undefined : 'must be a directory path',
   lsd: isBoolean,
-  outgoing: v => typeof v === 'boolean' || (typeof v === 'object' && v !== null) ? undefined : 'must be true, false or dialer limits',
+  // Dialer limits are the dialer's to check: its validator names `discovery.outgoing.x`.
+  outgoing: v => typeof v === 'boolean' ? undefined : typeof v === 'object' && v !== null ? (resolvePeerDialerOptions(v as PeerDialerOptions), undefined) : 'must be true, false or dialer limits',
   embeddedTracker: v => typeof v === 'boolean' || typeof v === 'object' || (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535) ? undefined : 'must be true, a port or options',
   scheduler: v => typeof v === 'object' && v !== null ? undefined : 'must be scheduler options'
 }

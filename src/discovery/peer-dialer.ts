@@ -9,28 +9,66 @@
  */
 import { backoffDelay } from '../util/backoff.ts'
 import { parseHostPort } from '../util/address.ts'
+import { resolveOptions, integerIn, numberIn, isFunction, type OptionSpec } from '../util/options.ts'
 
 export interface DialFn {
   (host: string, port: number, infoHash: string): Promise<{ id: number, closed?: unknown }>
 }
 
 export interface PeerDialerOptions {
-  /** Dials in progress at once (default 8). */
+  /** Dials in progress at once. */
   maxDialing?: number
-  /** Outgoing connections open at once (default 64). */
+  /** Outgoing connections open at once. */
   maxOpen?: number
-  /** Candidates waiting, at most; the oldest are dropped (default 1000). */
+  /** Candidates waiting, at most; the oldest are dropped. */
   maxQueue?: number
-  /** Addresses remembered for backoff (default 10000). */
+  /** Addresses remembered for backoff. */
   maxRemembered?: number
-  /** Wait before dialing a peer again after a connection that worked (default 10 min). */
+  /** Wait before dialing a peer again after a connection that worked. */
   redialAfterMs?: number
-  /** Backoff base after a failed dial (default 60 s, doubling, up to 1 h). */
+  /** Backoff base after a failed dial (doubling, up to `retryMaxMs`). */
   retryBaseMs?: number
   retryMaxMs?: number
   /** Addresses that are us: never dialed. */
   isSelf?: (host: string, port: number) => boolean
+  /** Time source for the backoff memory (tests pass a manual clock's `now`). */
   now?: () => number
+}
+
+/** Defaults of {@link PeerDialerOptions}, each with its reason. */
+export const PEER_DIALER_DEFAULTS = {
+  /** A few dials at once find reachable leechers fast without a burst of SYNs from one announce. */
+  maxDialing: 8,
+  /** Outgoing connections only serve metadata; 64 covers the leechers worth reaching behind NAT. */
+  maxOpen: 64,
+  /** Bounds memory whatever a tracker or the DHT returns; the newest peers are the likeliest alive. */
+  maxQueue: 1000,
+  /** Bounds the backoff memory (about 100 bytes an entry). */
+  maxRemembered: 10_000,
+  /** A peer that got the metadata does not need it again soon; it shows up in every announce. */
+  redialAfterMs: 10 * 60_000,
+  /** A failed peer is usually firewalled or gone: wait a minute, then double. */
+  retryBaseMs: 60_000,
+  /** An hour caps the wait so a peer that comes back is still reached the same day. */
+  retryMaxMs: 3_600_000,
+  now: Date.now as () => number
+}
+
+const SPEC: OptionSpec<Required<PeerDialerOptions>> = {
+  maxDialing: integerIn(1, 10_000),
+  maxOpen: integerIn(0, 100_000),
+  maxQueue: integerIn(1, 10_000_000),
+  maxRemembered: integerIn(0, 10_000_000),
+  redialAfterMs: numberIn(0, 366 * 86_400_000),
+  retryBaseMs: numberIn(0, 366 * 86_400_000),
+  retryMaxMs: numberIn(0, 366 * 86_400_000),
+  isSelf: isFunction,
+  now: isFunction
+}
+
+/** Checks dialer options; unknown names and bad values throw InvalidOptionError (`discovery.outgoing.x`). */
+export function resolvePeerDialerOptions (options: PeerDialerOptions = {}, prefix = 'discovery.outgoing'): typeof PEER_DIALER_DEFAULTS & Pick<PeerDialerOptions, 'isSelf'> {
+  return resolveOptions(prefix, PEER_DIALER_DEFAULTS as Required<PeerDialerOptions>, SPEC, options as Record<string, unknown>)
 }
 
 interface Candidate { host: string, port: number, infoHash: string, key: string }
@@ -50,7 +88,7 @@ export const parsePeerAddress = parseHostPort
 
 export class PeerDialer {
   private readonly dial: DialFn
-  private readonly opts: Required<Omit<PeerDialerOptions, 'isSelf'>> & { isSelf?: (host: string, port: number) => boolean }
+  private readonly opts: ReturnType<typeof resolvePeerDialerOptions>
   private readonly queue: Candidate[] = []
   private readonly queued = new Set<string>()
   private readonly memory = new Map<string, Memory>()
@@ -63,17 +101,7 @@ export class PeerDialer {
 
   constructor (dial: DialFn, options: PeerDialerOptions = {}) {
     this.dial = dial
-    this.opts = {
-      maxDialing: options.maxDialing ?? 8,
-      maxOpen: options.maxOpen ?? 64,
-      maxQueue: options.maxQueue ?? 1000,
-      maxRemembered: options.maxRemembered ?? 10_000,
-      redialAfterMs: options.redialAfterMs ?? 10 * 60_000,
-      retryBaseMs: options.retryBaseMs ?? 60_000,
-      retryMaxMs: options.retryMaxMs ?? 3600_000,
-      now: options.now ?? Date.now,
-      isSelf: options.isSelf
-    }
+    this.opts = resolvePeerDialerOptions(options)
   }
 
   /** Offers peers learned for a torrent; the ones worth dialing are queued. */
