@@ -18,6 +18,7 @@ interface Seed { url: string, server: http.Server, held: http.ServerResponse[] }
 async function seed (t: { after: (fn: () => unknown) => void }, size: number, hold: boolean): Promise<Seed> {
   const held: http.ServerResponse[] = []
   const server = http.createServer((req, res) => {
+    if (req.headers['x-barrier']) { res.writeHead(204); return void res.end() }
     if (hold) { held.push(res); return }
     res.writeHead(200, { 'Content-Length': size })
     res.end()
@@ -26,6 +27,16 @@ async function seed (t: { after: (fn: () => unknown) => void }, size: number, ho
   await once(server, 'listening')
   t.after(() => new Promise<void>(resolve => { server.closeAllConnections(); server.close(() => resolve()) }))
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, server, held }
+}
+
+/**
+ * The test's own request to the seed, answered at once: by the time its answer is back, the
+ * server has also taken any request the checker started before it (loopback, same fake time).
+ */
+function barrier (url: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { headers: { 'x-barrier': '1' }, agent: false }, res => { res.resume(); res.on('end', resolve) }).on('error', reject)
+  })
 }
 
 /** Resolves with the fake time at which the server sees its next request. */
@@ -44,14 +55,20 @@ test('rate limit in fake milliseconds: 20 requests/s start 50 ms apart, none bef
   t.after(() => checker.close())
   const t0 = clock.now()
   const times: number[] = []
+  s.server.on('request', (req: http.IncomingMessage) => { if (!req.headers['x-barrier']) times.push(clock.now()) })
   // The seed holds every request, so each of the 4 workers makes exactly one; the limiter is
-  // all that spaces them. Time moves 50 ms only after the previous request arrived.
+  // all that spaces them. One ms before each slot, a barrier request shows that nothing
+  // started early; at the slot, the next request arrives.
   let next = nextRequestAt(s.server, clock)
   void checker.checkAll()
-  for (let i = 0; i < 4; i++) {
-    times.push(await next)
+  await next
+  for (let i = 1; i < 4; i++) {
+    await clock.advance(49)
+    await barrier(s.url)
+    assert.equal(times.length, i, `no request before ${i * 50} ms`)
     next = nextRequestAt(s.server, clock)
-    if (i < 3) await clock.advance(50)
+    await clock.advance(1)
+    await next
   }
   assert.deepEqual(times.map(x => x - t0), [0, 50, 100, 150])
   assert.equal(s.held.length, 4)
