@@ -39,7 +39,7 @@ export function addDiscoveryFlags (program: Command): Command {
     .option('--dht-bootstrap <host:port>', 'DHT bootstrap node, repeatable; "none" for a private DHT (default: the public routers)', bootstrapNode)
     .option('--no-lsd', 'no Local Service Discovery (LAN multicast)')
     .option('--no-utp', 'no uTP, TCP only')
-    .option('--announce-rate <n>', 'announces per second, trackers + DHT + LSD together', integer(1, 100_000), 50)
+    .option('--announce-rate <n>', 'announces per second, trackers + DHT + LSD together (default: 50, raised with the torrent count up to 200 so every torrent stays findable)', integer(1, 100_000))
     .addOption(new Option('--embedded-tracker [port]', 'run an HTTP + UDP + WebSocket tracker in this process (default port 8000) and announce to it').argParser(integer(0, 65535)))
     .option('--state-dir <dir>', `where the DHT node id and routing table are kept (default: ${defaultStateDir()})`)
 }

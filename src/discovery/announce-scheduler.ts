@@ -120,6 +120,8 @@ export interface TargetStatus {
   failures: number
   pausedUntil: number | undefined
   last: AnnounceResult | undefined
+  /** The re-announce interval in use: the target's last answer, else its default, clamped. */
+  intervalMs: number
 }
 
 export interface SchedulerStats {
@@ -149,7 +151,7 @@ const WARNINGS_PER_MINUTE = 10
 const PACER_CREDIT_MS = 20
 
 export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
-  readonly rate: number
+  rate: number
   private readonly maxInFlight: number
   private readonly opts: Required<Omit<SchedulerOptions, 'rate' | 'maxInFlight'>>
   private readonly targets = new Map<string, TargetState>()
@@ -186,6 +188,13 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
   }
 
   get closed (): boolean { return this.closedFlag }
+
+  /** Changes the announce budget (announces per second) from now on. */
+  setRate (rate: number): void {
+    if (!(rate > 0) || !Number.isFinite(rate)) throw new RangeError(`announce rate must be a positive number, got ${rate}`)
+    this.rate = rate
+    this.pump()
+  }
 
   /** Starts announcing a torrent to these targets (adds targets not announced to yet). */
   add (infoHash: string, targets: AnnounceTarget[]): void {
@@ -460,7 +469,8 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
       announces: s.announces,
       failures: s.failures,
       pausedUntil: s.pausedUntil > now ? s.pausedUntil : undefined,
-      last: s.last
+      last: s.last,
+      intervalMs: Math.min(this.opts.maxIntervalMs, Math.max(this.opts.minIntervalMs, s.last?.intervalMs ?? s.target.defaultIntervalMs))
     }))
   }
 

@@ -19,6 +19,9 @@ import type { HttpFace, HttpOptions } from '../http/server.ts'
 import type { WebSeedHealth, WebSeedHealthOptions } from './web-seed-health.ts'
 import type { NodeWebRtcOptions } from './webrtc-hybrid.ts'
 import type { WebRtcTransport } from '../transport/webrtc.ts'
+import type { SourcesOptions } from '../sources/options.ts'
+import type { SourceSet } from '../sources/source-set.ts'
+import type { CoveragePlanner } from '../sources/coverage.ts'
 
 // Node's one-shot hash is synchronous and far cheaper than a Hash object per torrent.
 setSyncDigest((algorithm, data) => oneShotHash(algorithm === 'sha-1' ? 'sha1' : 'sha256', data, 'hex'))
@@ -48,6 +51,8 @@ export interface TorrentFishOptions extends MetadataPeerOptions {
   webSeedCheck?: boolean | WebSeedHealthOptions
   /** WebSocket (WebTorrent) trackers to announce every torrent on, for browser peers over WebRTC. */
   wsTrackers?: string[]
+  /** Torrent sources: directories and http(s) listings, feeds, manifests; polling; `shard` (src/sources). */
+  sources?: SourcesOptions
   /** WebRTC (hybrid peer): on by default when `wsTrackers` are given; false turns it off; an object tunes it. */
   webrtc?: boolean | NodeWebRtcOptions
 }
@@ -109,7 +114,14 @@ export class TorrentFish extends MetadataPeer {
 
   /** Loads the load path (if any), then listens. */
   async start (): Promise<this> {
-    if (this.options.loadPath) {
+    if (this.options.sources) {
+      const { startSources } = await import('../sources/attach.ts')
+      const o = this.options
+      const locations = [...(o.loadPath ? [o.loadPath] : []), ...o.sources!.locations]
+      const started = await startSources(this, { watch: o.watch, ...o.sources!, locations }, o.discovery ? o.discovery.stateDir : undefined)
+      this.sources = started.set
+      this.lastScan = started.scan
+    } else if (this.options.loadPath) {
       this.loader = new DirectoryLoader(this, this.options.loadPath)
       this.lastScan = await this.loader.scan()
       if (this.options.watch !== false) this.loader.watch()
@@ -126,10 +138,19 @@ export class TorrentFish extends MetadataPeer {
       const net = await attachNetworking(this)
       this.utp = net.utp
       this.discovery = net.discovery
+      if (net.discovery) {
+        const { attachCoverage } = await import('../sources/attach.ts')
+        this.coverage = attachCoverage(this, { auto: this.options.discovery ? this.options.discovery.announceRate === undefined : true, shards: this.options.sources?.shard?.count })
+      }
     }
     await this.startHttpFace()
     return this
   }
+
+  /** Torrent sources and shard filter, when `sources` is set (after start). */
+  sources: SourceSet | null = null
+  /** Announce coverage plan, when discovery runs (after start). */
+  coverage: CoveragePlanner | null = null
 
   /** The WebRTC transport when it runs (see `webrtc` and `wsTrackers`). */
   webrtcTransport: WebRtcTransport | null = null
