@@ -205,7 +205,7 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
       if (this.consecutiveFailures === 1 || !this.warnedIndex.has(message)) {
         this.warnedIndex.clear()
         this.warnedIndex.add(message)
-        this.warn((err as { code?: string }).code ?? 'ERR_SOURCE', this.id, `${message}; still serving the last good set (${this.report().torrents} torrents), retrying in ${Math.round(delay / 1000)} s`)
+        this.warn((err as { code?: string }).code ?? 'ERR_SOURCE', this.id, `${message}; still serving the last good set (${this.report().torrents} torrents), retrying in ${delay < 10_000 ? (delay / 1000).toFixed(1) : Math.round(delay / 1000)} s`)
       }
       this.schedule(delay)
     } finally {
