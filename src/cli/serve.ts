@@ -102,7 +102,16 @@ function logSources (fish: TorrentFish, log: Logger): void {
   const set = fish.sources!
   const h = set.health()
   if (h.shard) log.info('shard', `shard ${h.shard}: serving and announcing ${fish.store.size} torrents, ${h.otherShards} known for other shards`, { shard: h.shard, torrents: fish.store.size, otherShards: h.otherShards })
+  const firstPoll = new Set<string>()
   set.on('poll', r => {
+    if (!firstPoll.has(r.source) && fish.coverage) {
+      // The torrents of a remote source arrive with its first poll: say what coverage is then.
+      firstPoll.add(r.source)
+      void import('../sources/coverage.ts').then(({ describeCoverage }) => {
+        const c = fish.coverage!.report()
+        log.log(c.ok ? 'info' : 'warn', 'announce-coverage', describeCoverage(c), { rate: c.rate, neededRate: c.neededRate, neededShards: c.neededShards, covered: c.covered })
+      })
+    }
     log.log(r.ok ? 'debug' : 'warn', 'source-poll', `${r.source}: ${r.ok ? 'ok' : `failed: ${r.error}`}, ${r.torrents} torrents${r.failing ? `, ${r.failing} failing` : ''}`, { ...r })
   })
   set.on('applied', (kind, location, infoHash, owned) => {

@@ -64,7 +64,7 @@ export function attachCoverage (fish: TorrentFish, options: { auto: boolean, sha
   const planner = new CoveragePlanner(
     {
       get rate () { return scheduler.rate },
-      targets: () => scheduler.targetStatus().map(t => ({ key: t.key, jobs: t.jobs, intervalMs: t.intervalMs }))
+      targets: () => scheduler.targetStatus().map(t => ({ key: t.key, jobs: t.jobs + t.inFlight, intervalMs: t.intervalMs }))
     },
     rate => scheduler.setRate(rate),
     (code, message) => fish.warn(code, message),
@@ -72,6 +72,8 @@ export function attachCoverage (fish: TorrentFish, options: { auto: boolean, sha
   )
   planner.update()
   planner.start()
+  // Remote sources load after start: plan again as each poll brings torrents.
+  fish.sources?.on('poll', () => planner.update())
   fish.register(() => planner.close())
   return planner
 }

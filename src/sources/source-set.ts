@@ -58,7 +58,8 @@ export class SourceSet extends EventEmitter<SourceSetEvents> {
     source.on('replaced', (t, previous) => this.onReplaced(src, t, previous))
     source.on('removed', (location, infoHash) => this.onRemoved(src, location, infoHash))
     source.on('warning', w => this.emit('warning', w))
-    source.on('poll', r => this.emit('poll', r))
+    // Re-emitted once the poll's changes have reached the service, so listeners see them applied.
+    source.on('poll', r => { void this.idle().then(() => this.emit('poll', r)) })
   }
 
   /** Starts every source (directory scans, caches), in order, and waits until applied. */

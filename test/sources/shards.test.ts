@@ -79,6 +79,15 @@ test('three shards on one source and one tracker: each torrent announced once, f
   assert.equal(health.sources.shard, '1/3')
   assert.equal(health.torrents, sizes[0])
   assert.equal(health.sources.otherShards, COUNT - sizes[0])
+  // Coverage of this shard's announces: in /health, /metrics and the startup log.
+  const tracked = health.coverage.targets.find((x: { key: string }) => x.key === tracker.httpUrl)
+  assert.equal(tracked?.torrents, sizes[0], JSON.stringify(health.coverage))
+  assert.equal(health.coverage.ok, true)
+  const metrics = await (await fetch(`${http1.url}/metrics`)).text()
+  assert.match(metrics, /torrent_fish_announce_coverage_ratio\{target="http:\/\/127\.0\.0\.1:\d+\/announce",kind="tracker"\} 1/)
+  assert.match(metrics, /torrent_fish_shard_other_torrents \d+/)
+  const logged = await fish[0].waitFor('announce-coverage', e => e.message.includes(tracker.httpUrl))
+  assert.match(logged.message, new RegExp(`every torrent stays findable.*${sizes[0]} torrents`))
   for (const f of fish) assert.equal(await f.stop(), 0)
 
   // Four shards: each keeps a subset of what it had at three, shard 4 takes the rest.
