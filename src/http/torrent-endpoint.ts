@@ -52,6 +52,11 @@ export async function serveTorrentFile (fish: TorrentFish, req: IncomingMessage,
   if (!record || !bytes) {
     // Sharded: a torrent another instance serves is still handed out, naming its shard.
     const other = fish.sources ? await fish.sources.otherShardTorrent(infoHash) : undefined
+    if (other && 'url' in other) {
+      // Not fetched here (the manifest stated its hash): the publisher's own URL has it.
+      res.writeHead(307, { ...CORS_HEADERS, Location: other.url, 'X-Torrent-Fish-Shard': `${other.shard}/${fish.sources!.shard!.count}` })
+      return void res.end()
+    }
     if (other) {
       if (req.method === 'GET') onServed()
       return send(req, res, 200, other.bytes, {

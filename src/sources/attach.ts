@@ -15,6 +15,7 @@ import { RemoteSource } from './remote-source.ts'
 import { SourceSet } from './source-set.ts'
 import { CoveragePlanner, describeCoverage } from './coverage.ts'
 import type { SourcesOptions } from './options.ts'
+import { owns } from './shard.ts'
 
 export function isRemoteLocation (location: string): boolean {
   return /^https?:\/\//i.test(location)
@@ -36,7 +37,8 @@ export async function startSources (fish: TorrentFish, options: SourcesOptions, 
     if (isRemoteLocation(location)) {
       let url: URL
       try { url = new URL(location) } catch { throw new InvalidOptionError('sources.locations', `not a URL: "${location}"`) }
-      set.add(new RemoteSource(url.href, { ...options, cacheDir: cacheDir! }))
+      const shard = options.shard
+      set.add(new RemoteSource(url.href, { ...options, cacheDir: cacheDir!, ...(shard ? { wanted: (h: string) => owns(shard, h) } : {}) }))
     } else {
       set.add(new DirectorySource(location, {
         watch: options.watch,

@@ -69,6 +69,10 @@ export class DirectorySource extends EventEmitter<SourceEvents> implements Torre
     return { ...this.state, torrents: this.files.size }
   }
 
+  fileOf (location: string): string | undefined {
+    return this.loader.infoHashOf(location) !== undefined ? location : undefined
+  }
+
   close (): void {
     this.loader.close()
   }

@@ -13,6 +13,8 @@ export type IndexKind = 'listing' | 'feed' | 'manifest'
 export interface IndexEntry {
   url: string
   fingerprint?: string
+  /** The info hash the index states (JSON manifests); lets a shard skip others' torrents. */
+  infoHash?: string
 }
 
 export interface ParsedIndex {
@@ -188,8 +190,8 @@ export function parseFeed (bytes: Uint8Array, url: string): ParsedIndex {
 
 /**
  * A manifest: text with one .torrent URL per line (blank lines and `#` comments skipped), or
- * JSON: an array of URLs or of `{ "url": ... }` objects, or an object with such a `torrents`
- * array. Relative URLs resolve against the manifest's own URL.
+ * JSON: an array of URLs or of `{ "url": ..., "infoHash": ... }` objects, or an object with
+ * such a `torrents` array. A stated info hash lets a shard skip fetching other shards' torrents. Relative URLs resolve against the manifest's own URL.
  */
 export function parseManifest (bytes: Uint8Array, url: string): ParsedIndex {
   const text = decoder.decode(bytes)
@@ -202,7 +204,9 @@ export function parseManifest (bytes: Uint8Array, url: string): ParsedIndex {
     if (!u) { broken.push(`${where}: not a URL`); return }
     if (seen.has(u.href)) return
     seen.add(u.href)
-    entries.push({ url: u.href })
+    const stated = value && typeof value === 'object' ? ((value as { infoHash?: unknown }).infoHash ?? (value as { info_hash?: unknown }).info_hash) : undefined
+    const infoHash = typeof stated === 'string' && /^[0-9a-f]{40}$/i.test(stated) ? stated.toLowerCase() : undefined
+    entries.push({ url: u.href, ...(infoHash ? { infoHash } : {}) })
   }
   if (new URL(url).pathname.toLowerCase().endsWith('.json') || /^\s*[[{]/.test(text)) {
     let doc: unknown

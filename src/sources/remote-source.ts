@@ -44,6 +44,8 @@ export interface RemoteSourceOptions {
   /** First retry after a failed poll, doubling with jitter up to `backoffMaxMs`. */
   backoffBaseMs?: number
   backoffMaxMs?: number
+  /** Whether this instance wants a torrent (its shard); stated hashes it does not want are not fetched. */
+  wanted?: (infoHash: string) => boolean
   clock?: Clock
   random?: () => number
 }
@@ -62,8 +64,9 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
   readonly id: string
   readonly pollIntervalMs: number
   private kind: IndexKind | undefined
-  private readonly o: Required<Omit<RemoteSourceOptions, 'clock' | 'random' | 'cacheDir' | 'pollIntervalMs' | 'concurrency' | 'rate'>>
+  private readonly o: Required<Omit<RemoteSourceOptions, 'clock' | 'random' | 'cacheDir' | 'pollIntervalMs' | 'concurrency' | 'rate' | 'wanted'>>
   private readonly clock: Clock
+  private readonly wanted: (infoHash: string) => boolean
   private readonly random: () => number
   private readonly gate: RequestGate
   private readonly cache: TorrentCache
@@ -87,6 +90,7 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
     this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_MS
     this.clock = options.clock ?? systemClock
     this.random = options.random ?? Math.random
+    this.wanted = options.wanted ?? (() => true)
     this.o = {
       revalidatePerPoll: options.revalidatePerPoll ?? 1000,
       timeoutMs: options.timeoutMs ?? 30_000,
@@ -109,7 +113,7 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
     let torrents = 0
     let failing = 0
     for (const e of this.entries.values()) {
-      if (e.infoHash !== undefined) torrents += 1
+      if (e.infoHash !== undefined || e.hint !== undefined) torrents += 1
       if (e.failures > 0) failing += 1
     }
     return { ...this.state, torrents, failing }
@@ -122,6 +126,7 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
     for (const c of index?.entries ?? []) {
       const e: Entry = { ...c, failures: 0, failedAtPoll: 0 }
       this.entries.set(c.url, e)
+      if (c.hint !== undefined && !c.sha) { this.emit('known', c.url, c.hint); continue }
       if (!c.sha || !c.infoHash) continue
       try {
         const bytes = this.cache.read(c.sha)
@@ -168,11 +173,28 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
         this.entries.delete(url)
         dirty = true
         if (e.infoHash !== undefined) this.emit('removed', url, e.infoHash)
+        else if (e.hint !== undefined) this.emit('removed', url, e.hint)
         if (e.sha) this.pendingDrops.add(e.sha)
       }
       const todo = new Set<Entry>()
-      for (const [url, fingerprint] of listed) {
+      for (const [url, { fingerprint, infoHash: stated }] of listed) {
         let e = this.entries.get(url)
+        if (stated !== undefined && !this.wanted(stated) && e?.sha === undefined) {
+          // Another shard's torrent by the index's word: known, not fetched.
+          if (e?.hint !== stated) {
+            if (e?.hint !== undefined) this.emit('removed', url, e.hint)
+            e = { url, hint: stated, failures: 0, failedAtPoll: 0 }
+            this.entries.set(url, e)
+            dirty = true
+            this.emit('known', url, stated)
+          }
+          continue
+        }
+        if (e?.hint !== undefined) {
+          // Wanted after all (the index changed its word): fetch it.
+          this.emit('removed', url, e.hint)
+          delete e.hint
+        }
         if (!e) {
           e = { url, ...(fingerprint !== undefined ? { fingerprint } : {}), failures: 0, failedAtPoll: 0 }
           this.entries.set(url, e)
@@ -225,7 +247,7 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
     let taken = 0
     for (let i = 0; i < keys.length && taken < budget; i++) {
       const e = this.entries.get(keys[(this.cursor + i) % keys.length])!
-      if (todo.has(e) || e.sha === undefined) continue
+      if (todo.has(e) || e.sha === undefined || e.hint !== undefined) continue
       todo.add(e)
       taken += 1
     }
@@ -233,8 +255,8 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
   }
 
   /** Reads the index (a listing follows its subdirectories): URL -> fingerprint. Throws on any failed page. */
-  private async readIndex (): Promise<Map<string, string | undefined>> {
-    const listed = new Map<string, string | undefined>()
+  private async readIndex (): Promise<Map<string, { fingerprint?: string, infoHash?: string }>> {
+    const listed = new Map<string, { fingerprint?: string, infoHash?: string }>()
     const queue: Array<{ url: string, depth: number }> = [{ url: this.id, depth: 0 }]
     const visited = new Set<string>([this.id])
     let pages = 0
@@ -242,7 +264,7 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
       const page = queue.shift()!
       pages += 1
       const parsed = await this.gate.run(() => this.readPage(page.url))
-      for (const e of parsed.entries) listed.set(e.url, e.fingerprint)
+      for (const e of parsed.entries) listed.set(e.url, e)
       if (parsed.broken.length > 0) {
         const text = `${parsed.broken.length} item${parsed.broken.length === 1 ? '' : 's'} without a usable .torrent skipped: ${parsed.broken.slice(0, 3).join('; ')}${parsed.broken.length > 3 ? '; ...' : ''}`
         if (!this.warnedIndex.has(text)) { this.warnedIndex.add(text); this.warn('WARN_SOURCE_BROKEN_ITEMS', page.url, `${page.url}: ${text}`) }
@@ -326,6 +348,11 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
     }
   }
 
+  fileOf (location: string): string | undefined {
+    const sha = this.entries.get(location)?.sha
+    return sha ? this.cache.fileFor(sha) : undefined
+  }
+
   private referenced (sha: string): boolean {
     for (const e of this.entries.values()) if (e.sha === sha) return true
     return false
@@ -339,7 +366,8 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
           ...(e.etag ? { etag: e.etag } : {}),
           ...(e.lastModified ? { lastModified: e.lastModified } : {}),
           ...(e.fingerprint ? { fingerprint: e.fingerprint } : {}),
-          ...(e.sha ? { sha: e.sha, infoHash: e.infoHash } : {})
+          ...(e.sha ? { sha: e.sha, infoHash: e.infoHash } : {}),
+          ...(e.hint ? { hint: e.hint } : {})
         }))
       })
     } catch (err) {

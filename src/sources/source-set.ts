@@ -9,17 +9,18 @@
 import { EventEmitter } from 'node:events'
 import { readFile } from 'node:fs/promises'
 import { DuplicateTorrentError } from '../core/errors.ts'
+import { parseTorrent } from '../core/torrent.ts'
 import type { TorrentFish } from '../node/torrent-fish.ts'
 import { owns, shardOf, formatShard, type Shard } from './shard.ts'
 import type { SourceReport, SourceTorrent, SourceWarning, TorrentSource } from './source.ts'
 
+/** Per info hash: which source and location provide it (two small fields: 1M of these must stay cheap). */
 interface Known {
   /** Index into `sources`. */
   src: number
   location: string
-  /** Torrents of other shards only: the local file and name (ours are in the store). */
-  file?: string
-  name?: string
+  /** Served here (this shard's), else only known. */
+  owned: boolean
 }
 
 export interface SourceSetEvents {
@@ -57,6 +58,7 @@ export class SourceSet extends EventEmitter<SourceSetEvents> {
     source.on('added', t => this.onAdded(src, t))
     source.on('replaced', (t, previous) => this.onReplaced(src, t, previous))
     source.on('removed', (location, infoHash) => this.onRemoved(src, location, infoHash))
+    source.on('known', (location, infoHash) => this.onKnown(src, location, infoHash))
     source.on('warning', w => this.emit('warning', w))
     // Re-emitted once the poll's changes have reached the service, so listeners see them applied.
     source.on('poll', r => { void this.idle().then(() => this.emit('poll', r)) })
@@ -79,12 +81,22 @@ export class SourceSet extends EventEmitter<SourceSetEvents> {
     return this.shard ? shardOf(infoHash, this.shard.count) : 1
   }
 
-  /** A torrent some source provides that another shard serves: its name and .torrent bytes. */
-  async otherShardTorrent (infoHash: string): Promise<{ name: string, bytes: Uint8Array, shard: number } | undefined> {
-    const k = this.known.get(infoHash.toLowerCase())
-    if (!k?.file) return undefined
-    const bytes = await readFile(k.file).catch(() => undefined)
-    return bytes ? { name: k.name ?? infoHash, bytes: new Uint8Array(bytes), shard: this.shardOf(infoHash) } : undefined
+  /**
+   * A torrent some source provides that another shard serves: its .torrent bytes when a file
+   * holds them here (a directory, the cache), else the URL it is published at (to redirect to).
+   */
+  async otherShardTorrent (infoHash: string): Promise<{ shard: number, name: string, bytes: Uint8Array } | { shard: number, url: string } | undefined> {
+    const hash = infoHash.toLowerCase()
+    const k = this.known.get(hash)
+    if (!k || k.owned) return undefined
+    const shard = this.shardOf(hash)
+    const file = this.sources[k.src].fileOf(k.location)
+    const bytes = file ? await readFile(file).then(b => new Uint8Array(b), () => undefined) : undefined
+    if (bytes) {
+      const parsed = await parseTorrent(bytes, file).catch(() => undefined)
+      if (parsed?.infoHash === hash) return { shard, name: parsed.name, bytes }
+    }
+    return /^https?:/i.test(k.location) ? { shard, url: k.location } : undefined
   }
 
   health (): SourcesHealth {
@@ -117,18 +129,27 @@ export class SourceSet extends EventEmitter<SourceSetEvents> {
     this.drop(src, location, infoHash)
   }
 
+  private onKnown (src: number, location: string, infoHash: string): void {
+    const k = this.known.get(infoHash)
+    if (k && !(k.src === src && k.location === location)) return
+    if (!k) this.otherCount += 1
+    this.known.set(infoHash, { src, location, owned: false })
+    this.emit('applied', k ? 'replaced' : 'added', location, infoHash, false)
+  }
+
   private put (src: number, t: SourceTorrent): void {
     const { parsed, location } = t
     const infoHash = parsed.infoHash
     const owned = owns(this.shard, infoHash)
     const before = this.known.get(infoHash)
     if (!owned) {
-      if (!before) this.otherCount += 1
-      this.known.set(infoHash, { src, location, file: parsed.source, name: parsed.name })
+      if (!before || before.owned) this.otherCount += 1
+      this.known.set(infoHash, { src, location, owned: false })
       this.emit('applied', before ? 'replaced' : 'added', location, infoHash, false)
       return
     }
-    this.known.set(infoHash, { src, location })
+    if (before && !before.owned) this.otherCount -= 1
+    this.known.set(infoHash, { src, location, owned: true })
     // Unpinned: the store keeps the record's small fields and re-reads `parsed.source` on demand.
     this.run(async () => {
       const replace = this.fish.store.has(infoHash)
@@ -141,7 +162,7 @@ export class SourceSet extends EventEmitter<SourceSetEvents> {
     const k = this.known.get(infoHash)
     if (!k || k.src !== src || k.location !== location) return
     this.known.delete(infoHash)
-    if (k.file !== undefined) {
+    if (!k.owned) {
       this.otherCount -= 1
       this.emit('applied', 'removed', location, infoHash, false)
       return

@@ -57,6 +57,11 @@ export interface SourceEvents {
   added: [SourceTorrent]
   replaced: [SourceTorrent, previousInfoHash: string]
   removed: [location: string, infoHash: string]
+  /**
+   * A location whose info hash the index states (a JSON manifest's `infoHash`) and that this
+   * instance does not fetch (another shard's): known, not served. `removed` ends it too.
+   */
+  known: [location: string, infoHash: string]
   warning: [SourceWarning]
   /** A poll (or scan) finished, well or not. */
   poll: [SourceReport]
@@ -68,5 +73,7 @@ export interface TorrentSource extends EventEmitter<SourceEvents> {
   /** Loads what is known at once (a directory scan, the cache), then keeps in step until closed. */
   start (): Promise<void>
   report (): SourceReport
+  /** The local file holding a location's bytes now, if any (a directory's file, a cached fetch). */
+  fileOf (location: string): string | undefined
   close (): Promise<void> | void
 }

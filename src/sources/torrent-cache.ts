@@ -18,6 +18,8 @@ export interface CachedEntry {
   /** SHA-1 of the cached bytes: the file name. */
   sha?: string
   infoHash?: string
+  /** The info hash the index stated, for an entry not fetched (another shard's). */
+  hint?: string
 }
 
 export interface CachedIndex {

@@ -186,3 +186,27 @@ test('bounded concurrency and rate toward the server', async t => {
   // 13 requests (index + 12) at 10/s take at least 1.2 s of clock time.
   assert.ok(startedAt.at(-1)! - startedAt[0] >= 1000, `paced at 10/s: ${startedAt.join(',')}`)
 })
+
+test('a JSON manifest stating info hashes: other shards\' torrents are known, not fetched', async t => {
+  const server = await startSourceServer(t)
+  const list = await torrents(6, 'hint')
+  for (const x of list) server.put(`${x.name}.torrent`, x.torrentBytes)
+  const mine = new Set(list.slice(0, 2).map(x => x.infoHash))
+  server.route('/stated.json', (_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' })
+    res.end(JSON.stringify(list.map(x => ({ url: `/torrents/${x.name}.torrent`, infoHash: x.infoHash.toUpperCase() }))))
+  })
+  const clock = new ManualClock()
+  const source = new RemoteSource(server.url('/stated.json'), { cacheDir: await tmpDir(t, 'cache'), clock, wanted: h => mine.has(h) })
+  t.after(() => source.close())
+  const seen = watch(source)
+  const known: string[] = []
+  source.on('known', (_l, h) => known.push(h))
+  await source.start()
+  await drive(clock, source.pollNow())
+  assert.deepEqual(seen.added.map(a => a.parsed.infoHash).sort(), [...mine].sort())
+  assert.deepEqual(known.sort(), list.slice(2).map(x => x.infoHash).sort())
+  const fetched = server.requests.filter(r => r.path.startsWith('/torrents/')).map(r => r.path)
+  assert.equal(fetched.length, 2, `only this shard's torrents fetched: ${fetched.join(', ')}`)
+  assert.equal(source.report().torrents, 6)
+})
