@@ -6,7 +6,7 @@
  * to a temporary name and are renamed into place, so a crash leaves the old file or the new.
  */
 import { createHash } from 'node:crypto'
-import { mkdirSync, readFileSync, renameSync, writeFileSync, unlinkSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, unlinkSync } from 'node:fs'
 import path from 'node:path'
 
 /** What the cache remembers about one .torrent URL. */
@@ -46,6 +46,8 @@ export class TorrentCache {
   put (bytes: Uint8Array): string {
     const sha = createHash('sha1').update(bytes).digest('hex')
     const file = this.fileFor(sha)
+    // Named by content: a file already there holds these very bytes.
+    if (existsSync(file)) return sha
     const tmp = `${file}.${process.pid}.tmp`
     writeFileSync(tmp, bytes)
     renameSync(tmp, file)
