@@ -210,8 +210,17 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
         }
       }
       this.pickRevalidations(todo)
-      const results = await Promise.all([...todo].map(e => this.gate.run(() => this.fetchTorrent(e))))
-      if (results.some(Boolean)) dirty = true
+      // As many workers as the gate lets run, pulling from the list: 100k URLs are 100k
+      // entries, not 100k pending promises and closures.
+      const list = [...todo]
+      let next = 0
+      const worker = async (): Promise<void> => {
+        while (next < list.length && !this.closed) {
+          const e = list[next++]
+          if (await this.gate.run(() => this.fetchTorrent(e))) dirty = true
+        }
+      }
+      await Promise.all(Array.from({ length: Math.min(list.length, this.gate.concurrency) }, worker))
       this.consecutiveFailures = 0
       this.state.ok = true
       this.state.lastOkAt = this.clock.now()
