@@ -210,3 +210,28 @@ test('a JSON manifest stating info hashes: other shards\' torrents are known, no
   assert.equal(fetched.length, 2, `only this shard's torrents fetched: ${fetched.join(', ')}`)
   assert.equal(source.report().torrents, 6)
 })
+
+test('redirects are followed up to the limit; a loop or a non-http target is one warning', async t => {
+  const server = await startSourceServer(t)
+  const [x] = await torrents(1, 'redirect')
+  server.put('real.torrent', x.torrentBytes)
+  const redirect = (to: string) => (_req: unknown, res: import('node:http').ServerResponse) => { res.writeHead(302, { Location: to }); res.end() }
+  server.route('/moved.txt', redirect('/list.txt'))
+  server.route('/list.txt', (_req, res) => { res.writeHead(200, { 'Content-Type': 'text/plain' }); res.end('/hop1.torrent\n/loop.torrent\n/ftp.torrent\n') })
+  server.route('/hop1.torrent', redirect('/hop2.torrent'))
+  server.route('/hop2.torrent', redirect(server.url('/torrents/real.torrent')))
+  server.route('/loop.torrent', redirect('/loop.torrent'))
+  server.route('/ftp.torrent', redirect('ftp://127.0.0.1/x.torrent'))
+  const clock = new ManualClock()
+  const source = new RemoteSource(server.url('/moved.txt'), { cacheDir: await tmpDir(t, 'cache'), clock, maxRedirects: 5 })
+  t.after(() => source.close())
+  const seen = watch(source)
+  await source.start()
+  await drive(clock, source.pollNow())
+  assert.equal(server.requests.filter(r => r.path === '/loop.torrent').length, 6, 'the loop is cut after 5 redirects')
+  await drive(clock, source.pollNow()) // retried, not warned again
+  assert.deepEqual(seen.added.map(a => a.parsed.infoHash), [x.infoHash], 'two hops to the real file')
+  assert.equal(seen.warnings.length, 2, JSON.stringify(seen.warnings))
+  assert.match(seen.warnings.find(w => w.location.endsWith('/loop.torrent'))!.message, /more than 5 redirects/)
+  assert.match(seen.warnings.find(w => w.location.endsWith('/ftp.torrent'))!.message, /redirected to ftp:\/\/.* not http\(s\)/)
+})
