@@ -104,7 +104,8 @@ export class SourceSet extends EventEmitter<SourceSetEvents> {
   }
 
   private run (fn: () => Promise<void>): void {
-    this.chain = this.chain.then(fn).catch(err => { this.fish.warnError(err, 'sources') })
+    // After close the service takes no more torrents: what a source still reports is dropped.
+    this.chain = this.chain.then(async () => { if (!this.fish.closed) await fn() }).catch(err => { if (!this.fish.closed) this.fish.warnError(err, 'sources') })
   }
 
   private checkDuplicate (src: number, t: SourceTorrent): void {
