@@ -45,7 +45,7 @@ interface Publisher {
 }
 
 /** Serves a corpus as a manifest plus .torrent files (read from disk per request, like a static server). */
-async function publish (corpus: Corpus): Promise<Publisher> {
+async function publish (corpus: Corpus, port = 0): Promise<Publisher> {
   const counts = { requests: 0, ok: 0, notModified: 0 }
   let manifest: Buffer | null = null
   const server = http.createServer((req, res) => {
@@ -69,10 +69,10 @@ async function publish (corpus: Corpus): Promise<Publisher> {
     res.end(body)
   })
   server.keepAliveTimeout = 30_000
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as AddressInfo).port
+  await new Promise<void>(resolve => server.listen(port, '127.0.0.1', resolve))
+  const bound = (server.address() as AddressInfo).port
   return {
-    url: `http://127.0.0.1:${port}/manifest.json`,
+    url: `http://127.0.0.1:${bound}/manifest.json`,
     counts,
     close: () => new Promise(resolve => { server.close(() => resolve()); server.closeAllConnections() })
   }
@@ -95,6 +95,7 @@ async function startFish (args: string[]): Promise<Instance> {
     child.stderr!.on('data', d => { buffer += String(d) })
     child.once('exit', code => reject(new Error(`torrent-fish exited ${code}: ${buffer.slice(-2000)}`)))
   })
+  child.once('exit', (code, signal) => { if (signal !== 'SIGTERM') log(`torrent-fish ${args.join(' ')} exited early (${code ?? signal}): ${buffer.slice(-1500)}`) })
   return { child, http: httpUrl, done }
 }
 
@@ -135,7 +136,7 @@ async function single (): Promise<Array<Array<string | number>>> {
     await run('cold (empty cache)', h => h.torrents >= COUNT, true)
     await pub.close()
     await run('warm, server down', h => h.torrents >= COUNT, false)
-    pub = await publish(corpus)
+    pub = await publish(corpus, Number(new URL(pub.url).port)) // back on the same address
     // Served at once from the cache; the row ends when the first poll (index 304 + revalidations) is done.
     const since = Date.now()
     await run('warm, server up (first poll done)', h => h.torrents >= COUNT && h.sources?.sources?.[0]?.lastPollAt > since, true)
@@ -165,7 +166,7 @@ async function shards (): Promise<Array<Array<string | number>>> {
       const state = mkdtempSync(path.join(os.tmpdir(), `tf-bench-shard${i + 1}-`))
       states.push(state)
       const fish = await startFish(['-l', pub.url, '--state-dir', state, '--shard', `${i + 1}/${SHARDS}`])
-      const h = await until(fish, x => x.sources?.sources?.[0]?.polls >= 1)
+      const h = await until(fish, x => x.sources?.sources?.[0]?.lastOkAt > 0)
       return { fish, h, ms: performance.now() - t0 }
     }))
     for (const [i, { fish, h, ms }] of list.entries()) {

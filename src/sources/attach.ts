@@ -38,7 +38,7 @@ export async function startSources (fish: TorrentFish, options: SourcesOptions, 
       let url: URL
       try { url = new URL(location) } catch { throw new InvalidOptionError('sources.locations', `not a URL: "${location}"`) }
       const shard = options.shard
-      set.add(new RemoteSource(url.href, { ...options, cacheDir: cacheDir!, ...(shard ? { wanted: (h: string) => owns(shard, h) } : {}) }))
+      set.add(new RemoteSource(url.href, { ...options, cacheDir: cacheDir!, settled: () => set.idle(), ...(shard ? { wanted: (h: string) => owns(shard, h) } : {}) }))
     } else {
       set.add(new DirectorySource(location, {
         watch: options.watch,

@@ -46,6 +46,8 @@ export interface RemoteSourceOptions {
   backoffMaxMs?: number
   /** Whether this instance wants a torrent (its shard); stated hashes it does not want are not fetched. */
   wanted?: (infoHash: string) => boolean
+  /** Awaited now and then while the cache is read at start, so the listener keeps up (memory stays flat). */
+  settled?: () => Promise<void>
   clock?: Clock
   random?: () => number
 }
@@ -64,9 +66,10 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
   readonly id: string
   readonly pollIntervalMs: number
   private kind: IndexKind | undefined
-  private readonly o: Required<Omit<RemoteSourceOptions, 'clock' | 'random' | 'cacheDir' | 'pollIntervalMs' | 'concurrency' | 'rate' | 'wanted'>>
+  private readonly o: Required<Omit<RemoteSourceOptions, 'clock' | 'random' | 'cacheDir' | 'pollIntervalMs' | 'concurrency' | 'rate' | 'wanted' | 'settled'>>
   private readonly clock: Clock
   private readonly wanted: (infoHash: string) => boolean
+  private readonly settled: (() => Promise<void>) | undefined
   private readonly random: () => number
   private readonly gate: RequestGate
   private readonly cache: TorrentCache
@@ -91,6 +94,7 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
     this.clock = options.clock ?? systemClock
     this.random = options.random ?? Math.random
     this.wanted = options.wanted ?? (() => true)
+    this.settled = options.settled
     this.o = {
       revalidatePerPoll: options.revalidatePerPoll ?? 1000,
       timeoutMs: options.timeoutMs ?? 30_000,
@@ -134,6 +138,8 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
         if (parsed.infoHash !== c.infoHash) throw new Error('cached file does not match its index entry')
         this.emit('added', { location: c.url, parsed: { ...parsed, source: this.cache.fileFor(c.sha) } })
         fromCache += 1
+        // 100k parsed torrents queued at once would hold every file's bytes until applied.
+        if (fromCache % 256 === 0) await this.settled?.()
       } catch {
         // A damaged cache file is fetched again at the first poll.
         delete e.sha

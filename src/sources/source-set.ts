@@ -44,6 +44,10 @@ export class SourceSet extends EventEmitter<SourceSetEvents> {
   private readonly known = new Map<string, Known>()
   private chain: Promise<void> = Promise.resolve()
   private otherCount = 0
+  private readonly polled = new Set<number>()
+
+  /** Every source has finished its first poll or scan (the initial load is over). */
+  get synced (): boolean { return this.polled.size === this.sources.length }
 
   constructor (fish: TorrentFish, shard?: Shard) {
     super()
@@ -61,7 +65,7 @@ export class SourceSet extends EventEmitter<SourceSetEvents> {
     source.on('known', (location, infoHash) => this.onKnown(src, location, infoHash))
     source.on('warning', w => this.emit('warning', w))
     // Re-emitted once the poll's changes have reached the service, so listeners see them applied.
-    source.on('poll', r => { void this.idle().then(() => this.emit('poll', r)) })
+    source.on('poll', r => { void this.idle().then(() => { this.polled.add(src); this.emit('poll', r) }) })
   }
 
   /** Starts every source (directory scans, caches), in order, and waits until applied. */
