@@ -20,7 +20,7 @@ const external = id => id.startsWith('node:') || deps.some(d => id === d || id.s
 
 const node = {
   input: { node: 'src/node.ts', index: 'src/index.ts', 'cli/main': 'src/cli/main.ts' },
-  output: { dir: 'dist', format: 'es', preserveModules: true, preserveModulesRoot: 'src', sourcemap: true },
+  output: { dir: 'dist', format: 'es', preserveModules: true, preserveModulesRoot: 'src', sourcemap: false },
   external,
   plugins: [typescript({ tsconfig: './tsconfig.json', declaration: false, outDir: 'dist', noEmit: false, allowImportingTsExtensions: true, rewriteRelativeImportExtensions: true })]
 }

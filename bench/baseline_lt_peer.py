@@ -5,7 +5,7 @@ One libtorrent session holds every .torrent under --load-path with upload mode o
 off, not auto-managed, not paused and every piece at priority 0: it has the metadata and
 answers ut_metadata (BEP 9), but never downloads or serves a piece. It listens on
 127.0.0.1 only, allows many connections per IP (every load-generator connection comes from
-127.0.0.1) and runs no DHT, LSD, UPnP or NAT-PMP.
+127.0.0.1) and runs no DHT, LSD, UPnP or NAT-PMP (nor uTP unless --utp).
 
 Output, one JSON line each on stdout (the bench reads them):
   {"event": "listening", "port": P}
@@ -50,6 +50,7 @@ def main():
     ap.add_argument('--connections-limit', type=int, default=100000)
     ap.add_argument('--wait-ready', action='store_true', help='also wait until no torrent is checking files')
     ap.add_argument('--no-announce', action='store_true', help='drop the torrents\' trackers (torrent-fish --no-announce)')
+    ap.add_argument('--utp', action='store_true', help='also accept and make uTP connections (bench/hostile: UDP floods)')
     args = ap.parse_args()
     started = time.monotonic()
 
@@ -60,8 +61,8 @@ def main():
         'enable_lsd': False,
         'enable_upnp': False,
         'enable_natpmp': False,
-        'enable_incoming_utp': False,
-        'enable_outgoing_utp': False,
+        'enable_incoming_utp': args.utp,
+        'enable_outgoing_utp': args.utp,
         'allow_multiple_connections_per_ip': True,
         'connections_limit': args.connections_limit,
         # libtorrent's default accept backlog is 5: with 128 concurrent connects most SYNs would

@@ -1,8 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
-// --max-semi-space-size=8 (MiB): loading 100k torrents allocates fast, and V8 then grows the
-// young generation to its 64 MiB ceiling and keeps it: 128 MiB of RSS holding nothing. A
-// smaller young generation loads as fast (bench/: 3.6 s vs 4.8 s at 100k) with ~100 MiB less RSS.
-//
+#!/usr/bin/env node
 // Installed from npm (inside node_modules) this runs the built CLI in dist/, since Node does
 // not strip types under node_modules. In a source checkout it runs src/ directly (Node >=
 // 22.18 strips types), so a stale build can never shadow the code being worked on.

@@ -6,6 +6,8 @@
  *   const fish = TorrentFish.createBrowserPeer({ trackers: ['wss://tracker.example'] })
  *   await fish.addTorrent(new Uint8Array(await file.arrayBuffer()), { source: file.name })
  */
+// First: the Uint8Array hex/base64 methods uint8-util's browser build calls, where missing.
+import './compat/uint8array-base-encoding.ts'
 import { MetadataPeer, type MetadataPeerOptions } from './core/metadata-peer.ts'
 import { InvalidOptionError } from './core/errors.ts'
 import { WebRtcTransport, type WebRtcTransportOptions } from './transport/webrtc.ts'

@@ -6,7 +6,7 @@
 import { Option, InvalidArgumentError, type Command } from 'commander'
 import { integer, hostPort, collect } from './parse.ts'
 import type { TorrentFishOptions } from '../node/torrent-fish.ts'
-import { defaultStateDir } from '../discovery/discovery.ts'
+import { defaultStateDir } from '../node/state-dir.ts'
 
 export interface DiscoveryArgs {
   tracker?: string[]

@@ -6,7 +6,7 @@
  * with nothing else running. `--self-test` then fetches every magnet with a real WebTorrent
  * client and exits.
  */
-import { mkdir, writeFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, writeFile, rm, rmdir, stat, unlink } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { startWebSeed, type WebSeedServer } from '../node/web-seed-server.ts'
@@ -63,21 +63,61 @@ async function makeTorrent (input: string, opts: Record<string, unknown>): Promi
   })
 }
 
+/** Marks a directory as the example's own: only such a directory is ever written into. */
+const MARKER = '.torrent-fish-example'
+/** The example's directory under `--dir D`: D itself may hold the user's files. */
+const OWN_DIR = 'torrent-fish-example'
+
+/**
+ * The directory the example writes into. With `--dir D` it is D/torrent-fish-example, created
+ * (and marked) by the example, or reused when it carries the marker; any other existing
+ * directory there is refused, since its files are not ours to overwrite. Without `--dir`, a
+ * fresh temporary directory whose files are removed on close.
+ */
+async function ownDirectory (given: string | undefined): Promise<{ dir: string, temporary: boolean }> {
+  if (given === undefined) {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'torrent-fish-example-'))
+    await writeFile(path.join(dir, MARKER), 'created by torrent-fish example\n', { flag: 'wx' })
+    return { dir, temporary: true }
+  }
+  const dir = path.join(path.resolve(given), OWN_DIR)
+  await mkdir(path.dirname(dir), { recursive: true })
+  try {
+    await mkdir(dir)
+    await writeFile(path.join(dir, MARKER), 'created by torrent-fish example\n', { flag: 'wx' })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    const marked = await stat(path.join(dir, MARKER)).then(s => s.isFile(), () => false)
+    if (!marked) throw new Error(`${dir} exists and was not created by torrent-fish example; refusing to write into it (choose another --dir)`)
+  }
+  return { dir, temporary: false }
+}
+
+/** Removes exactly the files the example wrote, then the directories left empty. */
+async function removeCreated (dir: string, files: string[]): Promise<void> {
+  for (const f of files) await unlink(f).catch(() => {})
+  await unlink(path.join(dir, MARKER)).catch(() => {})
+  const dirs = [...new Set(files.map(f => path.dirname(f)))].sort((a, b) => b.length - a.length)
+  // rmdir, not rm -r: a directory that holds anything we did not write stays.
+  for (const d of [...dirs, dir]) await rmdir(d).catch(() => {})
+}
+
 /** Sets up content, web seed, torrents and the metadata peer. */
 export async function runExample (args: ExampleArgs, log: Logger): Promise<RunningExample> {
-  const dir = path.resolve(args.dir ?? path.join(os.tmpdir(), 'torrent-fish-example'))
+  const { dir, temporary } = await ownDirectory(args.dir)
   const content = path.join(dir, 'content')
   const torrents = path.join(dir, 'torrents')
-  await rm(torrents, { recursive: true, force: true })
-  await mkdir(torrents, { recursive: true })
-  for (const f of FILES) {
-    const file = path.join(content, f.rel)
+  const created: string[] = []
+  const write = async (file: string, bytes: Uint8Array): Promise<void> => {
     await mkdir(path.dirname(file), { recursive: true })
-    await writeFile(file, f.bytes())
+    await writeFile(file, bytes)
+    created.push(file)
   }
+  await mkdir(torrents, { recursive: true })
+  for (const f of FILES) await write(path.join(content, f.rel), f.bytes())
   const webSeed = await startWebSeed(content, { port: args.webSeedPort, host: '127.0.0.1' })
   const tracker = await startEmbeddedTracker({ port: args.trackerPort ?? 0, host: '127.0.0.1' })
-  const stopAll: Array<() => Promise<void>> = [() => tracker.close(), () => webSeed.close()]
+  const stopAll: Array<() => Promise<void>> = [...(temporary ? [() => removeCreated(dir, created)] : []), () => tracker.close(), () => webSeed.close()]
   const stop = async (): Promise<void> => { for (const s of stopAll.splice(0).reverse()) await s().catch(() => {}) }
   try {
     // announceList is explicit (the embedded tracker only): create-torrent would otherwise add public trackers.
@@ -89,7 +129,7 @@ export async function runExample (args: ExampleArgs, log: Logger): Promise<Runni
     ]
     for (const { input, ...opts } of inputs) {
       const bytes = await makeTorrent(input, { ...common, ...opts })
-      await writeFile(path.join(torrents, path.basename(input) + '.torrent'), bytes)
+      await write(path.join(torrents, path.basename(input) + '.torrent'), bytes)
     }
     // The ws tracker turns on the WebRTC hybrid (when @roamhq/wrtc loads): browser tabs are served too.
     const fish = await createTorrentFish({ port: args.port, loadPath: torrents, wsTrackers: [tracker.wsUrl] }, f => logEvents(f, log))
@@ -129,7 +169,8 @@ export async function selfTest (example: RunningExample, log: Logger): Promise<b
     return false
   }
   const client = new WebTorrent({ dht: false, lsd: false, tracker: false, utp: false, natUpnp: false, natPmp: false })
-  const target = path.join(os.tmpdir(), `torrent-fish-selftest-${process.pid}`)
+  // A fresh directory of our own: the recursive removal below then only ever removes our download.
+  const target = await mkdtemp(path.join(os.tmpdir(), 'torrent-fish-selftest-'))
   let ok = true
   try {
     for (const magnet of example.magnets) {

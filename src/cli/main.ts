@@ -4,7 +4,8 @@
  * Exit codes: 0 ok, 1 runtime failure, 2 bad usage (the message names the flag).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
-import { Logger, processOutput, type Output } from './log.ts'
+import { Logger, LEVELS, processOutput, type Output } from './log.ts'
+import { applyEnv, envHelp, EnvUsageError } from './env.ts'
 import { integer, hostPort, address, collect } from './parse.ts'
 import * as serve from './serve.ts'
 import type * as magnet from './magnet.ts'
@@ -23,6 +24,39 @@ export interface MainOptions {
   onServe?: (fish: TorrentFish) => void
   /** Install SIGINT/SIGTERM handlers (the real CLI); default true. */
   signals?: boolean
+  /** Where `TORRENT_FISH_*` variables are read from; default process.env. */
+  env?: Record<string, string | undefined>
+}
+
+/** A usage error of ours (not commander's): exit 2, said as a JSON line under --json. */
+class UsageError extends Error {
+  readonly code: string
+  constructor (code: string, message: string) {
+    super(message)
+    this.code = code
+  }
+}
+
+/** commander's `commander.unknownOption` -> `ERR_UNKNOWN_OPTION`: one code style in JSON lines. */
+function usageCode (commanderCode: string): string {
+  return 'ERR_' + commanderCode.replace(/^commander\./, '').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()
+}
+
+/** The log options every command shares (`--json`, `-v`, `--quiet`, `--log-level`). */
+function loggerFor (io: Output, opts: { json?: boolean, verbose?: boolean, quiet?: boolean, logLevel?: string }): Logger {
+  return new Logger(io, { json: opts.json, verbose: opts.verbose, quiet: opts.quiet, level: opts.logLevel as Logger['level'] | undefined })
+}
+
+const logLevelOption = (): Option => new Option('--log-level <level>', 'print this level and more severe ones only (default info)').choices(LEVELS)
+const quietOption = (): Option => new Option('-q, --quiet', 'print warnings and errors only (the same as --log-level warn)').conflicts(['verbose', 'logLevel'])
+
+/**
+ * Whether the serve flags give torrent-fish anything to serve: a load path (`-l`), or the
+ * HTTP admin routes that add torrents (`--http` with `--admin-token`). Without one it would
+ * run forever serving nothing, which is always a mistake.
+ */
+export function hasTorrentSource (opts: { loadPath?: unknown, http?: unknown, adminToken?: unknown }): boolean {
+  return Boolean(opts.loadPath) || (opts.http !== undefined && Boolean(opts.adminToken))
 }
 
 /** `--ws-tracker`: ws:// or wss:// only, repeatable. */
@@ -36,14 +70,17 @@ const VERSION = CLIENT_NAME.split(' ')[1]
 /** Runs the CLI; resolves with the exit code once the command has finished. */
 export async function main (argv: string[], options: MainOptions = {}): Promise<number> {
   const io = options.io ?? processOutput
+  const env = options.env ?? process.env
+  // Known before parsing, so that a usage error is a JSON line too.
+  const json = argv.includes('--json') || /^(1|true|yes|on)$/i.test(env.TORRENT_FISH_JSON ?? '')
   let result: Promise<number> = Promise.resolve(0)
   const program = new Command()
     .name('torrent-fish')
     .description('A metadata-only BitTorrent peer: answers ut_metadata (BEP 9) requests so magnets backed by web seeds (BEP 19) start.')
     .version(VERSION, '-V, --version')
     .exitOverride()
-    .configureOutput({ writeOut: s => io.out(s.trimEnd()), writeErr: s => io.err(s.trimEnd()) })
-    .showHelpAfterError('(run torrent-fish --help for usage)')
+    .configureOutput({ writeOut: s => io.out(s.trimEnd()), writeErr: s => { if (!json) io.err(s.trimEnd()) } })
+    .showHelpAfterError(!json && '(run torrent-fish --help for usage)')
     .enablePositionalOptions()
 
   program
@@ -53,26 +90,29 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
     .option('-d, --max-download-rate <kB/s>', 'download rate limit in kB/s, 0 = unlimited', integer(0, 10_000_000), 0)
     .option('-u, --max-upload-rate <kB/s>', 'upload rate limit in kB/s, 0 = unlimited', integer(0, 10_000_000), 0)
     .option('-c, --connections_limit <n>', 'maximum open connections', integer(1, 1_000_000), 800)
-    .option('-l, --load-path <dir|url>', 'directory of .torrent files (watched), or http(s) URL of a directory listing, RSS/Atom feed or manifest (.txt/.json) (polled); repeatable', loadPathArg)
+    .option('-l, --load-path <dir|url>', 'directory of .torrent files (watched), or http(s) URL of a directory listing, RSS/Atom feed or manifest (.txt/.json) (polled); repeatable; required unless --http with --admin-token adds torrents', loadPathArg)
     .option('-r, --proxy-host <host:port>', 'SOCKS5 proxy for outgoing connections', hostPort)
     .option('--per-ip-limit <n>', 'maximum connections from one IP address', integer(1, 1_000_000), 256)
     .option('--allow-private', 'serve private (BEP 27) torrents too')
     .option('--no-watch', 'do not watch the load path for changes')
     .addOption(new Option('--json', 'log JSON lines instead of text'))
-    .option('-v, --verbose', 'log every peer connection and close')
+    .option('-v, --verbose', 'log every peer connection and close (the same as --log-level debug)')
+    .addOption(quietOption())
+    .addOption(logLevelOption())
     .option('--http <[host:]port>', 'serve HTTP: /<infohash>.torrent (xs=), /health, /metrics and a status page', httpListenArg)
     .option('--public-url <url>', 'base URL clients reach the HTTP server at; magnets get xs=<url>/<infohash>.torrent', publicUrlArg)
-    .addOption(new Option('--admin-token <token>', 'bearer token enabling POST /torrents and DELETE /torrents/<infohash>').env('TORRENT_FISH_ADMIN_TOKEN'))
+    .addOption(new Option('--admin-token <token>', 'bearer token enabling POST /torrents and DELETE /torrents/<infohash> (better from TORRENT_FISH_ADMIN_TOKEN: a flag is visible in ps)'))
     .option('--check-web-seeds [interval]', 'check every torrent\'s web seeds each interval (seconds, or 15m, 1h; default 15m)', intervalArg)
     .option('--ws-tracker <url>', 'WebSocket (WebTorrent) tracker to announce every torrent on, for browser peers over WebRTC; repeatable', wsTrackerArg)
     .option('--no-webrtc', 'do not answer WebRTC peers, even with ws:// trackers configured')
     .option('--webrtc-offers <n>', 'WebRTC offers sent with each announce (default 0: answer only)', integer(0, 5), 0)
     .action(async (opts) => {
-      const log = new Logger(io, { json: opts.json, verbose: opts.verbose })
+      const log = loggerFor(io, opts)
       if (opts.publicUrl !== undefined && opts.http === undefined) {
-        io.err('torrent-fish: --public-url needs --http (the URL must lead to this HTTP server)')
-        result = Promise.resolve(2)
-        return
+        throw new UsageError('ERR_PUBLIC_URL_NEEDS_HTTP', '--public-url needs --http (the URL must lead to this HTTP server)')
+      }
+      if (!hasTorrentSource(opts)) {
+        throw new UsageError('ERR_NOTHING_TO_SERVE', 'nothing to serve: give -l <dir> (a directory of .torrent files, or TORRENT_FISH_LOAD_PATH), or --http <port> with --admin-token <token> to add torrents over HTTP')
       }
       result = runServe(opts as serve.ServeArgs, log, options)
     })
@@ -105,8 +145,9 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
     .option('--tracker <url>', 'add a tracker (tr), repeatable', collect)
     .option('--xs <base-url>', 'base URL serving <infohash>.torrent (xs)')
     .option('--json', 'log JSON lines instead of text')
+    .addOption(quietOption())
     .action(async (files: string[], opts) => {
-      const log = new Logger(io, { json: opts.json })
+      const log = loggerFor(io, opts)
       // Subcommands load their modules on use: `serve` should not carry create-torrent or a tracker server.
       result = import('./magnet.ts').then(m => m.start({ files, ...opts } as magnet.MagnetArgs, io, log))
     })
@@ -118,12 +159,14 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
     .option('--web-seed-port <port>', 'port of the local web seed (0 = any free port)', integer(0, 65535), 0)
     .option('--tracker-port <port>', 'port of the embedded tracker, HTTP/WebSocket and UDP (0 = any free port)', integer(0, 65535), 0)
     .option('--demo-port <port>', 'port of the demo page (0 = any free port)', integer(0, 65535), 0)
-    .option('--dir <dir>', 'where to write the example content and torrents (default: a temp dir)')
+    .option('--dir <dir>', 'write the example content and torrents into <dir>/torrent-fish-example, a directory of its own (default: a fresh temp dir, removed on exit)')
     .option('--self-test', 'download every example magnet with a WebTorrent client, then exit')
     .option('--json', 'log JSON lines instead of text')
     .option('-v, --verbose', 'log every peer connection and close')
+    .addOption(quietOption())
+    .addOption(logLevelOption())
     .action(async (opts) => {
-      const log = new Logger(io, { json: opts.json, verbose: opts.verbose })
+      const log = loggerFor(io, opts)
       result = runExample(opts as example.ExampleArgs, log, options)
     })
 
@@ -136,18 +179,33 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
     .option('--trust-proxy', 'trust X-Forwarded-For (behind a reverse proxy)')
     .option('--no-stats', 'no /stats page')
     .option('--json', 'log JSON lines instead of text')
+    .addOption(quietOption())
+    .addOption(logLevelOption())
     .action(async (opts) => {
-      const log = new Logger(io, { json: opts.json })
+      const log = loggerFor(io, opts)
       result = import('./tracker.ts').then(m => m.run(opts as trackerCommand.TrackerArgs, log, options.signals !== false))
     })
 
+  // Flags from TORRENT_FISH_* for whichever command runs (flags given on the command line win).
+  program.hook('preAction', (_program, command) => applyEnv(command, env))
+  program.addHelpText('after', envHelp(program))
+  for (const command of program.commands) command.addHelpText('after', envHelp(command))
+
+  const usage = (code: string, message: string): number => {
+    if (json) io.err(JSON.stringify({ time: new Date().toISOString(), level: 'error', event: 'usage', code, message, exitCode: 2 }))
+    else io.err(`torrent-fish: ${message}`)
+    return 2
+  }
   try {
     await program.parseAsync(argv, { from: 'user' })
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0
+      // Printed already (through writeErr) unless --json: then it is this one JSON line.
+      if (json) usage(usageCode(err.code), err.message.replace(/^error: /, ''))
       return 2
     }
+    if (err instanceof UsageError || err instanceof EnvUsageError) return usage(err.code, err.message)
     io.err(`torrent-fish: ${(err as Error).message}`)
     return 1
   }
@@ -159,10 +217,16 @@ async function runServe (args: serve.ServeArgs, log: Logger, options: MainOption
   try {
     fish = await serve.start(args, log)
   } catch (err) {
-    log.error('start-failed', (err as Error).message)
+    const code = (err as { code?: unknown }).code
+    log.error('start-failed', (err as Error).message, typeof code === 'string' ? { code } : {})
     return 1
   }
-  return await waitForShutdown(fish, log, options, () => fish.close())
+  const offHup = options.signals !== false ? serve.handleSighup(fish, log) : () => {}
+  try {
+    return await waitForShutdown(fish, log, options, () => fish.close())
+  } finally {
+    offHup()
+  }
 }
 
 /** Serves until SIGINT/SIGTERM (or until embedding code closes the service). */
@@ -184,6 +248,20 @@ function waitForShutdown (fish: TorrentFish, log: Logger, options: MainOptions, 
   })
 }
 
+/** What `npm start` (the example) prints last: what a newcomer can try next. */
+function logNextSteps (running: example.RunningExample, log: Logger, selfTested: boolean): void {
+  const steps = selfTested
+    ? ['npm start (without --self-test) keeps the example serving: open its demo page, paste its magnets into a client',
+        'torrent-fish -l <dir> serves your own .torrent files; torrent-fish magnet <file>.torrent prints the magnet that works with it']
+    : [
+        ...(running.demo ? [`open ${running.demo.url} in a browser and drop a .torrent on it: the tab serves its metadata too`] : []),
+        'paste a magnet above into a BitTorrent client (aria2c, WebTorrent, qBittorrent): the metadata comes from here, the content from the web seed',
+        'torrent-fish -l <dir> serves your own .torrent files; torrent-fish create <file> --web-seed <url> makes one; torrent-fish magnet <file>.torrent prints its magnet',
+        'Ctrl-C stops the example'
+      ]
+  for (const step of steps) log.info('next', `next: ${step}`, { step })
+}
+
 async function runExample (args: example.ExampleArgs, log: Logger, options: MainOptions): Promise<number> {
   const exampleModule = await import('./example.ts')
   let running: example.RunningExample
@@ -196,7 +274,9 @@ async function runExample (args: example.ExampleArgs, log: Logger, options: Main
   if (args.selfTest) {
     const ok = await exampleModule.selfTest(running, log)
     await running.close()
+    if (ok) logNextSteps(running, log, true)
     return ok ? 0 : 1
   }
+  logNextSteps(running, log, false)
   return await waitForShutdown(running.fish, log, options, () => running.close())
 }

@@ -2,10 +2,13 @@
  * `torrent-fish [options]`: serve the metadata of every torrent in the load path until
  * SIGINT/SIGTERM. Flags and defaults follow the original torrent-fish.
  */
+import { stat, access, constants as fsConstants } from 'node:fs/promises'
+import path from 'node:path'
 import { createTorrentFish, type TorrentFish, type TorrentFishOptions } from '../node/torrent-fish.ts'
 import type { Logger } from './log.ts'
 import { discoveryOptions, type DiscoveryArgs } from './discovery-flags.ts'
 import { sourceOptions, type SourceArgs } from './source-flags.ts'
+import { DirectorySource } from '../sources/directory-source.ts'
 
 export interface ServeArgs extends DiscoveryArgs, SourceArgs {
   port: number
@@ -68,8 +71,42 @@ export function logEvents (fish: TorrentFish, log: Logger): void {
   })
 }
 
+/** A `-l` that cannot be served: the message names the flag and the path. */
+export class LoadPathError extends Error {
+  readonly code = 'ERR_LOAD_PATH'
+  readonly path: string
+  constructor (dir: string, problem: string) {
+    super(`-l/--load-path ${dir}: ${problem}`)
+    this.name = 'LoadPathError'
+    this.path = dir
+  }
+}
+
+/** Checks `-l` before loading, so its problems name the flag, not a syscall (`ENOENT ... scandir`). */
+export async function checkLoadPath (dir: string): Promise<void> {
+  if (/^https?:\/\//i.test(dir)) return // a remote torrent source, checked when polled
+  const full = path.resolve(dir)
+  let info
+  try {
+    info = await stat(full)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') throw new LoadPathError(dir, `no such directory${full !== dir ? ` (${full})` : ''}`)
+    if (code === 'EACCES') throw new LoadPathError(dir, 'permission denied (a parent directory cannot be searched)')
+    if (code === 'ENOTDIR') throw new LoadPathError(dir, 'a part of the path is a file, not a directory')
+    throw new LoadPathError(dir, (err as Error).message)
+  }
+  if (!info.isDirectory()) throw new LoadPathError(dir, 'not a directory (give the directory holding the .torrent files)')
+  try {
+    await access(full, fsConstants.R_OK | fsConstants.X_OK)
+  } catch {
+    throw new LoadPathError(dir, 'permission denied (the directory cannot be read)')
+  }
+}
+
 /** Starts serving; resolves with the running service (the CLI keeps the process alive). */
 export async function start (args: ServeArgs, log: Logger): Promise<TorrentFish> {
+  for (const dir of Array.isArray(args.loadPath) ? args.loadPath : args.loadPath ? [args.loadPath] : []) await checkLoadPath(dir)
   const fish = await createTorrentFish(serveOptions(args), f => logEvents(f, log))
   const scan = fish.lastScan
   const from = Array.isArray(args.loadPath) ? args.loadPath.join(', ') : args.loadPath
@@ -94,6 +131,7 @@ export async function start (args: ServeArgs, log: Logger): Promise<TorrentFish>
   for (const t of fish.listening()) {
     log.info('listening', `listening on ${t.name} ${t.address.includes(':') ? `[${t.address}]` : t.address}:${t.port}`, { transport: t.name, address: t.address, port: t.port })
   }
+  logReady(fish, args, log)
   return fish
 }
 
@@ -117,4 +155,33 @@ function logSources (fish: TorrentFish, log: Logger): void {
   set.on('applied', (kind, location, infoHash, owned) => {
     if (!owned) log.debug('other-shard', `${kind} ${infoHash} (${location}): shard ${set.shardOf(infoHash)}`, { infoHash, location })
   })
+}
+
+/**
+ * SIGHUP rescans the load path, as daemons reload on it (Node's default is to exit). Returns
+ * a function that removes the handler.
+ */
+export function handleSighup (fish: TorrentFish, log: Logger): () => void {
+  const onHup = (): void => {
+    // With several -l, each local directory is a source with its own loader.
+    const loaders = fish.loader ? [fish.loader] : (fish.sources?.sources ?? []).flatMap(s => s instanceof DirectorySource ? [s.loader] : [])
+    if (loaders.length === 0) return log.info('rescan', 'SIGHUP: no load path to rescan')
+    for (const loader of loaders) {
+      loader.rescan().then(
+        r => log.info('rescan', `SIGHUP: rescanned ${loader.dir}: ${r.loaded} loaded, ${r.removed} removed, ${r.failed} failed, ${r.unchanged} unchanged${r.missing ? ' (load path missing)' : ''}`, { ...r, loadPath: loader.dir }),
+        err => log.error('rescan-failed', `SIGHUP: rescanning ${loader.dir} failed: ${(err as Error).message}`))
+    }
+  }
+  process.on('SIGHUP', onHup)
+  return () => { process.off('SIGHUP', onHup) }
+}
+
+/** The last start line: how many torrents are served, and where a user gets their magnets. */
+function logReady (fish: TorrentFish, args: ServeArgs, log: Logger): void {
+  const count = fish.torrents().length
+  const statusPage = fish.http ? `${fish.http.publicUrl ?? fish.http.url}/` : undefined
+  const local = (Array.isArray(args.loadPath) ? args.loadPath : args.loadPath ? [args.loadPath] : []).find(l => !/^https?:\/\//i.test(l))
+  const file = local ? path.join(local, '<name>.torrent') : '<file>.torrent'
+  const where = [`torrent-fish magnet ${file}`, ...(statusPage ? [`the status page ${statusPage}`] : [])].join(', or ')
+  log.info('ready', `serving ${count} torrent${count === 1 ? '' : 's'}; magnets that work with it: ${where}`, { torrents: count, statusPage, magnetCommand: `torrent-fish magnet ${file}` })
 }

@@ -16,6 +16,7 @@ import { Stats, type StatsSnapshot, type TorrentCounters } from './stats.ts'
 import { parseTorrent, type ParsedTorrent, type TorrentRecord } from './torrent.ts'
 import { TorrentStore, type TorrentStoreOptions } from './torrent-store.ts'
 import { Throttle, TokenBucket } from './rate-limit.ts'
+import { installBencodeGuard } from './bencode-guard.ts'
 
 export interface MetadataPeerOptions {
   /** 20-byte peer id (bytes or 40 hex chars); default `-TF0100-` + random. */
@@ -112,6 +113,8 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
 
   constructor (options: MetadataPeerOptions = {}) {
     super()
+    // Before any remote byte is decoded: the bencode library loops forever on `-3:` otherwise.
+    installBencodeGuard()
     this.limits = {
       handshakeTimeoutMs: positiveInt('handshakeTimeoutMs', options.handshakeTimeoutMs, HANDSHAKE_TIMEOUT_MS),
       idleTimeoutMs: positiveInt('idleTimeoutMs', options.idleTimeoutMs, IDLE_TIMEOUT_MS),

@@ -128,6 +128,12 @@ function stringField (bytes: Uint8Array, entries: DictEntry[], name: string): { 
   return stringAt(bytes, e.valueStart)
 }
 
+/** BEP 47: whether a file entry's `attr` string contains "l" (a symlink; its target is `symlink path`). */
+function isSymlink (bytes: Uint8Array, entries: DictEntry[]): boolean {
+  const attr = stringField(bytes, entries, 'attr')
+  return attr !== undefined && bytes.subarray(attr.start, attr.start + attr.length).includes(0x6c)
+}
+
 /** Sums `length` over the `files` list of a v1 multi-file info dict. */
 function sumFiles (bytes: Uint8Array, files: DictEntry, source: string | undefined): { length: number, count: number } {
   if (bytes[files.valueStart] !== 0x6c) throw new InvalidTorrentError('"files" is not a list', source)
@@ -137,9 +143,13 @@ function sumFiles (bytes: Uint8Array, files: DictEntry, source: string | undefin
   while (bytes[i] !== 0x65) {
     if (bytes[i] !== 0x64) throw new InvalidTorrentError('a file in "files" is not a dictionary', source)
     const { entries, end } = dictEntries(bytes, i)
-    const len = intField(bytes, entries, 'length')
-    if (len === undefined || len < 0) throw new InvalidTorrentError('a file in "files" has no valid length', source)
-    length += len
+    if (isSymlink(bytes, entries)) {
+      // BEP 47: a symlink has no content (libtorrent counts it as 0 bytes, whatever `length` says).
+    } else {
+      const len = intField(bytes, entries, 'length')
+      if (len === undefined || len < 0) throw new InvalidTorrentError('a file in "files" has no valid length', source)
+      length += len
+    }
     count += 1
     i = end
   }

@@ -6,11 +6,12 @@
  * shared scheduler like tracker announces (a target keyed `dht`), each one a lookup plus
  * `announce_peer` to the closest nodes; peers the lookups find go to the dialer.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import DHT from 'bittorrent-dht'
 import type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from './announce-scheduler.ts'
 import { DhtError } from './errors.ts'
+import { installDhtBencodeGuard } from './dht-bencode-guard.ts'
 import type { SharedUdpSocket } from '../transport/utp.ts'
 
 export interface DhtNodeOptions {
@@ -30,6 +31,8 @@ export interface DhtNodeOptions {
   maxInFlight?: number
   /** Re-announce interval (default 15 min, as libtorrent: DHT peers expire after ~30 min). */
   intervalMs?: number
+  /** Called when the state file cannot be written (read-only or full disk); the node keeps running. */
+  onSaveError?: (err: Error) => void
 }
 
 interface DhtState {
@@ -44,15 +47,27 @@ const BOOTSTRAP_WAIT_MS = 10_000
 /** Nodes kept in the state file: enough to rejoin, small enough to write often. */
 const MAX_SAVED_NODES = 500
 
-async function readState (file: string): Promise<DhtState | null> {
+/**
+ * Reads the state file. A missing file is a first start; an unreadable, truncated or corrupt
+ * one is reported as `problem` (the node then starts with a new id), never thrown.
+ */
+async function readState (file: string): Promise<{ state: DhtState | null, problem?: string }> {
+  let text: string
   try {
-    const json = JSON.parse(await readFile(file, 'utf8')) as Partial<DhtState>
-    if (typeof json.nodeId !== 'string' || !/^[0-9a-f]{40}$/i.test(json.nodeId)) return null
-    const nodes = Array.isArray(json.nodes) ? json.nodes.filter(n => typeof n?.host === 'string' && Number.isInteger(n?.port)) : []
-    return { nodeId: json.nodeId.toLowerCase(), nodes }
-  } catch {
-    return null
+    text = await readFile(file, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { state: null }
+    return { state: null, problem: `cannot read the DHT state (${(err as Error).message})` }
   }
+  let json: Partial<DhtState>
+  try {
+    json = JSON.parse(text) as Partial<DhtState>
+  } catch (err) {
+    return { state: null, problem: `DHT state is not valid JSON, truncated or corrupt (${(err as Error).message})` }
+  }
+  if (typeof json?.nodeId !== 'string' || !/^[0-9a-f]{40}$/i.test(json.nodeId)) return { state: null, problem: 'DHT state has no valid nodeId' }
+  const nodes = Array.isArray(json.nodes) ? json.nodes.filter(n => typeof n?.host === 'string' && Number.isInteger(n?.port)) : []
+  return { state: { nodeId: json.nodeId.toLowerCase(), nodes } }
 }
 
 export class DhtNode implements AnnounceTarget {
@@ -64,6 +79,8 @@ export class DhtNode implements AnnounceTarget {
   private readonly options: DhtNodeOptions
   private saveTimer: ReturnType<typeof setInterval> | null = null
   private closed = false
+  /** Why the state file could not be used at start (corrupt, unreadable), if it could not. */
+  stateProblem: string | undefined
 
   private constructor (dht: any, options: DhtNodeOptions) {
     this.dht = dht
@@ -74,7 +91,10 @@ export class DhtNode implements AnnounceTarget {
 
   /** Starts the node (restoring id and routing table from the state file if there is one). */
   static async start (options: DhtNodeOptions): Promise<DhtNode> {
-    const state = options.stateFile ? await readState(options.stateFile) : null
+    // Every datagram is decoded by k-rpc-socket's own bencode copy: guard it first.
+    installDhtBencodeGuard()
+    const read = options.stateFile ? await readState(options.stateFile) : { state: null }
+    const state = read.state
     const bootstrap = options.bootstrap === false ? false : options.bootstrap?.length === 0 ? false : options.bootstrap
     const dht = new DHT({
       ...(state ? { nodeId: state.nodeId } : {}),
@@ -82,6 +102,7 @@ export class DhtNode implements AnnounceTarget {
       ...(options.socket ? { socket: options.socket } : {})
     })
     const node = new DhtNode(dht, options)
+    node.stateProblem = read.problem
     for (const n of state?.nodes ?? []) {
       // Nodes with an id go straight into the table; the DHT pings them when buckets age.
       dht.addNode(n.id ? { host: n.host, port: n.port, id: n.id } : { host: n.host, port: n.port })
@@ -97,7 +118,7 @@ export class DhtNode implements AnnounceTarget {
       })
     }
     if (options.stateFile) {
-      node.saveTimer = setInterval(() => { node.save().catch(() => {}) }, SAVE_EVERY_MS)
+      node.saveTimer = setInterval(() => { node.save().catch(err => options.onSaveError?.(err as Error)) }, SAVE_EVERY_MS)
       node.saveTimer.unref?.()
     }
     return node
@@ -155,15 +176,21 @@ export class DhtNode implements AnnounceTarget {
     const state: DhtState = { nodeId: this.nodeId, nodes }
     await mkdir(path.dirname(file), { recursive: true })
     const tmp = `${file}.${process.pid}.tmp`
-    await writeFile(tmp, JSON.stringify(state, null, 1))
-    await rename(tmp, file)
+    try {
+      await writeFile(tmp, JSON.stringify(state, null, 1))
+      await rename(tmp, file)
+    } catch (err) {
+      // A full disk leaves a partial temporary file: remove it, keep the last good state.
+      await unlink(tmp).catch(() => {})
+      throw err
+    }
   }
 
   async close (): Promise<void> {
     if (this.closed) return
     this.closed = true
     if (this.saveTimer) clearInterval(this.saveTimer)
-    try { await this.save() } catch {}
+    try { await this.save() } catch (err) { this.options.onSaveError?.(err as Error) }
     await new Promise<void>(resolve => this.dht.destroy(() => resolve()))
   }
 }

@@ -57,11 +57,7 @@ export interface DiscoveryStatus {
   embeddedTracker: { httpUrl: string, udpUrl: string, wsUrl: string } | null
 }
 
-/** The default place for state: $XDG_STATE_HOME/torrent-fish or ~/.local/state/torrent-fish. */
-export function defaultStateDir (): string {
-  const base = process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state')
-  return path.join(base, 'torrent-fish')
-}
+export { defaultStateDir } from '../node/state-dir.ts'
 
 function localAddresses (): Set<string> {
   const out = new Set(['127.0.0.1', '::1', '0.0.0.0', '::', 'localhost'])
@@ -127,10 +123,12 @@ export class Discovery {
 
     if (o.dht) {
       const shared = this.utp?.udpSocket()
+      const stateFile = o.stateDir ? path.join(o.stateDir, 'dht-state.json') : undefined
       try {
         this.dhtNode = await DhtNode.start({
           bootstrap: o.dhtBootstrap,
-          stateFile: o.stateDir ? path.join(o.stateDir, 'dht-state.json') : undefined,
+          stateFile,
+          onSaveError: err => this.warn('WARN_DHT_STATE', `${stateFile}: cannot save the DHT state (${err.message}); serving continues`),
           socket: shared,
           port: o.dhtPort ?? fish.port,
           host: fish.options.listenInterface && !fish.options.listenInterface.includes(':') ? fish.options.listenInterface : undefined,
@@ -140,6 +138,7 @@ export class Discovery {
         shared?.close()
         this.warn('WARN_DHT_UNAVAILABLE', `DHT disabled: ${(err as Error).message}`)
       }
+      if (this.dhtNode?.stateProblem) this.warn('WARN_DHT_STATE', `${stateFile}: ${this.dhtNode.stateProblem}; starting with a new node id`)
       if (this.dhtNode) {
         fish.dht = true
         const limiter = new WarnLimiter(m => this.warn('WARN_DHT', m))

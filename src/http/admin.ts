@@ -49,6 +49,40 @@ async function readBody (req: IncomingMessage, limit: number): Promise<Uint8Arra
   return new Uint8Array(Buffer.concat(chunks))
 }
 
+/** A request that declares a body (a length above 0, or chunked). */
+function hasBody (req: IncomingMessage): boolean {
+  const length = req.headers['content-length']
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined
+}
+
+/**
+ * How long a refused connection may stay half-closed so the client reads our answer before
+ * we reset it. Its body is not read meanwhile: the socket is paused.
+ */
+const REFUSED_LINGER_MS = 1000
+
+/**
+ * Answers a request whose body we will not read (bad token, wrong method, too large) and
+ * closes the connection instead of draining the body: Node's server would otherwise read
+ * it to the end to keep the connection alive, so a 100 MiB upload without a token would
+ * cost 100 MiB of reading. The socket stops being read once the answer is flushed, gets a
+ * FIN so the client sees the answer, and is destroyed shortly after.
+ */
+export function refuseBody (req: IncomingMessage, res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string | number> = {}): void {
+  if (!hasBody(req)) return sendError(req, res, status, code, message, headers)
+  const socket = req.socket
+  // Stop reading now: the parser must not pull the body in while the answer is written.
+  socket.pause()
+  res.once('finish', () => {
+    socket.pause()
+    socket.end()
+    const timer = setTimeout(() => socket.destroy(), REFUSED_LINGER_MS)
+    timer.unref()
+    socket.once('close', () => clearTimeout(timer))
+  })
+  sendError(req, res, status, code, message, { ...headers, Connection: 'close' })
+}
+
 function summary (record: TorrentRecord): Record<string, unknown> {
   return { infoHash: record.infoHash, name: record.name, length: record.length, files: record.fileCount, private: record.private, source: record.source }
 }
@@ -98,11 +132,7 @@ export async function addTorrentRoute (fish: TorrentFish, req: IncomingMessage, 
   try {
     bytes = await readBody(req, maxBytes)
   } catch (err) {
-    if (err instanceof BodyTooLargeError) {
-      sendError(req, res, 413, err.code, err.message, { Connection: 'close' })
-      req.destroy()
-      return
-    }
+    if (err instanceof BodyTooLargeError) return refuseBody(req, res, 413, err.code, err.message)
     throw err
   }
   let parsed: ParsedTorrent

@@ -8,7 +8,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { InvalidOptionError } from '../core/errors.ts'
 import type { TorrentFish } from '../node/torrent-fish.ts'
-import { addTorrentRoute, authorized, removeTorrentRoute } from './admin.ts'
+import { addTorrentRoute, authorized, refuseBody, removeTorrentRoute } from './admin.ts'
 import { DiscoveryView, type DiscoverySource } from './discovery-view.ts'
 import { healthReport, requiredTransports, HTTP_TRANSPORT_NAME } from './health.ts'
 import { createMetrics, type HttpCounters } from './metrics.ts'
@@ -122,16 +122,16 @@ export async function startHttp (fish: TorrentFish, options: HttpOptions): Promi
     if (pathname === '/torrents' || pathname.startsWith('/torrents/')) {
       if (options.token === undefined) { sendError(req, res, 404, 'ERR_NOT_FOUND', 'not found'); return 'other' }
       if (!authorized(req, options.token)) {
-        sendError(req, res, 401, 'ERR_UNAUTHORIZED', 'a valid bearer token is required', { 'WWW-Authenticate': 'Bearer realm="torrent-fish"' })
+        refuseBody(req, res, 401, 'ERR_UNAUTHORIZED', 'a valid bearer token is required', { 'WWW-Authenticate': 'Bearer realm="torrent-fish"' })
         return 'admin'
       }
       if (pathname === '/torrents' && method === 'POST') { await addTorrentRoute(fish, req, res, options.maxBodyBytes); return 'admin' }
       if (pathname.startsWith('/torrents/') && method === 'DELETE') { await removeTorrentRoute(fish, req, res, pathname.slice('/torrents/'.length)); return 'admin' }
-      sendError(req, res, 405, 'ERR_METHOD', `${method} is not allowed here`, { Allow: pathname === '/torrents' ? 'POST' : 'DELETE' })
+      refuseBody(req, res, 405, 'ERR_METHOD', `${method} is not allowed here`, { Allow: pathname === '/torrents' ? 'POST' : 'DELETE' })
       return 'admin'
     }
     if (!read) {
-      sendError(req, res, 405, 'ERR_METHOD', `${method} is not allowed here`, { Allow: 'GET, HEAD' })
+      refuseBody(req, res, 405, 'ERR_METHOD', `${method} is not allowed here`, { Allow: 'GET, HEAD' })
       return 'other'
     }
     if (pathname === '/health') {

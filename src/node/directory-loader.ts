@@ -3,7 +3,7 @@
  * a file added, replaced or removed takes effect without a restart. Each bad file gets one
  * warning naming it; everything else keeps serving.
  */
-import { watch, openSync, readSync, fstatSync, closeSync, readdirSync, type FSWatcher } from 'node:fs'
+import { watch, openSync, readSync, fstatSync, closeSync, readdirSync, statSync, type FSWatcher, type Stats } from 'node:fs'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { parseTorrent } from '../core/torrent.ts'
@@ -25,6 +25,16 @@ export interface ScanResult {
   ignored: number
 }
 
+/** What a rescan changed: files (re)loaded, torrents whose file is gone, files unchanged since the last look. */
+export interface RescanResult {
+  loaded: number
+  removed: number
+  failed: number
+  unchanged: number
+  /** The load path itself was missing: nothing was removed, what was loaded keeps serving. */
+  missing: boolean
+}
+
 export class DirectoryLoader {
   readonly dir: string
   private readonly peer: MetadataPeer
@@ -35,6 +45,8 @@ export class DirectoryLoader {
   private readonly skipped = new Map<string, number>()
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>()
   private readonly inFlight = new Map<string, Promise<void>>()
+  /** Absolute path -> "mtime:size" when it last loaded, so a rescan skips files that did not change. */
+  private readonly stamps = new Map<string, string>()
 
   constructor (peer: MetadataPeer, dir: string, options: DirectoryLoaderOptions = {}) {
     this.peer = peer
@@ -65,6 +77,38 @@ export class DirectoryLoader {
     return { loaded, failed, ignored }
   }
 
+  /**
+   * Brings the loaded set in line with the directory as it is now (SIGHUP, or the load path
+   * coming back): new and changed files are loaded, torrents whose file is gone are removed,
+   * unchanged files (same mtime and size) are left alone. A missing load path is warned about
+   * and changes nothing, so an unmounted directory does not take every torrent down.
+   */
+  async rescan (): Promise<RescanResult> {
+    const result: RescanResult = { loaded: 0, removed: 0, failed: 0, unchanged: 0, missing: false }
+    let listing: { files: string[], others: string[] }
+    try {
+      listing = listTorrentFiles(this.dir)
+    } catch (err) {
+      result.missing = true
+      this.peer.warn('WARN_LOAD_PATH_MISSING', `${this.dir}: cannot rescan the load path (${(err as Error).message}); the ${this.byPath.size} loaded torrents keep serving`)
+      return result
+    }
+    const present = new Set(listing.files)
+    for (const file of [...this.byPath.keys()]) {
+      if (!present.has(file)) { this.unload(file); result.removed += 1 }
+    }
+    for (const file of [...this.skipped.keys()]) if (!present.has(file)) this.skipped.delete(file)
+    listing.files.sort()
+    const reader = new SyncFileReader()
+    for (const file of listing.files) {
+      const st = statSyncOrNull(file)
+      if (st && this.byPath.has(file) && this.stamps.get(file) === `${st.mtimeMs}:${st.size}`) { result.unchanged += 1; continue }
+      if (await this.load(file, reader)) result.loaded += 1
+      else result.failed += 1
+    }
+    return result
+  }
+
   /** Loads or reloads one file; returns whether it is now served. */
   async load (file: string, reader?: SyncFileReader): Promise<boolean> {
     const full = path.isAbsolute(file) ? file : path.resolve(file)
@@ -79,6 +123,9 @@ export class DirectoryLoader {
         const st = await stat(full)
         info = st
         if (!st.isFile()) throw new Error('not a regular file')
+        // Loaded from these very bytes already (a watch event after a rescan, a touch without
+        // a change of size or mtime): reloading would only drop its connections.
+        if (this.byPath.has(full) && this.stamps.get(full) === `${st.mtimeMs}:${st.size}`) return true
         if (st.size > MAX_TORRENT_FILE_SIZE) throw new Error(`file is ${st.size} bytes, above the ${MAX_TORRENT_FILE_SIZE}-byte cap`)
         bytes = new Uint8Array(await readFile(full))
       }
@@ -94,6 +141,7 @@ export class DirectoryLoader {
         if (previous) this.peer.removeTorrent(previous)
       }
       this.byPath.set(full, parsed.infoHash)
+      this.stamps.set(full, `${info.mtimeMs}:${bytes.length}`)
       this.skipped.delete(full)
       return true
     } catch (err) {
@@ -114,6 +162,7 @@ export class DirectoryLoader {
   unload (file: string): void {
     const full = path.resolve(file)
     this.skipped.delete(full)
+    this.stamps.delete(full)
     const infoHash = this.byPath.get(full)
     if (infoHash === undefined) return
     this.byPath.delete(full)
@@ -133,6 +182,8 @@ export class DirectoryLoader {
 
   private readonly watchers = new Map<string, FSWatcher>()
   private watching = false
+  /** Watches the parent directory while the load path is gone, to notice it coming back. */
+  private returnWatcher: FSWatcher | null = null
 
   private async watchTree (dir: string): Promise<void> {
     if (!this.watching || this.watchers.has(dir)) return
@@ -142,7 +193,7 @@ export class DirectoryLoader {
     } catch (err) {
       return this.peer.warnError(err, dir)
     }
-    watcher.on('error', () => this.unwatch(dir))
+    watcher.on('error', () => { this.unwatch(dir); if (dir === this.dir) void this.checkRoot() })
     this.watchers.set(dir, watcher)
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => [])
     for (const e of entries) if (e.isDirectory()) await this.watchTree(path.join(dir, e.name))
@@ -155,7 +206,9 @@ export class DirectoryLoader {
   }
 
   private onChange (dir: string, name: string | undefined): void {
-    if (!name) return void this.scan().catch(err => this.peer.warnError(err, this.dir))
+    if (!name) return void this.rescan().catch(err => this.peer.warnError(err, this.dir))
+    // inotify reports the removal (or move) of a watched directory as an event named after it.
+    if (dir === this.dir && name === path.basename(this.dir)) void this.checkRoot()
     const full = path.join(dir, name)
     if (!full.toLowerCase().endsWith('.torrent')) {
       // A new directory: watch it and load what was copied into it before the watch began.
@@ -192,13 +245,56 @@ export class DirectoryLoader {
     }
   }
 
+  /**
+   * The load path may have been removed, moved or unmounted: if so, stop watching it and
+   * watch its parent for its name to reappear; then watch it again and rescan, so the
+   * torrents come back without a restart.
+   */
+  private async checkRoot (): Promise<void> {
+    if (!this.watching || this.returnWatcher) return
+    const there = await stat(this.dir).then(s => s.isDirectory(), () => false)
+    if (there || !this.watching || this.returnWatcher) return
+    this.unwatch(this.dir)
+    const parent = path.dirname(this.dir)
+    const base = path.basename(this.dir)
+    try {
+      this.returnWatcher = watch(parent, { persistent: false }, (_event, name) => {
+        if (name === null || name.toString() === base) void this.rootBack()
+      })
+      this.returnWatcher.on('error', () => { this.returnWatcher?.close(); this.returnWatcher = null })
+    } catch (err) {
+      this.peer.warn('WARN_LOAD_PATH_GONE', `${this.dir}: the load path is gone and ${parent} cannot be watched for its return (${(err as Error).message}); send SIGHUP to rescan`)
+      return
+    }
+    this.peer.warn('WARN_LOAD_PATH_GONE', `${this.dir}: the load path is gone; watching for it to come back`)
+    // It may have come back between the stat and the watch.
+    void this.rootBack()
+  }
+
+  private async rootBack (): Promise<void> {
+    const there = await stat(this.dir).then(s => s.isDirectory(), () => false)
+    if (!there || !this.returnWatcher || !this.watching) return
+    this.returnWatcher.close()
+    this.returnWatcher = null
+    // Watch first, then rescan: files written in between are seen by one or the other.
+    await this.watchTree(this.dir)
+    const r = await this.rescan().catch(err => { this.peer.warnError(err, this.dir); return null })
+    if (r) this.peer.warn('WARN_LOAD_PATH_BACK', `${this.dir}: the load path is back; rescanned: ${r.loaded} loaded, ${r.removed} removed, ${r.failed} failed, ${r.unchanged} unchanged`)
+  }
+
   close (): void {
+    this.returnWatcher?.close()
+    this.returnWatcher = null
     this.watching = false
     for (const w of this.watchers.values()) w.close()
     this.watchers.clear()
     for (const t of this.timers.values()) clearTimeout(t)
     this.timers.clear()
   }
+}
+
+function statSyncOrNull (file: string): Stats | null {
+  try { return statSync(file) } catch { return null }
 }
 
 /** Reads whole files synchronously into one growing buffer (the initial scan). */

@@ -13,6 +13,7 @@ import { InvalidOptionError } from '../core/errors.ts'
 import { listenTcp, dialTcp, type TcpListener } from '../transport/tcp.ts'
 import { DirectoryLoader, type ScanResult } from './directory-loader.ts'
 import { socksConnector } from './socks-proxy.ts'
+import { holdStartupWarnings } from './startup-warnings.ts'
 import type { Discovery, DiscoveryOptions } from '../discovery/discovery.ts'
 import type { UtpListener } from '../transport/utp.ts'
 import type { HttpFace, HttpOptions } from '../http/server.ts'
@@ -232,16 +233,21 @@ export class TorrentFish extends MetadataPeer {
 }
 
 /**
- * Creates, loads and starts a torrent-fish service. `setup` runs before loading starts, so
- * listeners it attaches see every warning about the load path.
+ * Creates, loads and starts a torrent-fish service. Warnings raised while loading reach every
+ * 'warning' listener, also those attached after this resolves (see startup-warnings.ts);
+ * `setup` runs before loading starts, for listeners that must see events as they happen.
  */
 export async function createTorrentFish (options: TorrentFishOptions = {}, setup?: (fish: TorrentFish) => void): Promise<TorrentFish> {
   const fish = new TorrentFish(options)
+  // Load-time warnings also reach 'warning' listeners attached after this resolves.
+  const held = holdStartupWarnings(fish)
   setup?.(fish)
   try {
     return await fish.start()
   } catch (err) {
     await fish.close()
     throw err
+  } finally {
+    held.release()
   }
 }

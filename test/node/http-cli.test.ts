@@ -57,8 +57,8 @@ test('--http, --public-url, --check-web-seeds and the admin token from the envir
   assert.equal(await s.exit, 0)
 })
 
-test('--check-web-seeds without a value uses the default interval; --http with a bare port', async () => {
-  const s = await serve(['--http', '0', '--check-web-seeds'])
+test('--check-web-seeds without a value uses the default interval; --http with a bare port', async t => {
+  const s = await serve(['-l', await tmpDir(t, 'http-cli'), '--http', '0', '--check-web-seeds'])
   try {
     assert.equal(s.fish.webSeedHealth?.intervalMs, 15 * 60_000)
     assert.ok(s.fish.http!.port > 0)

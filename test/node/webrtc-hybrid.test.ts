@@ -74,7 +74,7 @@ test('CLI: --ws-tracker turns WebRTC on, --no-webrtc off, a non-ws URL is a usag
   const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) }
   const tracker = await startTracker()
   t.after(() => tracker.close())
-  const base = ['-p', '0', '-i', '127.0.0.1', '--no-dht', '--no-lsd', '--json']
+  const base = ['-l', await tmpDir(t, 'webrtc-cli'), '-p', '0', '-i', '127.0.0.1', '--no-dht', '--no-lsd', '--json']
   for (const [extra, on] of [[[], true], [['--no-webrtc'], false]] as const) {
     let running: any
     const code = main([...base, '--ws-tracker', tracker.wsUrl, ...extra], {

@@ -1,0 +1,269 @@
+/**
+ * One row of the hostile bench: a fresh peer, the correct leecher running throughout, and one
+ * flood in between, in three phases:
+ *   calm   the leecher alone (its unloaded success and latency; RSS "before")
+ *   flood  the flood generator runs for its duration (peak RSS, the peer's CPU)
+ *   after  the flood has stopped (recovery; RSS "after" at its end)
+ * The peer's RSS is sampled from /proc every SAMPLE_MS; CPU is read at the phase edges. A peer
+ * that dies is recorded with the phase it died in, and the run carries on to the end (the
+ * leecher's failures are the figure).
+ */
+import { fork, type ChildProcess } from 'node:child_process'
+import os from 'node:os'
+import path from 'node:path'
+import { cpuMs, machineBusyMs, memoryKiB } from '../proc-stats.ts'
+import type { CorpusEntry } from '../corpus.ts'
+import type { FloodConfig, FloodReport } from './flood-context.ts'
+import type { FloodSpec } from './floods.ts'
+import type { Attempts, LeecherConfig, PhaseResult } from './leecher.ts'
+import { startPeer, type Death, type HostilePeer, type PeerName } from './peers.ts'
+
+export type Phase = 'calm' | 'flood' | 'after'
+const PHASES: Phase[] = ['calm', 'flood', 'after']
+const SAMPLE_MS = 200
+
+export interface CaseOptions {
+  flood: FloodSpec
+  peer: PeerName
+  loadPath: string
+  /** torrent-fish's bin, when not this checkout's. */
+  tfBin?: string
+  targets: CorpusEntry[]
+  connectionLimit: number
+  calmMs: number
+  floodMs: number
+  afterMs: number
+  /** Leecher exchanges per second. */
+  rate: number
+  leecherTimeoutMs: number
+  seed: number
+  quick: boolean
+}
+
+export interface PhaseFigures {
+  started: number
+  ok: number
+  okPct: number | null
+  p50Ms: number | null
+  p99Ms: number | null
+  errors: Record<string, number>
+}
+
+export interface CaseResult {
+  flood: string
+  peer: PeerName
+  command: string
+  phases: Record<Phase, PhaseFigures>
+  /** The leecher's HTTP probe (floods against --http only). */
+  http?: Record<Phase, PhaseFigures>
+  rssMiB: { before: number | null, peak: number | null, after: number | null }
+  /** Peer CPU, % of one core: during calm, during the flood. */
+  peerCpuPct: { calm: number | null, flood: number | null }
+  /**
+   * Peer CPU above its calm rate from the flood's start to the end of the after phase (work a
+   * flood queues may be done after it stops), per flood unit (connection, datagram...).
+   */
+  cpuMsPerUnit: number | null
+  unit: string | null
+  floodReport: FloodReport | null
+  /** The flood generator's CPU, % of one core over its run. */
+  generatorCpuPct: number | null
+  leecherCpuPct: number | null
+  /** Everything else on the machine during the flood, % of one core. */
+  otherCpuPct: number | null
+  died: (Death & { phase: Phase, afterFloodStartS: number }) | null
+  /** The machine's 1-minute load average when the flood started (2 = both cores busy). */
+  loadAvg1?: number
+  error?: string
+}
+
+/** A generator this busy (of one core) may be what limits the flood, not the peer. */
+export const GENERATOR_BUSY_PCT = 90
+
+function percentile (sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
+}
+
+function figures (a: Attempts | undefined): PhaseFigures {
+  if (!a) return { started: 0, ok: 0, okPct: null, p50Ms: null, p99Ms: null, errors: {} }
+  const sorted = [...a.latencies].sort((x, y) => x - y)
+  return { started: a.started, ok: a.ok, okPct: a.started ? (100 * a.ok) / a.started : null, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), errors: a.errors }
+}
+
+/** A forked child speaking the {type: ...} IPC protocol, with a next-message helper. */
+function child (file: string): { proc: ChildProcess, next: (timeoutMs: number) => Promise<any> } {
+  const proc = fork(path.join(import.meta.dirname, file), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const queue: any[] = []
+  const waiting: Array<(m: any) => void> = []
+  const deliver = (m: any): void => { const w = waiting.shift(); if (w) w(m); else queue.push(m) }
+  proc.on('message', deliver)
+  proc.on('exit', code => deliver({ type: 'exit', code }))
+  return {
+    proc,
+    next: (timeoutMs) => {
+      if (queue.length > 0) return Promise.resolve(queue.shift())
+      return new Promise(resolve => {
+        const t = setTimeout(() => { waiting.splice(waiting.indexOf(w), 1); resolve({ type: 'timeout' }) }, timeoutMs)
+        const w = (m: any): void => { clearTimeout(t); resolve(m) }
+        waiting.push(w)
+      })
+    }
+  }
+}
+
+async function end (proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return
+  const exited = new Promise(resolve => proc.once('exit', resolve))
+  if (proc.connected) proc.disconnect()
+  const t = setTimeout(() => proc.kill('SIGKILL'), 2000)
+  await exited
+  clearTimeout(t)
+}
+
+const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+const procCpu = (pid: number | undefined): number | null => { try { return pid ? cpuMs(pid) : null } catch { return null } }
+
+export async function runCase (o: CaseOptions): Promise<CaseResult> {
+  const blank = (): Record<Phase, PhaseFigures> => ({ calm: figures(undefined), flood: figures(undefined), after: figures(undefined) })
+  const result: CaseResult = {
+    flood: o.flood.name,
+    peer: o.peer,
+    command: '',
+    phases: blank(),
+    rssMiB: { before: null, peak: null, after: null },
+    peerCpuPct: { calm: null, flood: null },
+    cpuMsPerUnit: null,
+    unit: null,
+    floodReport: null,
+    generatorCpuPct: null,
+    leecherCpuPct: null,
+    otherCpuPct: null,
+    died: null
+  }
+  // Fork the leecher and the flood generator while the peer starts: Node's start-up is the
+  // slowest part of a short run. They wait for their configs.
+  const leecher = child('leecher.ts')
+  const flood = child('flood-child.ts')
+  let peer: HostilePeer
+  try {
+    peer = await startPeer(o.peer, { loadPath: o.loadPath, tfBin: o.tfBin, connectionLimit: o.connectionLimit, http: o.flood.http })
+  } catch (err) {
+    result.error = `peer did not start: ${(err as Error).message.split('\n')[0]}`
+    await Promise.all([end(leecher.proc), end(flood.proc)])
+    return result
+  }
+  result.command = peer.command
+  // RSS and CPU samples: the last good CPU reading stands in for a peer that has died.
+  const samples: Array<{ t: number, rssKiB: number }> = []
+  let lastPeerCpu = procCpu(peer.pid) ?? 0
+  const sample = (): void => {
+    if (peer.died) return
+    try {
+      samples.push({ t: performance.now(), rssKiB: memoryKiB(peer.pid).rss })
+      lastPeerCpu = cpuMs(peer.pid)
+    } catch { /* exited between the check and the read */ }
+  }
+  const sampler = setInterval(sample, SAMPLE_MS)
+  const edges: Partial<Record<Phase | 'end', { t: number, peer: number, leecher: number | null, machine: number, self: number }>> = {}
+  const edge = (name: Phase | 'end'): void => {
+    sample()
+    const self = process.cpuUsage()
+    edges[name] = { t: performance.now(), peer: lastPeerCpu, leecher: procCpu(leecher.proc.pid), machine: machineBusyMs(), self: (self.user + self.system) / 1000 }
+  }
+  try {
+    const config: LeecherConfig = { host: '127.0.0.1', port: peer.port, rate: o.rate, timeoutMs: o.leecherTimeoutMs, targets: o.targets, seed: o.seed, ...(o.flood.http && peer.httpUrl ? { httpUrl: peer.httpUrl } : {}) }
+    leecher.proc.send({ type: 'config', ...config })
+    const ready = await leecher.next(30_000)
+    if (ready.type !== 'ready') throw new Error(`leecher: ${ready.message ?? ready.type}`)
+
+    const floodConfig: FloodConfig = {
+      module: o.flood.module,
+      host: '127.0.0.1',
+      port: peer.port,
+      ...(peer.httpUrl ? { httpPort: Number(new URL(peer.httpUrl).port) } : {}),
+      infoHashes: o.targets.slice(0, 64).map(t => t.h),
+      durationMs: o.floodMs,
+      seed: o.seed,
+      params: o.flood.params(o.connectionLimit, o.quick)
+    }
+    flood.proc.send({ type: 'config', config: floodConfig })
+    const floodReady = await flood.next(30_000)
+    if (floodReady.type !== 'ready') throw new Error(`flood ${o.flood.name}: ${floodReady.message ?? floodReady.type}`)
+
+    // ---- calm ----
+    leecher.proc.send({ type: 'phase', name: 'calm' })
+    edge('calm')
+    await sleep(o.calmMs)
+
+    // ---- flood ----
+    result.loadAvg1 = os.loadavg()[0]
+    leecher.proc.send({ type: 'phase', name: 'flood' })
+    edge('flood')
+    flood.proc.send({ type: 'go' })
+    const done = await flood.next(o.floodMs + 30_000)
+    if (done.type === 'result') result.floodReport = done.report as FloodReport
+    else result.error = `flood ${o.flood.name}: ${done.message ?? done.type}`
+
+    // ---- after ----
+    leecher.proc.send({ type: 'phase', name: 'after' })
+    edge('after')
+    await sleep(o.afterMs)
+    edge('end')
+    if (!peer.died) result.rssMiB.after = memoryKiB(peer.pid).rss / 1024
+
+    leecher.proc.send({ type: 'stop' })
+    const res = await leecher.next(o.leecherTimeoutMs + 10_000)
+    if (res.type === 'result') {
+      const phases = res.phases as Record<Phase, PhaseResult>
+      for (const p of PHASES) result.phases[p] = figures(phases[p]?.bep9)
+      if (o.flood.http) {
+        result.http = blank()
+        for (const p of PHASES) result.http[p] = figures(phases[p]?.http)
+      }
+    } else {
+      result.error = `leecher: ${res.type}`
+    }
+  } catch (err) {
+    result.error = (err as Error).message
+  } finally {
+    clearInterval(sampler)
+    await Promise.all([end(flood.proc), end(leecher.proc)])
+    await peer.stop()
+  }
+
+  // ---- figures ----
+  const e = edges
+  const before = samples.filter(s => e.flood && s.t <= e.flood.t)
+  // Peak from the flood's start to the end: a backlog the flood left may peak after it.
+  const during = samples.filter(s => e.flood && s.t > e.flood.t)
+  if (before.length) result.rssMiB.before = before[before.length - 1].rssKiB / 1024
+  if (during.length) result.rssMiB.peak = Math.max(...during.map(s => s.rssKiB)) / 1024
+  if (e.calm && e.flood && e.after) {
+    const calmWall = e.flood.t - e.calm.t
+    const floodWall = e.after.t - e.flood.t
+    const calmRate = (e.flood.peer - e.calm.peer) / calmWall
+    const floodCpu = e.after.peer - e.flood.peer
+    result.peerCpuPct = { calm: 100 * calmRate, flood: (100 * floodCpu) / floodWall }
+    const report = result.floodReport
+    if (report) {
+      result.unit = report.unit
+      const endT = e.end?.t ?? e.after.t
+      const endCpu = e.end?.peer ?? e.after.peer
+      const excess = endCpu - e.flood.peer - calmRate * (endT - e.flood.t)
+      if (report.units > 0) result.cpuMsPerUnit = Math.max(0, excess) / report.units
+      result.generatorCpuPct = (100 * report.cpuMs) / report.wallMs
+    }
+    const leecherCpu = e.after.leecher !== null && e.flood.leecher !== null ? e.after.leecher - e.flood.leecher : 0
+    result.leecherCpuPct = (100 * leecherCpu) / floodWall
+    const machine = e.after.machine - e.flood.machine
+    const self = e.after.self - e.flood.self
+    result.otherCpuPct = Math.max(0, (100 * (machine - floodCpu - (report?.cpuMs ?? 0) - leecherCpu - self)) / floodWall)
+  }
+  if (peer.died) {
+    const at = peer.died.at
+    const phase: Phase = e.after && at >= e.after.t ? 'after' : e.flood && at >= e.flood.t ? 'flood' : 'calm'
+    result.died = { ...peer.died, phase, afterFloodStartS: e.flood ? (at - e.flood.t) / 1000 : 0 }
+  }
+  return result
+}
