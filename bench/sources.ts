@@ -78,7 +78,7 @@ async function publish (corpus: Corpus, port = 0): Promise<Publisher> {
   }
 }
 
-interface Instance { child: ChildProcess, http: string, done: Promise<void> }
+interface Instance { child: ChildProcess, http: string, done: Promise<void>, stopping: boolean }
 
 /** Starts the CLI; resolves once its HTTP face is up (the `http` log line). */
 async function startFish (args: string[]): Promise<Instance> {
@@ -95,8 +95,9 @@ async function startFish (args: string[]): Promise<Instance> {
     child.stderr!.on('data', d => { buffer += String(d) })
     child.once('exit', code => reject(new Error(`torrent-fish exited ${code}: ${buffer.slice(-2000)}`)))
   })
-  child.once('exit', (code, signal) => { if (signal !== 'SIGTERM') log(`torrent-fish ${args.join(' ')} exited early (${code ?? signal}): ${buffer.slice(-1500)}`) })
-  return { child, http: httpUrl, done }
+  const instance: Instance = { child, http: httpUrl, done, stopping: false }
+  child.once('exit', (code, signal) => { if (!instance.stopping) log(`torrent-fish ${args.join(' ')} exited early (${code ?? signal}): ${buffer.slice(-1500)}`) })
+  return instance
 }
 
 /** Polls /health until `ready(health)` (a benchmark may poll; tests may not). */
@@ -109,6 +110,7 @@ async function until (fish: Instance, ready: (h: any) => boolean): Promise<any> 
 }
 
 async function stop (fish: Instance): Promise<void> {
+  fish.stopping = true
   fish.child.kill('SIGTERM')
   await fish.done
 }
