@@ -41,6 +41,11 @@ export interface FetchOptions {
   port: number
   infoHash: string
   timeoutMs: number
+  /**
+   * Metadata requests kept outstanding: 2 is how libtorrent leechers ask, 0 (default) asks
+   * for every piece at once, as WebTorrent does.
+   */
+  window?: number
 }
 
 /** One full exchange; resolves with the metadata size once its SHA-1 matched. */
@@ -53,6 +58,9 @@ export function fetchMetadata (options: FetchOptions): Promise<number> {
     let size = -1
     let pieces = 0
     let received = 0
+    let requested = 0
+    let theirUt = 0
+    const window = options.window ?? 0
     let have: Uint8Array | null = null
     let metadata: Buffer | null = null
     let settled = false
@@ -75,6 +83,14 @@ export function fetchMetadata (options: FetchOptions): Promise<number> {
       socket.write(Buffer.concat([PSTR, reserved, want, peerId, message(MSG_EXTENDED, 0, EXT_HANDSHAKE_MSG)]))
     })
 
+    const requestMore = (): void => {
+      const upTo = window > 0 ? Math.min(pieces, received + window) : pieces
+      if (requested >= upTo) return
+      const requests: Buffer[] = []
+      for (; requested < upTo; requested++) requests.push(message(MSG_EXTENDED, theirUt, bencode.encode({ msg_type: 0, piece: requested })))
+      socket.write(requests.length === 1 ? requests[0] : Buffer.concat(requests))
+    }
+
     const onExtended = (ext: number, payload: Buffer): void => {
       if (ext === 0) {
         const hs = bencode.decode(payload) as { m?: { ut_metadata?: number }, metadata_size?: number }
@@ -86,9 +102,8 @@ export function fetchMetadata (options: FetchOptions): Promise<number> {
         pieces = Math.ceil(size / PIECE)
         have = new Uint8Array(pieces)
         metadata = Buffer.allocUnsafe(size)
-        const requests: Buffer[] = []
-        for (let i = 0; i < pieces; i++) requests.push(message(MSG_EXTENDED, theirs, bencode.encode({ msg_type: 0, piece: i })))
-        socket.write(Buffer.concat(requests))
+        theirUt = theirs
+        requestMore()
         return
       }
       if (ext !== OUR_UT_METADATA || !metadata || !have) return
@@ -109,7 +124,7 @@ export function fetchMetadata (options: FetchOptions): Promise<number> {
         const got = createHash('sha1').update(metadata).digest()
         if (!got.equals(want)) return finish(new ExchangeError('bad-hash', 'metadata does not hash to the info hash'))
         finish(null)
-      }
+      } else if (window > 0) requestMore()
     }
 
     socket.on('data', (chunk: Buffer) => {

@@ -4,10 +4,11 @@
  * 100k files take seconds). Cached under bench/.cache/corpus-<version>-<n>/; a manifest
  * written last marks a corpus complete, so an interrupted run is regenerated.
  *
- * The mix, by count: 90% info dicts of 250 B-1 KiB (one file, a few dozen pieces), 9.8% of
- * 2-20 KiB (a folder of files, hundreds of pieces), 0.2% of 50-500 KiB (big multi-file
- * torrents with thousands of pieces). Most real swarms are small single files; a few
- * season packs and archives carry most of the bytes.
+ * The mix, by count (issue 12's): 70% single-file info dicts of 0.2-0.4 KiB, 25% of 2-20 KiB
+ * (a folder of files, hundreds of pieces), 5% of 50-500 KiB (big multi-file torrents with
+ * thousands of pieces): 100k torrents hold ~1.2 GB of info dicts. Most real swarms are small
+ * single files; a few season packs and archives carry most of the bytes. The lighter v1 mix
+ * (90% / 9.8% / 0.2%, small ones up to 1 KiB) of the earlier figures is `--mix v1`.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs'
@@ -15,7 +16,14 @@ import path from 'node:path'
 import bencode from 'bencode'
 
 /** Bump when the generator changes so stale caches are not reused. */
-const CORPUS_VERSION = 'v1'
+const CORPUS_VERSION = 'v2'
+
+/** Which size mix a corpus follows: v2 (issue 12's, the default) or v1 (the earlier, lighter one). */
+export type CorpusMix = 'v1' | 'v2'
+const MIXES: Record<CorpusMix, { large: number, medium: number, small: [number, number] }> = {
+  v1: { large: 0.002, medium: 0.1, small: [250, 1000] },
+  v2: { large: 0.05, medium: 0.3, small: [205, 410] }
+}
 export const CACHE_DIR = path.join(import.meta.dirname, '.cache')
 
 export type SizeClass = 'small' | 'medium' | 'large'
@@ -53,9 +61,10 @@ function pick (rand: () => number, lo: number, hi: number): number {
   return Math.floor(lo + rand() * (hi - lo))
 }
 
-function classFor (rand: () => number): SizeClass {
+function classFor (rand: () => number, mix: CorpusMix): SizeClass {
   const r = rand()
-  return r < 0.002 ? 'large' : r < 0.1 ? 'medium' : 'small'
+  const m = MIXES[mix]
+  return r < m.large ? 'large' : r < m.medium ? 'medium' : 'small'
 }
 
 const WORDS = ['linux', 'debian', 'archive', 'dataset', 'lecture', 'podcast', 'album', 'season', 'backup', 'photos', 'video', 'docs', 'release', 'mirror', 'sample']
@@ -98,8 +107,8 @@ function infoDict (rand: () => number, cls: SizeClass, i: number, target: number
   return info
 }
 
-function targetSize (rand: () => number, cls: SizeClass): number {
-  if (cls === 'small') return pick(rand, 250, 1000)
+function targetSize (rand: () => number, cls: SizeClass, mix: CorpusMix): number {
+  if (cls === 'small') return pick(rand, ...MIXES[mix].small)
   if (cls === 'medium') return pick(rand, 2048, 20 * 1024)
   return pick(rand, 50 * 1024, 500 * 1024)
 }
@@ -119,8 +128,8 @@ function torrentFile (infoBytes: Uint8Array, i: number): Buffer {
 }
 
 /** Returns the cached corpus of `count` torrents, generating it if needed. */
-export function ensureCorpus (count: number, log: (line: string) => void = () => {}): Corpus {
-  const dir = path.join(CACHE_DIR, `corpus-${CORPUS_VERSION}-${count}`)
+export function ensureCorpus (count: number, log: (line: string) => void = () => {}, mix: CorpusMix = 'v2'): Corpus {
+  const dir = path.join(CACHE_DIR, mix === 'v2' ? `corpus-${CORPUS_VERSION}-${count}` : `corpus-v1-${count}`)
   const manifest = path.join(dir, 'manifest.json')
   const filesDir = path.join(dir, 'torrents')
   if (existsSync(manifest)) {
@@ -135,8 +144,8 @@ export function ensureCorpus (count: number, log: (line: string) => void = () =>
   let infoBytes = 0
   let fileBytes = 0
   for (let i = 0; i < count; i++) {
-    const cls = classFor(rand)
-    const info = enc(infoDict(rand, cls, i, targetSize(rand, cls)))
+    const cls = classFor(rand, mix)
+    const info = enc(infoDict(rand, cls, i, targetSize(rand, cls, mix)))
     const h = createHash('sha1').update(info).digest('hex')
     const file = torrentFile(info, i)
     writeFileSync(path.join(filesDir, `${h}.torrent`), file)

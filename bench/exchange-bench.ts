@@ -13,6 +13,8 @@ import type { PeerProcess } from './peers.ts'
 export interface ExchangeRun {
   peer: string
   concurrency: number
+  /** Metadata requests the leecher keeps outstanding (0 = request-all). */
+  window: number
   generators: number
   client: ClientKind
   exchanges: number
@@ -40,6 +42,44 @@ export interface ExchangeRun {
    */
   backgroundCores: number
   peerRssKiB: number
+  /** Which round of a repeated measurement (bench/run.ts --repeat). */
+  round?: number
+  /** For a median of several rounds: how many, and the min-max of the headline figures. */
+  spread?: { rounds: number, exchangesPerSec: [number, number], p99Ms: [number, number], peerCpuPerExchangeMs: [number, number] }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+const range = (xs: number[]): [number, number] => [Math.min(...xs), Math.max(...xs)]
+
+/**
+ * The median of several rounds of one window: each headline figure is its own median (not
+ * the figures of one "median round"), with min-max alongside.
+ */
+export function medianRun (runs: ExchangeRun[]): ExchangeRun {
+  if (runs.length === 1) return runs[0]
+  const pick = (f: (r: ExchangeRun) => number): number => median(runs.map(f))
+  const byCpu = [...runs].sort((a, b) => a.peerCpuPerExchangeMs - b.peerCpuPerExchangeMs)[Math.floor(runs.length / 2)]
+  return {
+    ...byCpu,
+    round: undefined,
+    exchanges: pick(r => r.exchanges),
+    exchangesPerSec: pick(r => r.exchangesPerSec),
+    p50Ms: pick(r => r.p50Ms),
+    p99Ms: pick(r => r.p99Ms),
+    peerCpuPerExchangeMs: pick(r => r.peerCpuPerExchangeMs),
+    peerSysPerExchangeMs: pick(r => r.peerSysPerExchangeMs),
+    peerCpuUtil: pick(r => r.peerCpuUtil),
+    backgroundCores: pick(r => r.backgroundCores),
+    spread: {
+      rounds: runs.length,
+      exchangesPerSec: range(runs.map(r => r.exchangesPerSec)),
+      p99Ms: range(runs.map(r => r.p99Ms)),
+      peerCpuPerExchangeMs: range(runs.map(r => r.peerCpuPerExchangeMs))
+    }
+  }
 }
 
 export function percentile (sorted: number[], p: number): number {
@@ -79,6 +119,8 @@ export interface ExchangeOptions {
   warmupMs: number
   targets: CorpusEntry[]
   timeoutMs?: number
+  /** Metadata requests outstanding per exchange; 0 = every piece at once (default). */
+  window?: number
 }
 
 /** Runs one measured window against `peer`. */
@@ -96,7 +138,8 @@ export async function runExchanges (peer: PeerProcess, options: ExchangeOptions)
         targets: options.targets,
         seed: 1000 + i,
         warmupMs: options.warmupMs,
-        timeoutMs: options.timeoutMs ?? 10_000
+        timeoutMs: options.timeoutMs ?? 10_000,
+        window: options.window ?? 0
       }
       g.child.send({ type: 'config', ...config })
     })
@@ -130,6 +173,7 @@ export async function runExchanges (peer: PeerProcess, options: ExchangeOptions)
     return {
       peer: peer.name,
       concurrency: options.concurrency,
+      window: options.window ?? 0,
       generators: n,
       client: options.client,
       exchanges,

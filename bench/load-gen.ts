@@ -23,6 +23,8 @@ export interface GenConfig {
   seed: number
   warmupMs: number
   timeoutMs: number
+  /** Metadata requests outstanding per exchange (0 = all at once). */
+  window: number
 }
 
 export interface GenResult {
@@ -50,7 +52,7 @@ async function runFor (config: GenConfig, durationMs: number, rand: () => number
       const target = config.targets[Math.floor(rand() * config.targets.length)]
       const start = performance.now()
       try {
-        const size = await fetch({ host: config.host, port: config.port, infoHash: target.h, timeoutMs: config.timeoutMs })
+        const size = await fetch({ host: config.host, port: config.port, infoHash: target.h, timeoutMs: config.timeoutMs, window: config.window })
         if (size !== target.s) throw new ExchangeError('wrong-size', `metadata_size ${size}, expected ${target.s}`)
         result.latencies[target.c].push(performance.now() - start)
         result.exchanges += 1

@@ -11,7 +11,8 @@ import path from 'node:path'
 const BENCH = import.meta.dirname
 const ROOT = path.dirname(BENCH)
 
-export type PeerName = 'torrent-fish' | 'libtorrent'
+/** torrent-fish, the libtorrent baseline, and Node's floor (bench/ref-responder.ts). */
+export type PeerName = 'torrent-fish' | 'libtorrent' | 'node-floor'
 
 export interface PeerProcess {
   name: PeerName
@@ -156,6 +157,18 @@ export function startLibtorrent (loadPath: string, options: StartOptions = {}): 
   }, options, () => rmSync(save, { recursive: true, force: true }))
 }
 
+/** Node's floor: the reference responder (bench/ref-responder.ts), same V8 flag as the CLI. */
+export function startNodeFloor (loadPath: string, options: StartOptions = {}): Promise<PeerProcess> {
+  const args = ['--max-semi-space-size=8', path.join(BENCH, 'ref-responder.ts'), '-l', loadPath, '-p', '0']
+  return startProcess('node-floor', process.execPath, args, lines => {
+    const loaded = lines.find(l => l.event === 'loaded')
+    const listening = lines.find(l => l.event === 'listening')
+    if (!loaded || !listening) return null
+    return { port: listening.port, loaded: loaded.loaded, failed: loaded.failed, loadedAt: Math.max(loaded.seenMs, listening.seenMs) }
+  }, options)
+}
+
 export function startPeer (name: PeerName, loadPath: string, options: StartOptions = {}): Promise<PeerProcess> {
+  if (name === 'node-floor') return startNodeFloor(loadPath, options)
   return name === 'torrent-fish' ? startTorrentFish(loadPath, options) : startLibtorrent(loadPath, options)
 }

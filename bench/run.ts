@@ -15,11 +15,26 @@ import { execFileSync } from 'node:child_process'
 import os from 'node:os'
 import path from 'node:path'
 import { classCounts, ensureCorpus, type Corpus } from './corpus.ts'
-import { matchingBaselineFlags, startPeer, type PeerName, type StartOptions } from './peers.ts'
-import { runExchanges, type ExchangeRun } from './exchange-bench.ts'
+import { matchingBaselineFlags, startPeer, type PeerName, type PeerProcess, type StartOptions } from './peers.ts'
+import { medianRun, runExchanges, type ExchangeRun } from './exchange-bench.ts'
 import { runScale, type ScaleRun } from './scale-bench.ts'
 import { exchangeTable, scaleTable, targets, targetTable } from './report.ts'
 import type { ClientKind } from './load-gen.ts'
+import { fetchMetadata } from './bep9-client.ts'
+
+/** Fetches every torrent of the corpus once, 16 at a time; resolves with how many verified. */
+async function warmCorpus (port: number, corpus: Corpus): Promise<number> {
+  let next = 0
+  let ok = 0
+  const worker = async (): Promise<void> => {
+    while (next < corpus.entries.length) {
+      const e = corpus.entries[next++]
+      try { if (await fetchMetadata({ host: '127.0.0.1', port, infoHash: e.h, timeoutMs: 15_000 }) === e.s) ok += 1 } catch { /* counted as not warmed */ }
+    }
+  }
+  await Promise.all(Array.from({ length: 16 }, worker))
+  return ok
+}
 
 const { values: args } = parseArgs({
   allowNegative: true,
@@ -29,9 +44,13 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string' },
     duration: { type: 'string' },
     warmup: { type: 'string' },
+    idle: { type: 'string' },
+    'idle-settle': { type: 'string' },
     client: { type: 'string', default: 'raw' },
     generators: { type: 'string', default: 'auto' },
-    peers: { type: 'string', default: 'torrent-fish,libtorrent' },
+    peers: { type: 'string', default: 'torrent-fish,libtorrent,node-floor' },
+    window: { type: 'string', default: '2,0' },
+    'heap-prof': { type: 'string' },
     'exchange-corpus': { type: 'string', default: '1000' },
     'skip-exchange': { type: 'boolean', default: false },
     'skip-scale': { type: 'boolean', default: false },
@@ -40,7 +59,7 @@ const { values: args } = parseArgs({
     watch: { type: 'boolean', default: true },
     'cpu-prof': { type: 'string' },
     'tf-args': { type: 'string' },
-    repeat: { type: 'string', default: '1' },
+    repeat: { type: 'string' },
     variants: { type: 'boolean' },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false }
@@ -54,18 +73,23 @@ if (args.help) {
   --concurrency 1,16,128  concurrent exchanges per window
   --duration S            measured seconds per window (default 10, quick 2)
   --warmup S              warm-up seconds before each window (default 1, quick 0.5)
-  --repeat N              run each window N times, keep the one with the least other CPU load
+  --idle S                idle CPU window after loading the largest corpus with every default on (default 30, quick 5)
+  --idle-settle S         wait this long after loading before the idle window (default 30, quick 0)
+  --repeat N              rounds of every window (default 3, quick 1); figures are medians with min-max
+  --window 2,0            metadata requests outstanding per exchange: 2 (libtorrent leechers), 0 = request-all (WebTorrent)
   --client raw|wire       leecher: hand-rolled BEP 9 (raw, default) or bittorrent-protocol + ut_metadata
   --generators auto|N     generator processes; auto adds a second one when the first is > 85% busy
-  --peers a,b             torrent-fish,libtorrent
+  --peers a,b,c           torrent-fish,libtorrent,node-floor (node-floor: bench/ref-responder.ts, Node's floor)
   --exchange-corpus N     corpus the exchange runs fetch from (default 1000)
   --[no-]compare-clients  measure the generator's own CPU per exchange for both leechers (default: on, off with --quick)
   --dist                  run bin/torrent-fish.js (dist/ when built) instead of the sources
   --no-watch              run torrent-fish with --no-watch (default: the CLI default, watching)
   --tf-args "FLAGS"       extra torrent-fish flags (always added: --no-dht --no-lsd --no-utp, as the
                           baseline runs none of them, when this CLI has those flags)
-  --[no-]variants         at the largest corpus also load torrent-fish --no-watch (default: on, off with --quick)
+  --[no-]variants         at the largest corpus also load torrent-fish --no-watch (default: on, off with --quick);
+                          torrent-fish with every default on (and with --http) always runs at the largest corpus
   --cpu-prof DIR          write a V8 CPU profile of torrent-fish (exchange runs) to DIR
+  --heap-prof DIR         write a V8 sampling heap profile of torrent-fish (exchange runs) to DIR
   --skip-exchange, --skip-scale, --out FILE`)
   process.exit(0)
 }
@@ -76,7 +100,11 @@ const sizes = list(args.sizes, quick ? [1000, 10_000] : [1000, 10_000, 100_000])
 const concurrencies = list(args.concurrency, [1, 16, 128])
 const durationMs = Number(args.duration ?? (quick ? 2 : 10)) * 1000
 const warmupMs = Number(args.warmup ?? (quick ? 0.5 : 1)) * 1000
+/** Idle CPU window of the defaults runs at the largest corpus. */
+const idleMs = Number(args.idle ?? (quick ? 5 : 30)) * 1000
+const idleSettleMs = Number(args['idle-settle'] ?? (quick ? 0 : 30)) * 1000
 const client = args.client as ClientKind
+const windows = list(args.window, [2, 0])
 const peers = args.peers!.split(',') as PeerName[]
 const compareClients = args['compare-clients'] ?? !quick
 const tfArgs = [...matchingBaselineFlags(args.dist), ...(args['tf-args'] ? args['tf-args'].split(/\s+/).filter(Boolean) : [])]
@@ -118,46 +146,62 @@ const corpora = new Map<number, Corpus>()
 for (const n of new Set([Number(args['exchange-corpus']), ...sizes])) corpora.set(n, ensureCorpus(n, log))
 
 // ---- 1. exchanges ----
+// Every peer is started once and stays up; each round runs one window against each peer in
+// turn, so the ratios compare windows measured seconds apart under the same background load.
 const exchange: ExchangeRun[] = []
 const probes: ExchangeRun[] = []
-const repeats: ExchangeRun[] = []
-const repeat = Math.max(1, Number(args.repeat))
+const rounds: ExchangeRun[] = []
+const repeat = Math.max(1, Number(args.repeat ?? (quick ? 1 : 3)))
 const clientComparison: Array<{ client: ClientKind, peer: string, generatorCpuPerExchangeMs: number, generatorCpuUtil: number }> = []
 if (!args['skip-exchange']) {
   const corpus = corpora.get(Number(args['exchange-corpus']))!
-  log(`\n== exchanges: ${corpus.entries.length} torrents (${JSON.stringify(classCounts(corpus.entries))}), ${durationMs / 1000} s per window, leecher ${client}`)
-  for (const name of peers) {
-    const nodeArgs = name === 'torrent-fish' && args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args['cpu-prof'])}`] : undefined
-    const peer = await startPeer(name, corpus.dir, { ...startOptions, nodeArgs })
-    try {
+  log(`\n== exchanges: ${corpus.entries.length} torrents (${JSON.stringify(classCounts(corpus.entries))}), ${durationMs / 1000} s per window, leecher ${client}, windows ${windows.map(w => w === 0 ? 'all' : w).join('/')}, ${repeat} round(s)`)
+  const running = new Map<PeerName, PeerProcess>()
+  try {
+    for (const name of peers) {
+      const nodeArgs = name === 'torrent-fish' && args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args['cpu-prof'])}`] : name === 'torrent-fish' && args['heap-prof'] ? ['--heap-prof', `--heap-prof-dir=${path.resolve(args['heap-prof'])}`] : undefined
+      const peer = await startPeer(name, corpus.dir, { ...startOptions, nodeArgs })
+      running.set(name, peer)
+      // Every torrent fetched once before any window: the figures are the steady state (info
+      // dicts in torrent-fish's cache, as in libtorrent's memory), not the first read of each file.
+      const warmed = await warmCorpus(peer.port, corpus)
+      log(`  ${name}: warmed ${warmed}/${corpus.entries.length} torrents`)
+    }
+    for (const window of windows) {
       for (const c of concurrencies) {
-        let gens = args.generators === 'auto' ? 1 : Number(args.generators)
-        const tries: ExchangeRun[] = []
+        const gensFor = new Map<PeerName, number>()
+        const tries = new Map<PeerName, ExchangeRun[]>()
         for (let i = 0; i < repeat; i++) {
-          let run = await runExchanges(peer, { concurrency: c, generators: gens, client, durationMs, warmupMs, targets: corpus.entries })
-          if (args.generators === 'auto' && gens === 1 && c > 1 && Math.max(...run.generatorCpuUtil) > GENERATOR_BUSY) {
-            log(`  ${name} @${c}: generator ${Math.round(run.generatorCpuUtil[0] * 100)}% busy, re-running with 2 generators`)
-            probes.push(run)
-            gens = 2
-            run = await runExchanges(peer, { concurrency: c, generators: gens, client, durationMs, warmupMs, targets: corpus.entries })
+          for (const name of peers) {
+            const peer = running.get(name)!
+            let gens = gensFor.get(name) ?? (args.generators === 'auto' ? 1 : Number(args.generators))
+            const opts = { concurrency: c, client, durationMs, warmupMs, targets: corpus.entries, window }
+            let run = await runExchanges(peer, { ...opts, generators: gens })
+            if (args.generators === 'auto' && gens === 1 && c > 1 && Math.max(...run.generatorCpuUtil) > GENERATOR_BUSY) {
+              log(`  ${name} @${c} w${window || 'all'}: generator ${Math.round(run.generatorCpuUtil[0] * 100)}% busy, re-running with 2 generators`)
+              probes.push(run)
+              gens = 2
+              run = await runExchanges(peer, { ...opts, generators: gens })
+            }
+            gensFor.set(name, gens)
+            tries.set(name, [...(tries.get(name) ?? []), run])
+            rounds.push({ ...run, round: i } as ExchangeRun)
+            log(`  ${name} @${c} w${window || 'all'} #${i + 1}: ${run.exchanges} exchanges, ${run.exchangesPerSec.toFixed(0)}/s, p99 ${run.p99Ms.toFixed(1)} ms, peer ${run.peerCpuPerExchangeMs.toFixed(3)} ms CPU each, other load ${(run.backgroundCores * 100).toFixed(0)}%`)
           }
-          tries.push(run)
         }
-        // On a shared machine, keep the window other processes disturbed least.
-        const run = tries.reduce((a, b) => (b.backgroundCores < a.backgroundCores ? b : a))
-        repeats.push(...tries.filter(t => t !== run))
-        exchange.push(run)
-        log(`  ${name} @${c}: ${run.exchanges} exchanges, ${run.exchangesPerSec.toFixed(0)}/s, peer ${run.peerCpuPerExchangeMs.toFixed(3)} ms CPU each${tries.length > 1 ? ` (kept 1 of ${tries.length}: ${tries.map(t => t.peerCpuPerExchangeMs.toFixed(3)).join(', ')})` : ''}, other load ${(run.backgroundCores * 100).toFixed(0)}%`)
+        for (const name of peers) exchange.push(medianRun(tries.get(name)!))
       }
-      if (compareClients) {
+    }
+    if (compareClients) {
+      for (const name of peers) {
         for (const kind of ['raw', 'wire'] as ClientKind[]) {
-          const r = await runExchanges(peer, { concurrency: 16, generators: 1, client: kind, durationMs: Math.min(durationMs, 3000), warmupMs: 300, targets: corpus.entries })
+          const r = await runExchanges(running.get(name)!, { concurrency: 16, generators: 1, client: kind, durationMs: Math.min(durationMs, 3000), warmupMs: 300, targets: corpus.entries })
           clientComparison.push({ client: kind, peer: name, generatorCpuPerExchangeMs: r.generatorCpuPerExchangeMs, generatorCpuUtil: r.generatorCpuUtil[0] })
         }
       }
-    } finally {
-      await peer.stop()
     }
+  } finally {
+    for (const peer of running.values()) await peer.stop()
   }
   log()
   log(exchangeTable(exchange))
@@ -172,14 +216,26 @@ if (!args['skip-scale']) {
   log(`\n== scale: load time and RSS`)
   for (const n of sizes) {
     const corpus = corpora.get(n)!
-    for (const name of peers) {
+    // The reference responder holds every info dict in memory: it is a CPU floor, not a scale peer.
+    for (const name of peers.filter(p => p !== 'node-floor')) {
       const r = await runScale(name, corpus, { ...startOptions, timeoutMs: 900_000 })
       scale.push(r)
       log(`  ${name} ${n}: loaded ${r.loaded} in ${(r.loadMs / 1000).toFixed(2)} s, RSS ${(r.rssKiB / 1024).toFixed(1)} MiB, sample ${r.verified}/${r.sampled}`)
     }
   }
+  if (peers.includes('torrent-fish')) {
+    // Issue 12 judges memory, load time and idle CPU with every default on (TCP + uTP + DHT +
+    // trackers + LSD, watching), and again with the HTTP face; the rows above match the baseline.
+    const n = Math.max(...sizes)
+    const defaults = { ...startOptions, tfArgs: args['tf-args'] ? args['tf-args'].split(/\s+/).filter(Boolean) : [], timeoutMs: 900_000, idleMs, idleSettleMs }
+    for (const [variant, extra] of [['defaults', []], ['defaults --http', ['--http', '127.0.0.1:0']]] as Array<[string, string[]]>) {
+      const r = await runScale('torrent-fish', corpora.get(n)!, { ...defaults, tfArgs: [...defaults.tfArgs, ...extra] }, variant)
+      scale.push(r)
+      log(`  torrent-fish ${variant} ${n}: loaded ${r.loaded} in ${(r.loadMs / 1000).toFixed(2)} s (${r.loadCpuS.toFixed(1)} s CPU), RSS ${(r.rssKiB / 1024).toFixed(1)} MiB, idle ${((r.idleCpu ?? NaN) * 100).toFixed(2)}% of a core`)
+    }
+  }
   if (variants && peers.includes('torrent-fish') && startOptions.watch !== false) {
-    // What watching the load path costs: Node's recursive fs.watch on Linux watches every file.
+    // What watching the load path costs.
     const n = Math.max(...sizes)
     const r = await runScale('torrent-fish', corpora.get(n)!, { ...startOptions, watch: false, timeoutMs: 900_000 }, '--no-watch')
     scale.push(r)
@@ -190,7 +246,7 @@ if (!args['skip-scale']) {
 }
 
 // ---- 3. targets ----
-const verdicts = targets(exchange, scale)
+const verdicts = targets(exchange, scale, rounds)
 if (verdicts.length > 0) {
   log('\n== targets')
   log(targetTable(verdicts))
@@ -203,8 +259,8 @@ const result = {
   corpora: Object.fromEntries([...corpora].map(([n, c]) => [n, describe(c)])),
   exchange,
   generatorProbes: probes,
-  /** With --repeat: the windows not kept (more disturbed by other load). */
-  repeats,
+  /** Every measured window, by round: the medians above come from these. */
+  rounds,
   clientComparison,
   scale,
   targets: verdicts

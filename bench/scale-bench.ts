@@ -33,6 +33,10 @@ export interface ScaleRun {
   /** Sample exchanges that fetched and verified the metadata. */
   verified: number
   sampled: number
+  /** With idleMs: the process's CPU over that window after the sample, no leechers (1.0 = one core). */
+  idleCpu?: number
+  /** CPU seconds (user + system) the process spent until it was ready: load cost without the wall-clock noise. */
+  loadCpuS: number
 }
 
 /** Time after loading before the steady RSS is read. */
@@ -40,7 +44,7 @@ const SETTLE_MS = 1000
 /** Torrents fetched after loading to prove the peer serves at this scale. */
 const SAMPLE = 24
 
-export async function runScale (name: PeerName, corpus: Corpus, options: StartOptions = {}, variant?: string): Promise<ScaleRun> {
+export async function runScale (name: PeerName, corpus: Corpus, options: StartOptions & { idleMs?: number, idleSettleMs?: number } = {}, variant?: string): Promise<ScaleRun> {
   const machine0 = machineBusyMs()
   const self0 = process.cpuUsage()
   const t0 = performance.now()
@@ -48,6 +52,7 @@ export async function runScale (name: PeerName, corpus: Corpus, options: StartOp
   const selfCpu = process.cpuUsage(self0)
   const background = Math.max(0, machineBusyMs() - machine0 - cpuMs(peer.pid) - (selfCpu.user + selfCpu.system) / 1000) / (performance.now() - t0)
   try {
+    const loadCpuS = cpuMs(peer.pid) / 1000
     const ready = memoryKiB(peer.pid)
     await new Promise(resolve => setTimeout(resolve, SETTLE_MS))
     // A deterministic sample plus the largest info dict, fetched a few at a time.
@@ -65,6 +70,15 @@ export async function runScale (name: PeerName, corpus: Corpus, options: StartOp
       await Promise.all(batch)
     }
     const mem = memoryKiB(peer.pid)
+    let idleCpu: number | undefined
+    if (options.idleMs) {
+      // Let the load's aftermath (V8's memory reducer, the first announces) pass first.
+      await new Promise(resolve => setTimeout(resolve, options.idleSettleMs ?? 0))
+      const c0 = cpuMs(peer.pid)
+      const t1 = performance.now()
+      await new Promise(resolve => setTimeout(resolve, options.idleMs))
+      idleCpu = (cpuMs(peer.pid) - c0) / (performance.now() - t1)
+    }
     return {
       peer: name,
       ...(variant ? { variant } : {}),
@@ -78,7 +92,9 @@ export async function runScale (name: PeerName, corpus: Corpus, options: StartOp
       rssKiB: mem.rss,
       hwmKiB: mem.hwm,
       verified,
-      sampled: sample.length
+      sampled: sample.length,
+      loadCpuS,
+      ...(idleCpu !== undefined ? { idleCpu } : {})
     }
   } finally {
     await peer.stop()

@@ -6,7 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { Logger, LEVELS, processOutput, type Output } from './log.ts'
 import { applyEnv, envHelp, EnvUsageError } from './env.ts'
-import { integer, hostPort, address, collect } from './parse.ts'
+import { integer, hostPort, address, collect, byteSize } from './parse.ts'
 import * as serve from './serve.ts'
 import type * as magnet from './magnet.ts'
 import type * as trackerCommand from './tracker.ts'
@@ -95,6 +95,7 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
     .option('--per-ip-limit <n>', 'maximum connections from one IP address', integer(1, 1_000_000), 256)
     .option('--allow-private', 'serve private (BEP 27) torrents too')
     .option('--no-watch', 'do not watch the load path for changes')
+    .option('--cache-size <size>', 'memory for info dicts read back from .torrent files: 32M, 512K, 1G (default 32M, sized for a 256 MiB machine)', byteSize)
     .addOption(new Option('--json', 'log JSON lines instead of text'))
     .option('-v, --verbose', 'log every peer connection and close (the same as --log-level debug)')
     .addOption(quietOption())

@@ -24,3 +24,13 @@ export function address (value: string): string {
 export function collect (value: string, previous: string[] = []): string[] {
   return [...previous, value]
 }
+
+/** A byte size: a number of MiB, or with a unit (`512K`, `32M`, `1G`, `0` = no cache). */
+export function byteSize (value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)i?b?$/i.exec(value.trim())
+  if (!m) throw new InvalidArgumentError(`expected a size such as 32M, 512K or 1G, got "${value}".`)
+  const unit = { '': 2 ** 20, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g']
+  const n = Math.round(Number(m[1]) * unit)
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`${value} is too large.`)
+  return n
+}

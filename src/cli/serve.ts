@@ -9,6 +9,7 @@ import type { Logger } from './log.ts'
 import { discoveryOptions, type DiscoveryArgs } from './discovery-flags.ts'
 import { sourceOptions, type SourceArgs } from './source-flags.ts'
 import { DirectorySource } from '../sources/directory-source.ts'
+import { capYoungGeneration } from '../node/young-generation.ts'
 
 export interface ServeArgs extends DiscoveryArgs, SourceArgs {
   port: number
@@ -20,6 +21,8 @@ export interface ServeArgs extends DiscoveryArgs, SourceArgs {
   proxyHost?: string
   allowPrivate?: boolean
   watch: boolean
+  /** `--cache-size`: bytes of info dicts kept in memory. */
+  cacheSize?: number
   perIpLimit?: number
   http?: { host?: string, port: number }
   publicUrl?: string
@@ -48,6 +51,7 @@ export function serveOptions (args: ServeArgs): TorrentFishOptions {
     proxy: args.proxyHost,
     allowPrivate: args.allowPrivate === true,
     watch: args.watch,
+    ...(args.cacheSize !== undefined ? { store: { cacheBytes: args.cacheSize } } : {}),
     http: args.http ? { ...args.http, publicUrl: args.publicUrl, token: args.adminToken } : undefined,
     webSeedCheck: typeof args.checkWebSeeds === 'number' ? { intervalMs: args.checkWebSeeds * 1000 } : args.checkWebSeeds === true,
     ...discoveryOptions(args),
@@ -106,6 +110,7 @@ export async function checkLoadPath (dir: string): Promise<void> {
 
 /** Starts serving; resolves with the running service (the CLI keeps the process alive). */
 export async function start (args: ServeArgs, log: Logger): Promise<TorrentFish> {
+  capYoungGeneration() // bounded memory however node was started (see young-generation.ts)
   for (const dir of Array.isArray(args.loadPath) ? args.loadPath : args.loadPath ? [args.loadPath] : []) await checkLoadPath(dir)
   const fish = await createTorrentFish(serveOptions(args), f => logEvents(f, log))
   const scan = fish.lastScan

@@ -16,6 +16,8 @@ import { Stats, type StatsSnapshot, type TorrentCounters } from './stats.ts'
 import { parseTorrent, type ParsedTorrent, type TorrentRecord } from './torrent.ts'
 import { TorrentStore, type TorrentStoreOptions } from './torrent-store.ts'
 import { Throttle, TokenBucket } from './rate-limit.ts'
+import { Admission, ADMISSION_DEFAULTS, type AdmissionOptions } from './admission.ts'
+import { PeerFault } from './peer-fault.ts'
 import { installBencodeGuard } from './bencode-guard.ts'
 
 export interface MetadataPeerOptions {
@@ -40,6 +42,8 @@ export interface MetadataPeerOptions {
   dht?: boolean
   /** Our listening port, sent as `p` in the extended handshake. */
   listenPort?: number
+  /** Admission under pressure (eviction, half-open caps, MSE budget); see ADMISSION_DEFAULTS. */
+  admission?: Partial<Omit<AdmissionOptions, 'connectionLimit' | 'perIpLimit' | 'handshakeTimeoutMs'>>
 }
 
 export interface AddTorrentOptions {
@@ -84,6 +88,11 @@ function positiveInt (name: string, value: number | undefined, fallback: number,
   return value
 }
 
+function shareOf (name: string, value: number): number {
+  if (!(typeof value === 'number' && value > 0 && value <= 1)) throw new InvalidOptionError(name, `must be a share in (0, 1], got ${String(value)}`)
+  return value
+}
+
 function makePeerId (given: Uint8Array | string | undefined): Uint8Array {
   if (given === undefined) {
     const id = new Uint8Array(20)
@@ -104,8 +113,7 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
   readonly allowPrivate: boolean
   dht: boolean
   listenPort: number | undefined
-  private readonly connections = new Set<PeerConnection>()
-  private readonly perIp = new Map<string, number>()
+  private readonly admission: Admission<PeerConnection>
   private readonly upBucket: TokenBucket | null
   private readonly downBucket: TokenBucket | null
   private sweeper: ReturnType<typeof setInterval> | null = null
@@ -122,6 +130,19 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
       connectionLimit: positiveInt('connectionLimit', options.connectionLimit, DEFAULT_CONNECTION_LIMIT),
       perIpLimit: positiveInt('perIpLimit', options.perIpLimit, DEFAULT_PER_IP_LIMIT)
     }
+    const a = { ...ADMISSION_DEFAULTS, ...options.admission }
+    this.admission = new Admission<PeerConnection>({
+      connectionLimit: this.limits.connectionLimit,
+      perIpLimit: this.limits.perIpLimit,
+      handshakeTimeoutMs: this.limits.handshakeTimeoutMs,
+      pressureHandshakeTimeoutMs: positiveInt('admission.pressureHandshakeTimeoutMs', a.pressureHandshakeTimeoutMs, 0),
+      halfOpenPerIp: positiveInt('admission.halfOpenPerIp', a.halfOpenPerIp, 0),
+      halfOpenPerSubnet: positiveInt('admission.halfOpenPerSubnet', a.halfOpenPerSubnet, 0),
+      utpHalfOpenShare: shareOf('admission.utpHalfOpenShare', a.utpHalfOpenShare),
+      evictIdleAfterMs: positiveInt('admission.evictIdleAfterMs', a.evictIdleAfterMs, 0),
+      keyExchangesPerSecond: positiveInt('admission.keyExchangesPerSecond', a.keyExchangesPerSecond, 0),
+      keyExchangesPerSubnetPerSecond: positiveInt('admission.keyExchangesPerSubnetPerSecond', a.keyExchangesPerSubnetPerSecond, 0)
+    }, () => this.now())
     const up = positiveInt('uploadRateLimit', options.uploadRateLimit, 0, true)
     const down = positiveInt('downloadRateLimit', options.downloadRateLimit, 0, true)
     this.upBucket = up > 0 ? new TokenBucket(up) : null
@@ -178,11 +199,11 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
   }
 
   peers (): PeerSummary[] {
-    return [...this.connections].map(c => c.summary())
+    return [...this.admission.connections()].map(c => c.summary())
   }
 
   private onTorrentRemoved (record: TorrentRecord): void {
-    for (const conn of [...this.connections]) {
+    for (const conn of [...this.admission.connections()]) {
       if (conn.record?.infoHash === record.infoHash) conn.close('torrent-removed', 'store', `${record.infoHash} was removed`)
     }
     this.stats.forget(record.infoHash)
@@ -198,19 +219,21 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
   handleConnection (stream: ByteStream, info: ConnectionInfo): PeerConnection {
     const conn = new PeerConnection(this, stream, info, this.now())
     if (conn.closed) return conn
-    const refusal = this.closedFlag
-      ? { reason: 'shutdown', message: 'torrent-fish is closing' }
-      : this.connections.size >= this.limits.connectionLimit
-        ? { reason: 'connection-limit', message: `${this.limits.connectionLimit} connections open` }
-        : info.remoteAddress !== undefined && (this.perIp.get(info.remoteAddress) ?? 0) >= this.limits.perIpLimit
-          ? { reason: 'per-ip-limit', message: `${this.limits.perIpLimit} connections open from ${info.remoteAddress}` }
-          : null
-    if (refusal) {
-      conn.close(refusal.reason, 'accept', refusal.message)
+    if (this.closedFlag) {
+      conn.close('shutdown', 'accept', 'torrent-fish is closing')
       return conn
     }
-    this.connections.add(conn)
-    if (info.remoteAddress !== undefined) this.perIp.set(info.remoteAddress, (this.perIp.get(info.remoteAddress) ?? 0) + 1)
+    const verdict = this.admission.admit(conn)
+    if (!verdict.admit) {
+      conn.close(verdict.reason, 'accept', verdict.message)
+      return conn
+    }
+    for (const victim of verdict.evict) {
+      victim.close('evicted', 'accept', victim.isHandshaken
+        ? 'idle connection replaced by a newcomer at the connection limit'
+        : 'connection still handshaking replaced by a newcomer (oldest half-open first)')
+    }
+    this.admission.add(conn)
     this.stats.transport(info.transport).connections += 1
     this.stats.transport(info.transport).peers += 1
     this.startSweeper()
@@ -225,6 +248,7 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
   downloadThrottle (): Throttle | null { return this.downBucket ? new Throttle(this.downBucket) : null }
 
   onPeerReady (conn: PeerConnection): void {
+    this.admission.handshaken(conn)
     const infoHash = conn.record!.infoHash
     this.stats.count(infoHash, 'peers')
     this.stats.count(infoHash, 'connections')
@@ -242,18 +266,19 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
   onPeerClosed (conn: PeerConnection): void {
     const close = conn.closed!
     this.stats.close(conn.info.transport, close.reason)
-    if (this.connections.delete(conn)) {
+    const size = this.admission.size
+    this.admission.remove(conn)
+    if (this.admission.size < size) {
       this.stats.transport(conn.info.transport).peers -= 1
-      const ip = conn.info.remoteAddress
-      if (ip !== undefined) {
-        const n = (this.perIp.get(ip) ?? 1) - 1
-        if (n > 0) this.perIp.set(ip, n)
-        else this.perIp.delete(ip)
-      }
       if (conn.isHandshaken && conn.record) this.stats.count(conn.record.infoHash, 'peers', -1)
     }
-    if (this.connections.size === 0) this.stopSweeper()
+    if (this.admission.size === 0) this.stopSweeper()
     if (this.listenerCount('peer-close') > 0) this.emit('peer-close', { ...conn.summary(), ...close })
+  }
+
+  admitKeyExchange (conn: PeerConnection): void {
+    const refusal = this.admission.admitKeyExchange(conn.info.remoteAddress)
+    if (refusal) throw new PeerFault(refusal.reason, 'encryption', refusal.message)
   }
 
   /** Emits a warning on a microtask, so listeners attached right after a call still see it. */
@@ -272,7 +297,8 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
   // One timer for every connection's handshake and idle deadlines, instead of two per peer.
   private startSweeper (): void {
     if (this.sweeper) return
-    const every = Math.max(10, Math.min(1000, Math.floor(Math.min(this.limits.handshakeTimeoutMs, this.limits.idleTimeoutMs) / 4)))
+    const shortest = Math.min(this.limits.handshakeTimeoutMs, this.limits.idleTimeoutMs, this.admission.options.pressureHandshakeTimeoutMs)
+    const every = Math.max(10, Math.min(1000, Math.floor(shortest / 4)))
     this.sweeper = setInterval(() => this.sweep(), every)
     const t = this.sweeper as unknown as { unref?: () => void }
     t.unref?.()
@@ -285,10 +311,12 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
 
   private sweep (): void {
     const now = this.now()
-    for (const conn of [...this.connections]) {
-      if (!conn.isHandshaken && now - conn.createdAt > this.limits.handshakeTimeoutMs) {
-        conn.close('handshake-timeout', 'handshake', `no handshake within ${this.limits.handshakeTimeoutMs} ms`)
-      } else if (now - conn.lastActivity > this.limits.idleTimeoutMs) {
+    const deadline = this.admission.handshakeDeadlineMs()
+    for (const conn of [...this.admission.expiredHalfOpen()]) {
+      conn.close('handshake-timeout', 'handshake', `no handshake within ${deadline} ms${deadline < this.limits.handshakeTimeoutMs ? ' (shortened: the connection table is half full)' : ''}`)
+    }
+    for (const conn of [...this.admission.connections()]) {
+      if (now - conn.lastActivity > this.limits.idleTimeoutMs) {
         conn.close('idle-timeout', 'read', `nothing received for ${this.limits.idleTimeoutMs} ms`)
       }
     }
@@ -298,7 +326,7 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
   async close (): Promise<void> {
     if (this.closedFlag) return
     this.closedFlag = true
-    for (const conn of [...this.connections]) conn.close('shutdown', 'shutdown', 'torrent-fish is closing')
+    for (const conn of [...this.admission.connections()]) conn.close('shutdown', 'shutdown', 'torrent-fish is closing')
     this.stopSweeper()
     this.emit('close')
   }

@@ -20,6 +20,9 @@ export interface ByteStream {
   on (event: string, fn: (...args: any[]) => void): any
   destroy (err?: Error): any
   write? (chunk: Uint8Array): any
+  pause? (): any
+  resume? (): any
+  once? (event: string, fn: (...args: any[]) => void): any
 }
 
 export interface ConnectionInfo {
@@ -78,7 +81,8 @@ export class PeerConnection implements MetadataRequestSink {
     this.createdAt = now
     this.lastActivity = now
     const encrypted = info.encryption === true && info.direction === 'incoming'
-    this.wire = new GuardedWire(info.direction === 'incoming' ? 'tcpIncoming' : 'tcpOutgoing', encrypted ? 1 : 0)
+    this.wire = new GuardedWire(info.direction === 'incoming' ? 'tcpIncoming' : 'tcpOutgoing', encrypted ? 1 : 0,
+      () => session.admitKeyExchange(this))
     this.wire.maxMessageSize = session.limits.maxMessageSize
     this.wire.use(UtMetadataServer)
     this.ext = (this.wire as unknown as { ut_metadata: UtMetadataServer }).ut_metadata
@@ -87,6 +91,9 @@ export class PeerConnection implements MetadataRequestSink {
   }
 
   get isHandshaken (): boolean { return this.handshaken }
+
+  /** Whether a ut_metadata request is queued or being answered (not idle, for eviction). */
+  get isBusy (): boolean { return this.serving || this.queue.length > 0 }
 
   summary (): PeerSummary {
     return {
@@ -105,16 +112,35 @@ export class PeerConnection implements MetadataRequestSink {
     const { stream, wire, session } = this
     const upload = session.uploadThrottle()
     const download = session.downloadThrottle()
-    if (download) stream.pipe(download).pipe(wire)
-    else stream.pipe(wire)
-    if (upload) (wire as unknown as StreamxDuplex).pipe(upload).pipe(stream)
-    else (wire as unknown as StreamxDuplex).pipe(stream)
+    if (!upload && !download && typeof stream.write === 'function') {
+      // The hot path: no stream pipes. Received chunks go straight into the Wire's parser, and
+      // what the Wire sends within one tick leaves in one write. A socket that stops draining
+      // stops our reading too, so a peer that asks without reading cannot pile up replies.
+      const write = stream.write.bind(stream)
+      wire.attachDirect(chunk => {
+        if (write(chunk) === false && stream.pause && stream.resume && stream.once) {
+          stream.pause()
+          stream.once('drain', () => { if (!this.closed) stream.resume!() })
+        }
+      })
+      stream.on('data', (chunk: Uint8Array) => {
+        this.lastActivity = session.now()
+        wire.feed(chunk)
+      })
+    } else {
+      if (download) stream.pipe(download).pipe(wire)
+      else stream.pipe(wire)
+      if (upload) (wire as unknown as StreamxDuplex).pipe(upload).pipe(stream)
+      else (wire as unknown as StreamxDuplex).pipe(stream)
+      stream.on('data', () => { this.lastActivity = session.now() })
+    }
 
-    stream.on('data', () => { this.lastActivity = session.now() })
     stream.on('error', (err: Error) => this.close('stream-error', 'read', err.message))
     stream.on('end', () => this.close('remote-closed', 'read'))
     stream.on('close', () => this.close('remote-closed', 'read'))
     wire.on('error', (err: Error) => this.close('protocol-error', 'wire', err.message))
+    // A throw from anything that ran on this peer's bytes (see GuardedWire._write).
+    wire.on('fault', (err: unknown) => this.onFault(err))
     wire.on('close', () => this.close(this.handshaken ? 'protocol-error' : 'not-bittorrent', this.handshaken ? 'wire' : 'handshake', 'the wire ended the connection'))
     wire.on('oversized', (length: number) =>
       this.close('message-too-large', 'read', `peer announced a ${length}-byte message (cap ${wire.maxMessageSize})`))
@@ -143,7 +169,7 @@ export class PeerConnection implements MetadataRequestSink {
     if (this.closed) return
     const { session } = this
     const record = session.store.get(infoHash)
-    if (this.info.direction === 'outgoing' && (!record || record !== this.record)) {
+    if (this.info.direction === 'outgoing' && (!record || record.infoHash !== this.record?.infoHash)) {
       return this.close('infohash-mismatch', 'handshake', `dialed for ${this.record?.infoHash}, peer answered ${infoHash}`)
     }
     if (!record) return this.close('unknown-infohash', 'handshake', `no torrent with info hash ${infoHash}`)
@@ -182,11 +208,14 @@ export class PeerConnection implements MetadataRequestSink {
   onMetadataRequest (piece: number): void {
     const { record, session } = this
     if (!record || this.closed) return
-    if (!this.ext.peerSupports) return this.close('no-ut-metadata', 'extension', 'peer asked for metadata without announcing its ut_metadata id')
+    if (!this.ext.peerSupports) {
+      return this.close('no-ut-metadata', 'extension', 'peer asked for metadata without giving a ut_metadata id we can send on (an integer 1-255)')
+    }
     const pieces = this.sentPieces!.length
     if (piece < 0 || piece >= pieces) {
       session.stats.count(record.infoHash, 'metadataRejects')
-      this.ext.sendReject(piece < 0 ? 0 : piece)
+      // BEP 9: the reject names the piece that was asked for, whatever it was.
+      this.ext.sendReject(piece)
       return
     }
     if (this.queue.length >= pieces + REQUEST_QUEUE_SLACK) {
@@ -208,7 +237,8 @@ export class PeerConnection implements MetadataRequestSink {
     while (this.queue.length > 0) {
       const info = session.store.info(record.infoHash)
       if (info instanceof Promise) {
-        info.then(() => this.serve(), (err: Error) => {
+        // Not under the Wire's fault net (a later tick): catch here, the same way.
+        info.then(() => { try { this.serve() } catch (err) { this.onFault(err) } }, (err: Error) => {
           session.warn('ERR_METADATA_UNAVAILABLE', err.message, record)
           this.close('metadata-unavailable', 'read-info', err.message)
         })
@@ -220,7 +250,10 @@ export class PeerConnection implements MetadataRequestSink {
       }
       const start = piece * METADATA_PIECE_SIZE
       const data = info.subarray(start, Math.min(start + METADATA_PIECE_SIZE, info.length))
-      this.ext.sendPiece(piece, data, info.length)
+      if (!this.ext.sendPiece(piece, data, info.length)) {
+        // A later extended handshake withdrew the id while the info bytes were being read.
+        return this.close('no-ut-metadata', 'extension', 'peer withdrew its ut_metadata id')
+      }
       this.totalSent += 1
       session.stats.count(record.infoHash, 'metadataPiecesServed')
       session.stats.count(record.infoHash, 'bytesServed', data.length)
@@ -231,6 +264,17 @@ export class PeerConnection implements MetadataRequestSink {
       }
     }
     this.serving = false
+  }
+
+  /**
+   * A throw from code that ran on this peer's input (ours or a library's send path): the
+   * connection ends with the fault's reason, or `internal-error`, and the process goes on.
+   */
+  private onFault (err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err)
+    const { reason, op } = err as { reason?: unknown, op?: unknown }
+    if (typeof reason === 'string' && typeof op === 'string') return this.close(reason, op, message)
+    this.close('internal-error', 'wire', message)
   }
 
   /** Ends the connection once; the first reason wins. Safe to call any number of times. */

@@ -30,5 +30,7 @@ export interface PeerSession {
   onPeerReady (conn: PeerConnection): void
   onMetadataServed (conn: PeerConnection): void
   onPeerClosed (conn: PeerConnection): void
+  /** Before a connection's first Diffie-Hellman operation (MSE); throws a PeerFault to refuse. */
+  admitKeyExchange (conn: PeerConnection): void
   warn (code: string, message: string, record?: TorrentRecord): void
 }

@@ -9,6 +9,7 @@
  * We keep its message format and use the package as the real leecher in tests.
  */
 import bencode from 'bencode'
+import { text2arr } from 'uint8-util'
 import type Wire from 'bittorrent-protocol'
 
 /** BEP 9 message types. */
@@ -27,8 +28,27 @@ export class UtMetadataServer {
   private readonly wire: Wire
   private sink: MetadataRequestSink | null = null
 
+  /** The peer's id for ut_metadata from its extended handshakes; null = none usable. */
+  private id: number | null = null
+
   constructor (wire: Wire) {
     this.wire = wire
+    // Read the id from the handshake dict ourselves: the Wire's mapping coerces anything
+    // (a string "3" becomes 51 through its bytes' toString) and is only ever added to.
+    wire.on('extended', (ext: string, info: unknown) => { if (ext === 'handshake') this.onPeerExtendedHandshake(info) })
+  }
+
+  /**
+   * BEP 10: each extended handshake may enable, change or disable (0) an extension; one that
+   * does not mention ut_metadata leaves it as it was. Only an integer 1-255 is an id we may
+   * send on (ids are one byte; 0 is the handshake's own slot).
+   */
+  private onPeerExtendedHandshake (info: unknown): void {
+    const m = (info as { m?: unknown } | null)?.m
+    if (m === null || typeof m !== 'object' || Array.isArray(m) || ArrayBuffer.isView(m)) return
+    if (!Object.hasOwn(m, 'ut_metadata')) return
+    const id = (m as Record<string, unknown>).ut_metadata
+    this.id = typeof id === 'number' && Number.isInteger(id) && id >= 1 && id <= 255 ? id : null
   }
 
   attach (sink: MetadataRequestSink): void {
@@ -47,28 +67,65 @@ export class UtMetadataServer {
     if (msg === null || typeof msg !== 'object') return this.sink.onBadMessage('ut_metadata message is not a dictionary')
     const { msg_type: type, piece } = msg as { msg_type?: unknown, piece?: unknown }
     if (type === MSG_REQUEST) {
-      // An index that is not a non-negative integer is answered like an out-of-range one.
-      this.sink.onMetadataRequest(typeof piece === 'number' && Number.isSafeInteger(piece) ? piece : -1)
+      // BEP 9: `piece` is an integer. Anything else (a string "0", a list, a float, an integer
+      // too large to echo exactly) is a broken or hostile peer: close rather than guess.
+      if (typeof piece !== 'number' || !Number.isSafeInteger(piece)) {
+        return this.sink.onBadMessage(`ut_metadata request with a piece that is not an integer (${describe(piece)})`)
+      }
+      this.sink.onMetadataRequest(piece)
     }
     // BEP 9: other types (data, reject, unknown) are ignored; we never asked for metadata.
   }
 
-  /** Sends piece `index` of `info` (BEP 9 data message). */
-  sendPiece (index: number, data: Uint8Array, totalSize: number): void {
-    const head = bencode.encode({ msg_type: MSG_DATA, piece: index, total_size: totalSize })
+  /**
+   * Sends piece `index` of `info` (BEP 9 data message). Sends on the peer's id for
+   * ut_metadata, checked here: the Wire's `extended('ut_metadata')` throws when the id is 0
+   * (BEP 10's "disabled") and writes ids above 255 into one byte (256 became id 0, the
+   * extended handshake's slot). Returns false, sending nothing, when the peer has no valid id.
+   */
+  sendPiece (index: number, data: Uint8Array, totalSize: number): boolean {
+    const id = this.peerId
+    if (id === null) return false
+    // The bencoded head (keys in sorted order) and the piece go into one message buffer, copied once.
+    const head = text2arr(`d8:msg_typei${MSG_DATA}e5:piecei${index}e10:total_sizei${totalSize}ee`)
+    const wire = this.wire as Wire & { extendedWithData?: (ext: number, head: Uint8Array, data: Uint8Array) => void }
+    if (wire.extendedWithData) {
+      wire.extendedWithData(id, head, data)
+      return true
+    }
     const buf = new Uint8Array(head.length + data.length)
     buf.set(head, 0)
     buf.set(data, head.length)
-    this.wire.extended('ut_metadata', buf)
+    this.wire.extended(id, buf)
+    return true
   }
 
-  sendReject (index: number): void {
-    this.wire.extended('ut_metadata', { msg_type: MSG_REJECT, piece: index })
+  /** Rejects a request, echoing the index the peer asked for. Returns false when it cannot send. */
+  sendReject (index: number): boolean {
+    const id = this.peerId
+    if (id === null) return false
+    this.wire.extended(id, bencode.encode({ msg_type: MSG_REJECT, piece: index }))
+    return true
   }
 
-  /** Whether the peer told us its id for ut_metadata; without it we cannot answer. */
+  /**
+   * The peer's extension id for ut_metadata, or null when it has none we may send on: BEP 10
+   * ids are one byte, 0 means disabled, and a later extended handshake may change or remove it.
+   */
+  get peerId (): number | null {
+    return this.id
+  }
+
+  /** Whether the peer told us a usable id for ut_metadata; without it we cannot answer. */
   get peerSupports (): boolean {
-    return this.wire.peerExtendedMapping.ut_metadata !== undefined
+    return this.peerId !== null
   }
+}
+
+function describe (value: unknown): string {
+  if (value instanceof Uint8Array) return `a ${value.length}-byte string`
+  if (Array.isArray(value)) return 'a list'
+  if (typeof value === 'number') return String(value)
+  return value === undefined ? 'missing' : typeof value
 }
 UtMetadataServer.prototype.name = 'ut_metadata'

@@ -1,45 +1,262 @@
 /**
- * bittorrent-protocol's Wire with the guards a public-facing peer needs. The Wire buffers a
- * message of whatever length the peer announces (up to 4 GiB), so we check the length
- * prefix before it starts buffering, and we surface piece requests so they can be counted.
+ * bittorrent-protocol's Wire with the guards a public-facing peer needs and the hot path of a
+ * metadata peer made cheap. This file is the one place that reaches into the Wire's internals
+ * (`_write`, `_push`, `_buffer`, `_parserSize`, `_sendExtendedHandshake`, `_debug`); the
+ * conformance suite runs real leechers through it, and bittorrent-protocol is pinned.
+ *
+ * - The length prefix is checked before the Wire starts buffering a message (it would buffer
+ *   whatever a peer announces, up to 4 GiB).
+ * - Received bytes are joined only once a whole message is there: the base class concatenated
+ *   everything buffered on every chunk, quadratic in a message's size for a peer that trickles.
+ * - Direct mode ({@link GuardedWire.attachDirect}): the transport feeds `feed()` and the wire
+ *   hands one joined buffer per tick to a writer, with no stream pipes in between. Every
+ *   message the Wire pushes within one tick (handshake, extended handshake, have_none, a data
+ *   message) goes out in one write.
+ * - Extended messages are built in one allocation; extended handshakes are encoded once per
+ *   content; debug formatting is skipped unless debugging is on.
+ * - A fault net around everything that runs on received bytes (MSE, the parser, extensions,
+ *   our handlers and the sends they make): a throw stops this wire and is emitted as `fault`,
+ *   so the connection closes with a reason instead of the process dying.
+ * - MSE key exchange through one hook ({@link hookMseKeyExchange}) with a budget gate.
  */
 import Wire from 'bittorrent-protocol'
 import bencode from 'bencode'
 import { MAX_MESSAGE_SIZE } from './constants.ts'
+import { hookMseKeyExchange, type MseGate } from './mse-hook.ts'
 
 /**
- * Encoded extended handshakes by content. Every connection of a torrent sends the same one,
- * and there are few distinct (metadata_size, port) pairs among the torrents peers ask for.
+ * Encoded extended handshakes (the whole wire message) by content. Every connection of a
+ * torrent sends the same one, and there are few distinct (metadata_size, port) pairs among
+ * the torrents peers ask for.
  */
 const handshakeCache = new Map<string, Uint8Array>()
 const HANDSHAKE_CACHE_MAX = 4096
 
+/** Whether the `debug` package would print bittorrent-protocol's lines (DEBUG / localStorage.debug). */
+const DEBUG_ON = (() => {
+  const g = globalThis as { process?: { env?: Record<string, string | undefined> }, localStorage?: { debug?: string } }
+  try { return Boolean(g.process?.env?.DEBUG ?? g.localStorage?.debug) } catch { return false }
+})()
+
+/** Message id of BEP 10 extended messages. */
+const EXTENDED = 20
+
+/** `<len><20><ext><head><data>` in one buffer. */
+function extendedMessage (ext: number, head: Uint8Array, data?: Uint8Array): Uint8Array {
+  const len = 2 + head.length + (data ? data.length : 0)
+  const out = new Uint8Array(4 + len)
+  out[0] = len >>> 24
+  out[1] = (len >>> 16) & 0xff
+  out[2] = (len >>> 8) & 0xff
+  out[3] = len & 0xff
+  out[4] = EXTENDED
+  out[5] = ext
+  out.set(head, 6)
+  if (data) out.set(data, 6 + head.length)
+  return out
+}
+
+function join (chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total)
+  let at = 0
+  for (const c of chunks) { out.set(c, at); at += c.length }
+  return out
+}
+
+const noop = (): void => {}
+
+/** What the Wire keeps of its private parser state (bittorrent-protocol 5.0.x). */
+interface WireInternals {
+  _buffer: Uint8Array[]
+  _bufferSize: number
+  _parserSize: number
+  _cryptoSyncPattern: Uint8Array | null
+  _encryptor: { decrypt (d: Uint8Array): Uint8Array, encrypt (d: Uint8Array): Uint8Array } | null
+  _finished: boolean
+  _processBuffer (): void
+  _parse (size: number, parser: (buf: Uint8Array) => void): void
+  extendedMapping: Record<string, string>
+  peerExtendedMapping: Record<string, number>
+  _extendedHandshakeSent: boolean
+}
+
 export class GuardedWire extends Wire {
   maxMessageSize = MAX_MESSAGE_SIZE
+  /** Set once the fault net or a guard has stopped this wire; later bytes are dropped. */
+  stopped = false
+  /** Direct mode: where joined output goes, and the messages of this tick not yet written. */
+  private writer: ((chunk: Uint8Array) => void) | null = null
+  private out: Uint8Array[] = []
+  private outBytes = 0
+  private flushQueued = false
+  private readonly flushBound = (): void => this.flush()
+
+  /**
+   * @param mseGate called before the first Diffie-Hellman operation of an MSE handshake;
+   *   it throws a PeerFault to refuse (a budget), which the fault net turns into a close.
+   */
+  constructor (type: string, peEnabled: number, mseGate?: MseGate) {
+    super(type, peEnabled)
+    if (peEnabled) hookMseKeyExchange(this, mseGate ?? noop)
+  }
 
   override _onMessageLength (buffer: Uint8Array): void {
     const length = ((buffer[0] << 24) >>> 0) + (buffer[1] << 16) + (buffer[2] << 8) + buffer[3]
     if (length > this.maxMessageSize) {
+      this.stopParsing()
       this.emit('oversized', length)
       return
     }
     super._onMessageLength(buffer)
   }
 
+  /**
+   * Bypasses the Wire's stream interface: bytes come in through {@link feed}, and every
+   * message pushed within one tick reaches `write` as one buffer. `end()` (a peer that does
+   * not speak BitTorrent, a failed MSE resync) then emits `close` instead of ending a stream
+   * nobody reads.
+   */
+  attachDirect (write: (chunk: Uint8Array) => void): void {
+    this.writer = write
+  }
+
+  /** Direct mode: bytes received from the peer. */
+  feed (chunk: Uint8Array): void {
+    this._write(chunk, noop)
+  }
+
+  /**
+   * Same parsing as the base class, but chunks are joined only once the parser can consume
+   * them (or MSE needs to search them for its sync pattern, bounded by the Wire): the base
+   * class concatenated its whole pending buffer on every chunk, quadratic for a trickling peer.
+   *
+   * This is also the fault net: everything that runs on received bytes runs under this call,
+   * so a throw from any of it, ours or another package's, stops this wire and is reported as
+   * `fault` (the connection closes with a reason); it never reaches the socket's event loop.
+   */
+  override _write (data: Uint8Array, cb: (err: Error | null) => void): void {
+    const self = this as unknown as WireInternals
+    if (this.stopped || self._finished) { cb(null); return }
+    try {
+      if (self._encryptor) data = self._encryptor.decrypt(data)
+      self._bufferSize += data.length
+      self._buffer.push(data)
+      self._processBuffer()
+    } catch (err) {
+      this.stopParsing()
+      this.emit('fault', err)
+    }
+    cb(null)
+  }
+
+  /** Joins pending chunks only when the parser (or an MSE resync search) needs them whole. */
+  _processBuffer (): void {
+    const self = this as unknown as WireInternals
+    if (this.stopped) return
+    if (self._buffer.length > 1 && (self._cryptoSyncPattern !== null || self._bufferSize >= self._parserSize)) {
+      self._buffer = [join(self._buffer, self._bufferSize)]
+    }
+    // @ts-expect-error private method of the base class
+    super._processBuffer()
+  }
+
+  /** Stops parsing what is already buffered and drops what comes later. */
+  stopParsing (): void {
+    const self = this as unknown as WireInternals
+    this.stopped = true
+    self._parse(Number.MAX_VALUE, noop)
+    self._buffer = []
+    self._bufferSize = 0
+  }
+
+  _push (data: Uint8Array): boolean {
+    if (this.writer === null) {
+      // @ts-expect-error private method of the base class
+      return super._push(data)
+    }
+    const self = this as unknown as WireInternals
+    if (self._finished) return false
+    if (self._encryptor) data = self._encryptor.encrypt(data)
+    this.out.push(data)
+    this.outBytes += data.length
+    if (!this.flushQueued) {
+      this.flushQueued = true
+      queueMicrotask(this.flushBound)
+    }
+    return true
+  }
+
+  /** Writes what this tick pushed, as one buffer. */
+  flush (): void {
+    this.flushQueued = false
+    const { out, writer } = this
+    if (out.length === 0 || writer === null) return
+    const chunk = out.length === 1 ? out[0] : join(out, this.outBytes)
+    this.out = []
+    this.outBytes = 0
+    writer(chunk)
+  }
+
+  override end (data?: unknown): this {
+    if (this.writer === null) return super.end(data)
+    const self = this as unknown as WireInternals
+    if (self._finished) return this
+    self._finished = true
+    this.out = []
+    this.writer = null
+    this.emit('close')
+    return this
+  }
+
+  override destroy (): this {
+    if (this.writer === null) return super.destroy()
+    return this.end()
+  }
+
+  /** `extended()` in one allocation; `head` may be an object to bencode or its bytes. */
+  override extended (ext: number | string, obj: unknown): void {
+    const id = this.extensionId(ext)
+    if (id < 0) return
+    const head = ArrayBuffer.isView(obj) ? obj as Uint8Array : bencode.encode(obj)
+    this._push(extendedMessage(id, head))
+  }
+
+  /** An extended message of a bencoded head and raw bytes after it (a BEP 9 data message), copied once. */
+  extendedWithData (ext: number | string, head: Uint8Array, data: Uint8Array): void {
+    const id = this.extensionId(ext)
+    if (id < 0) return
+    this._push(extendedMessage(id, head, data))
+  }
+
+  /**
+   * The peer's id for an extension (a number is used as is). An id the peer never gave, or one
+   * outside 1-255 (0 is the extended handshake itself), would put our message under the wrong
+   * id: that is the peer's error, reported as `error` (its connection closes), never thrown.
+   */
+  private extensionId (ext: number | string): number {
+    const id = typeof ext === 'string' ? (this as unknown as WireInternals).peerExtendedMapping[ext] : ext
+    if (Number.isInteger(id) && id >= 1 && id <= 255) return id
+    if (typeof ext === 'number' && ext === 0) return 0
+    this.emit('error', new Error(`peer gave ${String(ext)} the extension id ${String(id)}, outside 1-255`))
+    return -1
+  }
+
   // Same bytes as the base class (our fields plus `m` from the extension mapping), encoded once.
   _sendExtendedHandshake (): void {
-    const self = this as unknown as { extendedMapping: Record<string, string>, _extendedHandshakeSent: boolean }
-    const m: Record<string, number> = {}
-    for (const id in self.extendedMapping) m[self.extendedMapping[id]] = Number(id)
-    const msg = { ...this.extendedHandshake, m }
-    const key = JSON.stringify(msg)
+    const self = this as unknown as WireInternals
+    const hs = this.extendedHandshake as Record<string, unknown>
+    let key = ''
+    for (const k in hs) key += `${k}\u0000${String(hs[k])}\u0000`
+    for (const id in self.extendedMapping) key += `m${self.extendedMapping[id]}\u0000${id}\u0000`
     let bytes = handshakeCache.get(key)
     if (!bytes) {
-      bytes = bencode.encode(msg)
+      const m: Record<string, number> = {}
+      for (const id in self.extendedMapping) m[self.extendedMapping[id]] = Number(id)
+      bytes = extendedMessage(0, bencode.encode({ ...hs, m }))
       if (handshakeCache.size >= HANDSHAKE_CACHE_MAX) handshakeCache.delete(handshakeCache.keys().next().value!)
       handshakeCache.set(key, bytes)
     }
-    this.extended(0, bytes)
+    this._push(bytes)
     self._extendedHandshakeSent = true
   }
 
@@ -56,3 +273,7 @@ export class GuardedWire extends Wire {
     super._onRequest(index, offset, length)
   }
 }
+
+// The Wire formats a debug line (template string + rest array) on every message; skip that
+// unless debugging is on. Replaced on the prototype so the base class's calls use it too.
+if (!DEBUG_ON) (GuardedWire.prototype as unknown as { _debug: () => void })._debug = noop

@@ -5,14 +5,14 @@
  */
 import type { Server } from 'node:net'
 
-export function listenServer (server: Server, port: number, host: string | undefined): Promise<void> {
+export function listenServer (server: Server, port: number, host: string | undefined, backlog?: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => { server.off('listening', onListening); reject(err) }
     const onListening = (): void => { server.off('error', onError); resolve() }
     server.once('error', onError)
     server.once('listening', onListening)
     // ipv6Only false: '::' also accepts IPv4 (as ::ffff:a.b.c.d) on dual-stack hosts.
-    server.listen({ port, host, ipv6Only: false })
+    server.listen({ port, host, ipv6Only: false, ...(backlog ? { backlog } : {}) })
   })
 }
 
@@ -20,14 +20,14 @@ export function listenServer (server: Server, port: number, host: string | undef
  * Listens on `host`, or when none is given on every IPv4 and IPv6 address ('::'), falling back
  * to IPv4 only on hosts without IPv6. Returns the host used; errors name what failed to listen.
  */
-export async function listenAnyStack (server: Server, port: number, host: string | undefined, what: string): Promise<string> {
+export async function listenAnyStack (server: Server, port: number, host: string | undefined, what: string, backlog?: number): Promise<string> {
   try {
-    await listenServer(server, port, host ?? '::')
+    await listenServer(server, port, host ?? '::', backlog)
     return host ?? '::'
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     if (host === undefined && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) {
-      await listenServer(server, port, '0.0.0.0') // no IPv6 on this host
+      await listenServer(server, port, '0.0.0.0', backlog) // no IPv6 on this host
       return '0.0.0.0'
     }
     throw new Error(`cannot listen on ${what} ${host ?? '[::]'}:${port}: ${(err as Error).message}`, { cause: err })

@@ -125,6 +125,7 @@ export class TorrentFish extends MetadataPeer {
     } else if (this.options.loadPath) {
       this.loader = new DirectoryLoader(this, this.options.loadPath)
       this.lastScan = await this.loader.scan()
+      this.store.trim() // the packed index gives back its growth slack once the scan is in
       if (this.options.watch !== false) this.loader.watch()
     }
     if (this.options.listen !== false) {

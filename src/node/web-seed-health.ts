@@ -246,7 +246,7 @@ export class WebSeedHealth extends EventEmitter<WebSeedHealthEvents> {
       // One good web seed is enough for downloads to work.
       if (result.status === 'ok') break
     }
-    if (this.closed || this.peer.getTorrent(record.infoHash) !== record) return undefined
+    if (this.closed || !this.peer.store.isCurrent(record)) return undefined
     return this.record(record, urls)
   }
 

@@ -6,8 +6,12 @@
 import net from 'node:net'
 import type { MetadataPeer } from '../core/metadata-peer.ts'
 import type { PeerConnection } from '../core/peer-connection.ts'
-import { coalesceWrites } from './coalesce-writes.ts'
 import { listenAnyStack } from '../node/listen.ts'
+import { setMseKeyExchange } from '../core/mse-hook.ts'
+import { nodeMseKeyExchange } from './mse-dh.ts'
+
+// Encrypted handshakes on Node sockets use the cheap key exchange (see mse-dh.ts).
+setMseKeyExchange(nodeMseKeyExchange)
 
 export interface TcpListenOptions {
   /** 0 picks a free port. */
@@ -27,10 +31,18 @@ function stripV4Mapped (address: string | undefined): string | undefined {
   return address?.startsWith('::ffff:') ? address.slice(7) : address
 }
 
+/**
+ * Accept queue length for the peer port. Under a connection flood (slowloris re-opening
+ * every evicted connection) Node's default of 511 overflows: the kernel then drops a real
+ * leecher's SYN and it retries after 1 s, 3 s, 7 s. A longer queue (the kernel caps it at
+ * net.core.somaxconn) keeps it waiting its turn instead, which admission makes short.
+ */
+export const PEER_LISTEN_BACKLOG = 4096
+
 /** Hands an accepted or dialed socket to the session. */
 export function adoptTcpSocket (peer: MetadataPeer, socket: net.Socket, direction: 'incoming' | 'outgoing', infoHash?: string): PeerConnection {
+  // No corking here: the connection's Wire already hands the socket one buffer per tick.
   socket.setNoDelay(true)
-  coalesceWrites(socket)
   return peer.handleConnection(socket, {
     transport: 'tcp',
     direction,
@@ -45,7 +57,7 @@ export function adoptTcpSocket (peer: MetadataPeer, socket: net.Socket, directio
 export async function listenTcp (peer: MetadataPeer, options: TcpListenOptions): Promise<TcpListener> {
   const server = net.createServer({ noDelay: true }, socket => adoptTcpSocket(peer, socket, 'incoming'))
   server.maxConnections = Number.MAX_SAFE_INTEGER // the session enforces its own limit with a reason
-  await listenAnyStack(server, options.port, options.host, 'TCP')
+  await listenAnyStack(server, options.port, options.host, 'TCP', PEER_LISTEN_BACKLOG)
   const address = server.address() as net.AddressInfo
   server.on('error', err => peer.warnError(err, `tcp listener :${address.port}`))
   return {

@@ -12,6 +12,13 @@ import { EventEmitter } from 'node:events'
 import type { MetadataPeer } from '../core/metadata-peer.ts'
 import type { PeerConnection } from '../core/peer-connection.ts'
 import { TransportUnavailableError } from '../discovery/errors.ts'
+import { setMseKeyExchange } from '../core/mse-hook.ts'
+import { OperationBudget } from '../core/admission-budget.ts'
+import { subnetOf } from '../core/admission-address.ts'
+import { nodeMseKeyExchange } from './mse-dh.ts'
+
+// Encrypted handshakes on Node sockets use the cheap key exchange (see mse-dh.ts).
+setMseKeyExchange(nodeMseKeyExchange)
 
 /** The parts of utp-native's socket torrent-fish uses. */
 interface UtpSocket extends EventEmitter {
@@ -64,7 +71,15 @@ export interface UtpListenOptions {
   port: number
   /** IPv4 address to bind; utp-native speaks IPv4 only (default 0.0.0.0). */
   host?: string
+  /**
+   * Datagrams that are not uTP (handed on to the DHT) processed per second overall and per
+   * /24; the rest are dropped before any parsing. libutp itself parses the uTP ones.
+   */
+  otherDatagrams?: { perSecond: number, perSubnetPerSecond: number }
 }
+
+/** A DHT node answers a handful of queries per second per contact; 100/s per /24 is plenty. */
+export const OTHER_DATAGRAM_BUDGET = { perSecond: 5000, perSubnetPerSecond: 100 }
 
 /** A dgram-like view of the uTP socket's non-uTP datagrams, for k-rpc (the DHT). */
 export interface SharedUdpSocket extends EventEmitter {
@@ -81,6 +96,8 @@ export interface UtpListener {
   dial (host: string, port: number, infoHash: string, timeoutMs?: number): Promise<PeerConnection>
   /** The socket's non-uTP datagrams as a dgram-like socket (closing it detaches only). */
   udpSocket (): SharedUdpSocket
+  /** Non-uTP datagrams dropped because their source (or everyone) was over budget. */
+  readonly droppedDatagrams: number
   close (): Promise<void>
 }
 
@@ -126,7 +143,19 @@ export async function listenUtp (peer: MetadataPeer, options: UtpListenOptions):
   let closed = false
 
   const shared = new Set<SharedUdpSocket>()
+  // One budget check per datagram, before any view (the DHT's bencode parser) sees it.
+  const limits = options.otherDatagrams ?? OTHER_DATAGRAM_BUDGET
+  const budget = new OperationBudget({ perSecond: limits.perSecond, perSourcePerSecond: limits.perSubnetPerSecond }, Date.now)
+  const views = new EventEmitter()
+  views.setMaxListeners(0)
+  let dropped = 0
+  socket.on('message', (buf: Uint8Array, rinfo: { address: string }) => {
+    if (views.listenerCount('message') === 0) return
+    if (budget.take(subnetOf(rinfo.address)) !== null) { dropped++; return }
+    views.emit('message', buf, rinfo)
+  })
   return {
+    get droppedDatagrams () { return dropped },
     port,
     host,
     dial: (remoteHost, remotePort, infoHash, timeoutMs = 10_000) => new Promise((resolve, reject) => {
@@ -154,7 +183,7 @@ export async function listenUtp (peer: MetadataPeer, options: UtpListenOptions):
     udpSocket () {
       const view = new EventEmitter() as SharedUdpSocket
       const onMessage = (buf: Uint8Array, rinfo: unknown): void => { view.emit('message', buf, rinfo) }
-      socket.on('message', onMessage)
+      views.on('message', onMessage)
       view.send = (buf, offset, length, p, h, cb) => {
         if (closed) { cb?.(new Error('uTP socket is closed')); return }
         socket.send(buf, offset, length, p, h, cb)
@@ -162,7 +191,7 @@ export async function listenUtp (peer: MetadataPeer, options: UtpListenOptions):
       view.address = () => ({ ...socket.address(), family: 'IPv4' })
       view.bind = () => {} // already bound: it is the uTP socket
       view.close = () => {
-        socket.off('message', onMessage)
+        views.off('message', onMessage)
         shared.delete(view)
         queueMicrotask(() => view.emit('close'))
       }

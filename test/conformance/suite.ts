@@ -168,14 +168,31 @@ export const conformanceCases: ConformanceCase[] = [
       await until('extended handshake', () => leecher.observed.extendedHandshake !== undefined)
       leecher.sendMetadataMessage({ msg_type: 0, piece: 1 }) // one piece only: index 1 is out of range
       leecher.sendMetadataMessage({ msg_type: 0, piece: 99999 })
-      leecher.sendMetadataMessage({ msg_type: 0, piece: 'zero' })
+      leecher.sendMetadataMessage({ msg_type: 0, piece: -1 })
       leecher.sendMetadataMessage({ msg_type: 0, piece: 0 })
       await until('three rejects and one data', () => leecher.observed.metadataMessages.length === 4)
       const types = leecher.observed.metadataMessages.map(m => m.msg.msg_type)
       check(types.filter(x => x === 2).length === 3, 'three rejects')
       check(types.filter(x => x === 1).length === 1, 'the valid request is served')
+      // BEP 9: a reject names the piece that was asked for.
+      const rejected = leecher.observed.metadataMessages.filter(m => m.msg.msg_type === 2).map(m => m.msg.piece)
+      check(rejected.join() === '1,99999,-1', `rejects echo the indexes asked (got ${rejected.join()})`)
       check(ctx.peer.torrentStats(t.infoHash).metadataRejects === 3, 'rejects are counted')
       check(!leecher.observed.closed, 'connection stays open')
+      leecher.destroy()
+    }
+  },
+  {
+    name: 'closes on a request whose piece is not an integer, with a reason',
+    async run (ctx) {
+      const t = await ctx.add(makeTorrent())
+      const leecher = await ctx.leech(t)
+      await until('extended handshake', () => leecher.observed.extendedHandshake !== undefined)
+      const closed = ctx.nextClose()
+      leecher.sendMetadataMessage({ msg_type: 0, piece: '0' })
+      const event = await closed
+      check(event.reason === 'bad-extension-message' && event.op === 'extension', `closed with reason bad-extension-message (got ${event.reason}/${event.op})`)
+      check(leecher.observed.metadataMessages.length === 0, 'nothing sent for it')
       leecher.destroy()
     }
   },

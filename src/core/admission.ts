@@ -1,0 +1,265 @@
+/**
+ * Admission under pressure: who gets a connection slot when the table is full.
+ *
+ * A connection that has not completed its handshake ("half-open") costs an attacker
+ * nothing: silent TCP connections, a handshake dripped one byte every two seconds, a spoofed
+ * uTP SYN. Refusing newcomers while such connections hold every slot locks real leechers
+ * out (libtorrent does that too). The policy instead:
+ * - a newcomer at the limit evicts the oldest half-open connection (half-open uTP first:
+ *   SYNs are spoofable), else the connection idle longest with nothing outstanding;
+ * - half-open uTP connections hold at most a share of the table, so a SYN flood only ever
+ *   displaces other uTP SYNs, never TCP leechers;
+ * - half-open connections per IP and per subnet (/24, /64) are capped, the oldest of that
+ *   group making room, so one network cannot occupy the table by itself;
+ * - the pre-handshake deadline shortens when the table is half full.
+ * A correct leecher handshakes within a round trip, so it is never the oldest half-open.
+ *
+ * Isomorphic, no timers: time comes from an injected clock, the owner runs the sweeps.
+ */
+import { normalizeAddress, subnetOf } from './admission-address.ts'
+import { OperationBudget } from './admission-budget.ts'
+
+/** What admission needs to know about a connection. */
+export interface Admittable {
+  readonly info: { readonly transport: string, readonly remoteAddress?: string }
+  readonly createdAt: number
+  readonly lastActivity: number
+  readonly isHandshaken: boolean
+  /** True while the peer has a request outstanding (it must not be evicted as idle). */
+  readonly isBusy: boolean
+}
+
+export interface AdmissionOptions {
+  /** Open connections at most. */
+  connectionLimit: number
+  /** Open connections from one IP at most (handshaken or not). */
+  perIpLimit: number
+  /** Pre-handshake deadline while the table is less than half full. */
+  handshakeTimeoutMs: number
+  /** Pre-handshake deadline once it is half full (never longer than handshakeTimeoutMs). */
+  pressureHandshakeTimeoutMs: number
+  /** Half-open connections from one IP at most. */
+  halfOpenPerIp: number
+  /** Half-open connections from one /24 (IPv4) or /64 (IPv6) at most. */
+  halfOpenPerSubnet: number
+  /** Half-open uTP connections at most, as a share of connectionLimit (spoofable SYNs). */
+  utpHalfOpenShare: number
+  /** A handshaken connection idle this long with nothing outstanding may be evicted. */
+  evictIdleAfterMs: number
+  /** Diffie-Hellman operations (MSE) per second overall. */
+  keyExchangesPerSecond: number
+  /** Diffie-Hellman operations per second from one subnet. */
+  keyExchangesPerSubnetPerSecond: number
+}
+
+/**
+ * Defaults, each with its reason. Half-open caps are small because a correct peer's
+ * handshake takes one round trip, so even a large NAT rarely has more than a few at once.
+ */
+export const ADMISSION_DEFAULTS: Omit<AdmissionOptions, 'connectionLimit' | 'perIpLimit' | 'handshakeTimeoutMs'> = {
+  /** Two seconds covers a handshake over a slow mobile link with retransmits. */
+  pressureHandshakeTimeoutMs: 2_000,
+  halfOpenPerIp: 16,
+  halfOpenPerSubnet: 64,
+  /** A quarter of the table: uTP leechers still get in, a SYN flood cannot fill it. */
+  utpHalfOpenShare: 0.25,
+  /** A metadata exchange takes well under a second; one quiet second means it is done. */
+  evictIdleAfterMs: 1_000,
+  /**
+   * ~0.3 ms each with the Node key exchange (idle machine): at most ~8% of one core on
+   * garbage openers. Real MSE leechers are a minority of connections and retry.
+   */
+  keyExchangesPerSecond: 250,
+  /** One network gets a tenth of the overall budget. */
+  keyExchangesPerSubnetPerSecond: 25
+}
+
+export type AdmissionVerdict<T> =
+  | { admit: true, evict: T[] }
+  | { admit: false, reason: string, message: string }
+
+/** A refusal of a Diffie-Hellman operation. */
+export interface KeyExchangeRefusal { reason: string, message: string }
+
+export class Admission<T extends Admittable> {
+  readonly options: AdmissionOptions
+  private readonly now: () => number
+  private readonly all = new Set<T>()
+  /** Half-open connections, oldest first (a Set iterates in insertion order). */
+  private readonly halfOpen = new Set<T>()
+  private readonly halfOpenUtp = new Set<T>()
+  private readonly byIp = new Map<string, number>()
+  private readonly halfOpenByIp = new Map<string, Set<T>>()
+  private readonly halfOpenBySubnet = new Map<string, Set<T>>()
+  private readonly keys = new Map<T, { ip: string, subnet: string } | null>()
+  private readonly keyExchanges: OperationBudget
+
+  constructor (options: AdmissionOptions, now: () => number) {
+    this.options = { ...options, pressureHandshakeTimeoutMs: Math.min(options.pressureHandshakeTimeoutMs, options.handshakeTimeoutMs) }
+    this.now = now
+    this.keyExchanges = new OperationBudget({
+      perSecond: options.keyExchangesPerSecond,
+      perSourcePerSecond: options.keyExchangesPerSubnetPerSecond
+    }, now)
+  }
+
+  get size (): number { return this.all.size }
+  get halfOpenCount (): number { return this.halfOpen.size + this.halfOpenUtp.size }
+  get utpHalfOpenLimit (): number { return Math.max(1, Math.floor(this.options.connectionLimit * this.options.utpHalfOpenShare)) }
+
+  /** Every admitted connection, oldest first. */
+  connections (): IterableIterator<T> { return this.all.values() }
+
+  /** Half-open connections, uTP ones first, each group oldest first. */
+  * halfOpenConnections (): IterableIterator<T> {
+    yield * this.halfOpenUtp
+    yield * this.halfOpen
+  }
+
+  /** Whether the table is at least half full: deadlines shorten. */
+  get underPressure (): boolean { return this.all.size * 2 >= this.options.connectionLimit }
+
+  /** How long a connection may stay half-open now. */
+  handshakeDeadlineMs (): number {
+    return this.underPressure ? this.options.pressureHandshakeTimeoutMs : this.options.handshakeTimeoutMs
+  }
+
+  /**
+   * Decides on a newcomer. On admit, the caller closes every connection in `evict` (each
+   * one's close calls remove()), then calls add(conn).
+   */
+  admit (conn: T): AdmissionVerdict<T> {
+    const key = keyOf(conn)
+    const utp = conn.info.transport === 'utp'
+    const evict = new Set<T>()
+    const oldestOf = (set: Iterable<T> | undefined): T | undefined => {
+      if (set) for (const c of set) if (!evict.has(c)) return c
+      return undefined
+    }
+    if (key) {
+      if ((this.byIp.get(key.ip) ?? 0) >= this.options.perIpLimit) {
+        const victim = oldestOf(this.halfOpenByIp.get(key.ip))
+        if (!victim) return { admit: false, reason: 'per-ip-limit', message: `${this.options.perIpLimit} connections open from ${key.ip}` }
+        evict.add(victim)
+      }
+      const ipHalf = this.halfOpenByIp.get(key.ip)
+      if (ipHalf && ipHalf.size - countIn(ipHalf, evict) >= this.options.halfOpenPerIp) evict.add(oldestOf(ipHalf)!)
+      const netHalf = this.halfOpenBySubnet.get(key.subnet)
+      if (netHalf && netHalf.size - countIn(netHalf, evict) >= this.options.halfOpenPerSubnet) evict.add(oldestOf(netHalf)!)
+    }
+    if (utp && this.halfOpenUtp.size - countIn(this.halfOpenUtp, evict) >= this.utpHalfOpenLimit) {
+      evict.add(oldestOf(this.halfOpenUtp)!)
+    }
+    if (this.all.size - evict.size >= this.options.connectionLimit) {
+      // uTP newcomers may displace only uTP half-opens or idle peers: a spoofed SYN must
+      // never push out a TCP connection that is still handshaking.
+      const victim = oldestOf(this.halfOpenUtp) ?? (utp ? undefined : oldestOf(this.halfOpen)) ?? this.idlest(evict)
+      if (!victim) {
+        return { admit: false, reason: 'connection-limit', message: `${this.options.connectionLimit} connections open, none half-open or idle` }
+      }
+      evict.add(victim)
+    }
+    return { admit: true, evict: [...evict] }
+  }
+
+  add (conn: T): void {
+    if (this.all.has(conn)) return
+    const key = keyOf(conn)
+    this.keys.set(conn, key)
+    this.all.add(conn)
+    if (key) this.byIp.set(key.ip, (this.byIp.get(key.ip) ?? 0) + 1)
+    if (!conn.isHandshaken) {
+      ;(conn.info.transport === 'utp' ? this.halfOpenUtp : this.halfOpen).add(conn)
+      if (key) {
+        addTo(this.halfOpenByIp, key.ip, conn)
+        addTo(this.halfOpenBySubnet, key.subnet, conn)
+      }
+    }
+  }
+
+  /** The connection completed its handshake: it leaves the half-open groups. */
+  handshaken (conn: T): void {
+    if (!this.all.has(conn)) return
+    this.leaveHalfOpen(conn)
+  }
+
+  remove (conn: T): void {
+    if (!this.all.delete(conn)) return
+    this.leaveHalfOpen(conn)
+    const key = this.keys.get(conn)
+    this.keys.delete(conn)
+    if (key) {
+      const n = (this.byIp.get(key.ip) ?? 1) - 1
+      if (n > 0) this.byIp.set(key.ip, n)
+      else this.byIp.delete(key.ip)
+    }
+  }
+
+  /** Half-open connections past their deadline now, oldest first. */
+  * expiredHalfOpen (): IterableIterator<T> {
+    const cutoff = this.now() - this.handshakeDeadlineMs()
+    for (const set of [this.halfOpenUtp, this.halfOpen]) {
+      for (const c of set) {
+        if (c.createdAt > cutoff) break // insertion order is creation order
+        yield c
+      }
+    }
+  }
+
+  /**
+   * Spends one Diffie-Hellman operation for a connection from `address`; returns why it is
+   * refused when the budget overall or of its subnet is spent.
+   */
+  admitKeyExchange (address: string | undefined): KeyExchangeRefusal | null {
+    const subnet = address === undefined ? undefined : subnetOf(address)
+    const spent = this.keyExchanges.take(subnet)
+    if (spent === 'total') return { reason: 'mse-budget', message: `more than ${this.options.keyExchangesPerSecond} encrypted handshakes a second` }
+    if (spent === 'source') return { reason: 'mse-budget', message: `more than ${this.options.keyExchangesPerSubnetPerSecond} encrypted handshakes a second from ${subnet}` }
+    return null
+  }
+
+  private leaveHalfOpen (conn: T): void {
+    if (!this.halfOpen.delete(conn) && !this.halfOpenUtp.delete(conn)) return
+    const key = this.keys.get(conn)
+    if (key) {
+      removeFrom(this.halfOpenByIp, key.ip, conn)
+      removeFrom(this.halfOpenBySubnet, key.subnet, conn)
+    }
+  }
+
+  /** The handshaken connection quiet longest with nothing outstanding, if quiet long enough. */
+  private idlest (exclude: Set<T>): T | undefined {
+    const cutoff = this.now() - this.options.evictIdleAfterMs
+    let best: T | undefined
+    for (const c of this.all) {
+      if (!c.isHandshaken || c.isBusy || exclude.has(c) || c.lastActivity > cutoff) continue
+      if (!best || c.lastActivity < best.lastActivity) best = c
+    }
+    return best
+  }
+}
+
+function keyOf (conn: Admittable): { ip: string, subnet: string } | null {
+  const address = conn.info.remoteAddress
+  if (address === undefined) return null
+  return { ip: normalizeAddress(address), subnet: subnetOf(address) }
+}
+
+function countIn<T> (set: Set<T>, evict: Set<T>): number {
+  let n = 0
+  for (const c of evict) if (set.has(c)) n++
+  return n
+}
+
+function addTo<T> (map: Map<string, Set<T>>, key: string, conn: T): void {
+  let set = map.get(key)
+  if (!set) { set = new Set(); map.set(key, set) }
+  set.add(conn)
+}
+
+function removeFrom<T> (map: Map<string, Set<T>>, key: string, conn: T): void {
+  const set = map.get(key)
+  if (!set) return
+  set.delete(conn)
+  if (set.size === 0) map.delete(key)
+}

@@ -1,0 +1,154 @@
+// The admission policy alone, with an injected clock: who is evicted at the limit, the
+// half-open caps per IP and per subnet, the uTP share, shortened deadlines, the MSE budget.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { Admission, ADMISSION_DEFAULTS, type Admittable, type AdmissionOptions } from '../../src/core/admission.ts'
+import { subnetOf } from '../../src/core/admission-address.ts'
+import { OperationBudget } from '../../src/core/admission-budget.ts'
+
+class Conn implements Admittable {
+  readonly info: { transport: string, remoteAddress?: string }
+  readonly createdAt: number
+  lastActivity: number
+  isHandshaken = false
+  isBusy = false
+  readonly name: string
+  constructor (name: string, address: string | undefined, at: number, transport = 'tcp') {
+    this.name = name
+    this.info = { transport, remoteAddress: address }
+    this.createdAt = at
+    this.lastActivity = at
+  }
+}
+
+function setup (options: Partial<AdmissionOptions> = {}): { a: Admission<Conn>, clock: { t: number }, enter: (c: Conn) => Conn[] | string } {
+  const clock = { t: 1000 }
+  const a = new Admission<Conn>({ ...ADMISSION_DEFAULTS, connectionLimit: 4, perIpLimit: 100, handshakeTimeoutMs: 10_000, ...options }, () => clock.t)
+  // What MetadataPeer does: evict the victims, then add the newcomer.
+  const enter = (c: Conn): Conn[] | string => {
+    const v = a.admit(c)
+    if (!v.admit) return v.reason
+    for (const victim of v.evict) a.remove(victim)
+    a.add(c)
+    return v.evict
+  }
+  return { a, clock, enter }
+}
+
+test('subnets: IPv4 /24, IPv6 /64, v4-mapped as IPv4', () => {
+  assert.equal(subnetOf('127.3.4.5'), '127.3.4/24')
+  assert.equal(subnetOf('::ffff:10.1.2.3'), '10.1.2/24')
+  assert.equal(subnetOf('2001:db8:0:1::7'), '2001:db8:0:1::/64')
+  assert.equal(subnetOf('2001:0db8:0000:0001:ffff:0:0:1'), '2001:db8:0:1::/64')
+  assert.equal(subnetOf('::1'), '0:0:0:0::/64')
+  assert.equal(subnetOf('not-an-ip'), 'not-an-ip')
+})
+
+test('at the limit a newcomer evicts the oldest half-open connection instead of being refused', () => {
+  const { a, clock, enter } = setup()
+  const conns = [0, 1, 2, 3].map(i => new Conn(`c${i}`, `10.0.${i}.1`, clock.t++))
+  for (const c of conns) assert.deepEqual(enter(c), [])
+  conns[0].isHandshaken = true; a.handshaken(conns[0])
+  const fresh = new Conn('new', '10.9.9.9', clock.t++)
+  assert.deepEqual(enter(fresh).map?.((c: Conn) => c.name), ['c1'], 'the oldest still handshaking goes, not the handshaken one')
+  assert.equal(a.size, 4)
+})
+
+test('with nobody half-open, the connection idle longest with nothing outstanding goes; busy or recent ones stay', () => {
+  const { a, clock, enter } = setup({ evictIdleAfterMs: 1000 })
+  const conns = [0, 1, 2, 3].map(i => new Conn(`c${i}`, `10.0.${i}.1`, clock.t))
+  for (const c of conns) { enter(c); c.isHandshaken = true; a.handshaken(c) }
+  conns[0].isBusy = true
+  conns[0].lastActivity = 0
+  conns[2].lastActivity = clock.t - 200
+  clock.t += 500
+  // Everyone active within the last second: refused with a reason.
+  assert.equal(enter(new Conn('early', '10.9.9.9', clock.t)), 'connection-limit')
+  clock.t += 1000
+  const evicted = enter(new Conn('late', '10.9.9.8', clock.t)) as Conn[]
+  assert.deepEqual(evicted.map(c => c.name), ['c2'], 'idle longest (c0 is older but busy)')
+})
+
+test('half-open caps per IP and per /24: the oldest of that group makes room', () => {
+  const { a, clock, enter } = setup({ connectionLimit: 100, halfOpenPerIp: 2, halfOpenPerSubnet: 3 })
+  enter(new Conn('a1', '10.1.1.1', clock.t++))
+  enter(new Conn('a2', '10.1.1.1', clock.t++))
+  assert.deepEqual((enter(new Conn('a3', '10.1.1.1', clock.t++)) as Conn[]).map(c => c.name), ['a1'], 'per IP')
+  assert.deepEqual(enter(new Conn('b1', '10.1.1.2', clock.t++)), [])
+  assert.deepEqual((enter(new Conn('b2', '10.1.1.3', clock.t++)) as Conn[]).map(c => c.name), ['a2'], 'per /24')
+  assert.deepEqual(enter(new Conn('other', '10.1.2.1', clock.t++)), [], 'another /24 is not affected')
+  assert.equal(a.halfOpenCount, 4)
+})
+
+test('per-IP limit: a newcomer from a full IP displaces that IP\'s half-open, else is refused', () => {
+  const { a, clock, enter } = setup({ connectionLimit: 100, perIpLimit: 2 })
+  const c1 = new Conn('c1', '10.0.0.1', clock.t++)
+  const c2 = new Conn('c2', '10.0.0.1', clock.t++)
+  enter(c1); enter(c2)
+  c1.isHandshaken = true; a.handshaken(c1)
+  assert.deepEqual((enter(new Conn('c3', '10.0.0.1', clock.t++)) as Conn[]).map(c => c.name), ['c2'])
+  const c3 = [...a.connections()].find(c => c.name === 'c3')!
+  c3.isHandshaken = true; a.handshaken(c3)
+  assert.equal(enter(new Conn('c4', '10.0.0.1', clock.t++)), 'per-ip-limit')
+})
+
+test('uTP half-open hold at most their share and are evicted before any TCP connection', () => {
+  const { a, clock, enter } = setup({ connectionLimit: 8, utpHalfOpenShare: 0.25 })
+  const tcp = [0, 1, 2, 3, 4, 5].map(i => new Conn(`t${i}`, `10.0.${i}.1`, clock.t++))
+  for (const c of tcp) enter(c)
+  // A SYN flood: 50 spoofed SYNs from 50 networks.
+  for (let i = 0; i < 50; i++) {
+    const r = enter(new Conn(`u${i}`, `192.0.${i}.1`, clock.t++, 'utp'))
+    assert.ok(Array.isArray(r), 'uTP newcomers are admitted (displacing older SYNs)')
+    for (const victim of r) assert.equal(victim.info.transport, 'utp', 'a SYN never displaces TCP')
+  }
+  assert.equal([...a.connections()].filter(c => c.info.transport === 'tcp').length, 6, 'every TCP connection is still there')
+  assert.equal([...a.connections()].filter(c => c.info.transport === 'utp').length, 2, 'uTP half-open capped at a quarter of 8')
+  // At the limit a TCP newcomer displaces a uTP SYN first, though TCP half-opens are older.
+  const evicted = enter(new Conn('tcp-new', '10.5.5.5', clock.t++)) as Conn[]
+  assert.equal(evicted[0].info.transport, 'utp')
+})
+
+test('a uTP newcomer never displaces a TCP connection still handshaking', () => {
+  const { clock, enter } = setup({ connectionLimit: 4, utpHalfOpenShare: 0.5 })
+  for (let i = 0; i < 4; i++) enter(new Conn(`t${i}`, `10.0.${i}.1`, clock.t++))
+  assert.equal(enter(new Conn('u', '192.0.0.1', clock.t++, 'utp')), 'connection-limit')
+})
+
+test('the pre-handshake deadline shortens when the table is half full; expired half-opens come oldest first', () => {
+  const { a, clock, enter } = setup({ connectionLimit: 10, handshakeTimeoutMs: 10_000, pressureHandshakeTimeoutMs: 2000 })
+  const first = [0, 1, 2, 3].map(i => new Conn(`c${i}`, `10.0.${i}.1`, clock.t))
+  for (const c of first) enter(c)
+  assert.equal(a.underPressure, false)
+  assert.equal(a.handshakeDeadlineMs(), 10_000)
+  clock.t += 3000
+  assert.deepEqual([...a.expiredHalfOpen()], [], 'not yet: 3 s < 10 s without pressure')
+  enter(new Conn('c4', '10.0.4.1', clock.t))
+  assert.equal(a.underPressure, true)
+  assert.equal(a.handshakeDeadlineMs(), 2000)
+  assert.deepEqual([...a.expiredHalfOpen()].map(c => c.name), ['c0', 'c1', 'c2', 'c3'], 'c4 is new')
+})
+
+test('MSE budget: per second overall and per subnet, refilled by the clock', () => {
+  const clock = { t: 0 }
+  const b = new OperationBudget({ perSecond: 10, perSourcePerSecond: 3 }, () => clock.t)
+  assert.deepEqual([1, 2, 3, 4].map(() => b.take('net-a')), [null, null, null, 'source'])
+  for (let i = 0; i < 7; i++) assert.equal(b.take(`net-${i + 10}`), null)
+  assert.equal(b.take('net-z'), 'total')
+  clock.t += 500
+  assert.equal(b.take('net-z'), null, 'half a second refills half the budget')
+  assert.equal(b.take('net-a'), null)
+
+  const { a } = setup({ keyExchangesPerSecond: 100, keyExchangesPerSubnetPerSecond: 2 })
+  assert.equal(a.admitKeyExchange('10.0.0.1'), null)
+  assert.equal(a.admitKeyExchange('10.0.0.2'), null)
+  assert.equal(a.admitKeyExchange('10.0.0.3')?.reason, 'mse-budget', 'same /24')
+  assert.equal(a.admitKeyExchange('10.0.1.3'), null)
+})
+
+test('the per-source table stays bounded', () => {
+  const clock = { t: 0 }
+  const b = new OperationBudget({ perSecond: 1e9, perSourcePerSecond: 5, maxSources: 100 }, () => clock.t)
+  for (let i = 0; i < 10_000; i++) b.take(`s${i}`)
+  assert.ok(b.trackedSources <= 100)
+})

@@ -1,0 +1,193 @@
+/**
+ * An attacker in a worker thread (its own event loop, so the correct leecher measured in the
+ * test's thread is not slowed by the flood's JavaScript). Started by startFlood() in load.ts.
+ *
+ * Modes:
+ * - silent:      TCP connections that send nothing, re-opened when closed
+ * - drip:        TCP connections that send a handshake one byte every `dripMs`, re-opened when closed
+ * - mse-garbage: TCP connections that open with 96+ random bytes (a Diffie-Hellman public key
+ *                as far as MSE can tell), churned: re-opened as soon as they close
+ * - dribble:     valid handshakes, then a large message sent in 512-byte segments, re-opened when closed
+ * - handshake:   valid handshakes, closed on the first answer, `total` connections in all ('done' after)
+ * - utp-syn:     raw UDP datagrams crafted as uTP ST_SYN, from many source addresses and ids
+ * Source addresses are spread over 127.0.0.0/8 (loopback accepts the whole /8), never 127.0.0.1,
+ * which is the correct leecher's.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import net from 'node:net'
+import dgram from 'node:dgram'
+import { randomBytes } from 'node:crypto'
+
+export interface FloodConfig {
+  mode: 'silent' | 'drip' | 'mse-garbage' | 'dribble' | 'utp-syn' | 'handshake'
+  port: number
+  /** Concurrent connections (TCP modes) or source sockets (utp-syn). */
+  count: number
+  /** Distinct source addresses. */
+  sources: number
+  infoHash?: string
+  dripMs?: number
+  /** handshake: connections in all. */
+  total?: number
+  /** utp-syn: total datagrams to send, and per millisecond. */
+  packets?: number
+  packetsPerMs?: number
+}
+
+const config = workerData as FloodConfig
+/** Ready once the first wave is open (or at once for uTP): the test then measures under load. */
+const readyAt = Math.min(config.count, 200)
+function ready (): void { parentPort!.postMessage({ type: 'ready', stats }) }
+const stats = { connects: 0, closes: 0, errors: 0, packets: 0, bytes: 0 }
+let stopping = false
+const sockets = new Set<net.Socket>()
+const timers: Array<ReturnType<typeof setInterval>> = []
+
+/** The i-th source address: 127.(1..250).x.y, many /24s, never 127.0.0.1. */
+function source (i: number): string {
+  const n = i % config.sources
+  return `127.${1 + (n % 250)}.${Math.floor(n / 250) % 250}.${1 + (Math.floor(n / 62500) % 250)}`
+}
+
+function handshakeBytes (infoHash: string): Uint8Array {
+  const buf = Buffer.alloc(68)
+  buf[0] = 19
+  buf.write('BitTorrent protocol', 1, 'latin1')
+  buf[25] = 0x10
+  buf.write(infoHash, 28, 'hex')
+  randomBytes(20).copy(buf, 48)
+  return buf
+}
+
+function openTcp (i: number, onOpen: (s: net.Socket) => void): void {
+  if (stopping) return
+  const s = net.connect({ port: config.port, host: '127.0.0.1', localAddress: source(i), noDelay: true })
+  sockets.add(s)
+  s.on('error', () => { stats.errors++ })
+  s.on('data', () => {})
+  s.once('connect', () => { stats.connects++; onOpen(s); if (stats.connects === readyAt) ready() })
+  s.once('close', () => {
+    sockets.delete(s)
+    stats.closes++
+    // Re-open at once, as an attacker would; on the next turn so a refusal cannot spin the stack.
+    if (!stopping) setImmediate(() => openTcp(i, onOpen))
+  })
+}
+
+function runTcp (): void {
+  const hs = handshakeBytes(config.infoHash ?? '00'.repeat(20))
+  if (config.mode === 'silent') {
+    for (let i = 0; i < config.count; i++) openTcp(i, () => {})
+  } else if (config.mode === 'drip') {
+    const offsets = new Map<net.Socket, number>()
+    for (let i = 0; i < config.count; i++) openTcp(i, s => { offsets.set(s, 0); s.once('close', () => offsets.delete(s)) })
+    // One ticker for every dripper: one byte each per period.
+    timers.push(setInterval(() => {
+      for (const [s, at] of offsets) {
+        if (at >= hs.length || s.destroyed) continue
+        s.write(hs.subarray(at, at + 1))
+        offsets.set(s, at + 1)
+      }
+    }, config.dripMs ?? 2000))
+  } else if (config.mode === 'mse-garbage') {
+    for (let i = 0; i < config.count; i++) {
+      openTcp(i, s => {
+        // 96 bytes the peer must take for a DH key, then padding; close once it answers.
+        const garbage = randomBytes(96 + 64)
+        garbage[0] = garbage[0] === 19 ? 20 : garbage[0]
+        s.write(garbage)
+        s.once('data', () => s.destroy())
+      })
+    }
+  } else if (config.mode === 'handshake') {
+    const total = config.total ?? 40_000
+    let opened = 0
+    let finished = 0
+    const next = (i: number): void => {
+      if (stopping || opened >= total) return
+      opened++
+      const s = net.connect({ port: config.port, host: '127.0.0.1', localAddress: source(i), noDelay: true })
+      s.on('error', () => { stats.errors++ })
+      s.once('connect', () => { stats.connects++; s.write(handshakeBytes(config.infoHash!)); if (stats.connects === readyAt) ready() })
+      s.once('data', () => s.destroy())
+      s.once('close', () => {
+        stats.closes++
+        if (++finished === total) parentPort!.postMessage({ type: 'done', stats })
+        else setImmediate(() => next(i + config.count))
+      })
+    }
+    for (let i = 0; i < config.count; i++) next(i)
+  } else if (config.mode === 'dribble') {
+    // A bitfield-sized message (200 KiB) in 512-byte segments, written on a shared ticker.
+    const body = Buffer.alloc(4 + 200 * 1024)
+    body.writeUInt32BE(body.length - 4, 0)
+    body[4] = 5 // bitfield
+    const offsets = new Map<net.Socket, number>()
+    for (let i = 0; i < config.count; i++) {
+      openTcp(i, s => {
+        s.write(hs)
+        offsets.set(s, 0)
+        s.once('close', () => offsets.delete(s))
+      })
+    }
+    timers.push(setInterval(() => {
+      for (const [s, at] of offsets) {
+        if (s.destroyed || s.writableLength > 4096) continue
+        if (at >= body.length) { offsets.delete(s); s.destroy(); continue }
+        s.write(body.subarray(at, at + 512))
+        stats.bytes += 512
+        offsets.set(s, at + 512)
+      }
+    }, 1))
+  }
+}
+
+function runUtpSyn (): Promise<void> {
+  const socks: dgram.Socket[] = []
+  for (let i = 0; i < config.count; i++) {
+    const s = dgram.createSocket('udp4')
+    s.on('error', () => { stats.errors++ })
+    s.bind(0, source(i))
+    socks.push(s)
+  }
+  const total = config.packets ?? 50_000
+  const perMs = config.packetsPerMs ?? 10
+  let sent = 0
+  return new Promise(resolve => {
+    const t = setInterval(() => {
+      for (let k = 0; k < perMs && sent < total && !stopping; k++, sent++) {
+        // uTP v1 header (BEP 29): type ST_SYN (4) << 4 | version 1, no extension,
+        // connection id, timestamps, window, seq_nr, ack_nr.
+        const p = Buffer.alloc(20)
+        p[0] = 0x41
+        p.writeUInt16BE(sent & 0xffff, 2)
+        p.writeUInt32BE(Date.now() * 1000 >>> 0, 4)
+        p.writeUInt32BE(1 << 20, 12)
+        p.writeUInt16BE(1, 16)
+        socks[sent % socks.length].send(p, config.port, '127.0.0.1')
+        stats.packets++
+      }
+      if (sent >= total || stopping) {
+        clearInterval(t)
+        for (const s of socks) s.close()
+        resolve()
+      }
+    }, 1)
+    timers.push(t)
+  })
+}
+
+parentPort!.on('message', (msg: string) => {
+  if (msg !== 'stop') return
+  stopping = true
+  for (const t of timers) clearInterval(t)
+  for (const s of sockets) s.destroy()
+  parentPort!.postMessage({ type: 'stopped', stats })
+})
+
+if (config.mode === 'utp-syn') {
+  queueMicrotask(ready)
+  void runUtpSyn().then(() => parentPort!.postMessage({ type: 'done', stats }))
+} else {
+  runTcp()
+}

@@ -1,0 +1,38 @@
+// A uTP SYN flood (raw UDP datagrams crafted as ST_SYN from 200 loopback addresses, trivially
+// spoofable on the internet) used to fill the shared connection limit and lock TCP leechers
+// out (~52% success). Half-open uTP connections now hold at most a share of the table and are
+// evicted before any TCP connection, so the TCP leecher keeps >= 99%.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createTorrentFish, type PeerClosedEvent } from '../../src/node.ts'
+
+import { makeTorrent } from '../fixtures/torrents.ts'
+import { startFlood, runLeecher, describe } from './load.ts'
+
+test('uTP SYN flood: TCP leechers keep >= 99% success, SYNs never displace TCP', async (t) => {
+  const fish = await createTorrentFish({ port: 0, listenInterface: '127.0.0.1', discovery: false, connectionLimit: 200 })
+  t.after(() => fish.close())
+  assert.ok(fish.utp, 'uTP is listening')
+  const torrent = await makeTorrent({ name: 'syn-flood', content: new Uint8Array(50_000).fill(4) })
+  const record = await fish.addTorrent(torrent.torrentBytes)
+  const evictedTcp: PeerClosedEvent[] = []
+  fish.on('peer-close', e => { if (e.transport === 'tcp' && e.reason === 'evicted') evictedTcp.push(e) })
+
+  const unloaded = await runLeecher({ port: fish.port, infoHash: record.infoHash, count: 100, concurrency: 2 })
+  t.diagnostic(describe('unloaded', unloaded))
+
+  const flood = await startFlood({ mode: 'utp-syn', port: fish.utp!.port, count: 200, sources: 200, packets: 50_000, packetsPerMs: 10 })
+  t.after(() => flood.stop())
+  const loaded = await runLeecher({ port: fish.port, infoHash: record.infoHash, count: 100_000, concurrency: 2, until: flood.done })
+  const sent = await flood.done
+  const stats = fish.getStats()
+  const utp = stats.byTransport.utp
+  t.diagnostic(describe('during the SYN flood', loaded))
+  t.diagnostic(`flood: ${sent.packets} SYNs sent; uTP connections accepted ${utp?.connections ?? 0}, closes ${JSON.stringify(utp?.closes ?? {})}`)
+  assert.equal(sent.packets, 50_000)
+  assert.ok((utp?.connections ?? 0) > 1000, 'the SYNs became uTP connections (the flood really reached the session)')
+  assert.ok(loaded.ok + loaded.failed >= 50, 'the leecher ran during the flood')
+  assert.equal(evictedTcp.length, 0, 'no TCP connection was evicted for a SYN')
+  assert.equal(stats.byTransport.tcp.closes['connection-limit'] ?? 0, 0, 'no TCP leecher was refused')
+  assert.ok(loaded.rate >= 0.99, describe('during the SYN flood', loaded))
+})
