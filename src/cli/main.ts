@@ -90,7 +90,7 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
     .option('-d, --max-download-rate <kB/s>', 'download rate limit in kB/s, 0 = unlimited', integer(0, 10_000_000), 0)
     .option('-u, --max-upload-rate <kB/s>', 'upload rate limit in kB/s, 0 = unlimited', integer(0, 10_000_000), 0)
     .option('-c, --connections_limit <n>', 'maximum open connections', integer(1, 1_000_000), 800)
-    .option('-l, --load-path <dir|url>', 'directory of .torrent files (watched), or http(s) URL of a directory listing, RSS/Atom feed or manifest (.txt/.json) (polled); repeatable; required unless --http with --admin-token adds torrents', loadPathArg)
+    .option('-l, --load-path <dir>', 'directory of .torrent files (watched), or an http(s) URL of a directory listing, RSS/Atom feed or manifest (.txt/.json) (polled); repeatable; required unless --http with --admin-token adds torrents', loadPathArg)
     .option('-r, --proxy-host <host:port>', 'SOCKS5 proxy for outgoing connections', hostPort)
     .option('--per-ip-limit <n>', 'maximum connections from one IP address', integer(1, 1_000_000), 256)
     .option('--allow-private', 'serve private (BEP 27) torrents too')
