@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process'
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
 import type { Page } from 'playwright-core'
-import { makeTorrent } from '../test/conformance/torrents.ts'
+import { makeTorrent } from '../test/fixtures/memory-torrents.ts'
 import { launchChromium, openDemo, openLeecher, startBrowserEnv } from '../test/browser/harness.ts'
 
 if (!process.env.TF_IN_NETNS && process.getuid?.() === 0) {

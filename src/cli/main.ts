@@ -16,7 +16,10 @@ import * as create from './create.ts'
 import { httpListenArg, publicUrlArg, intervalArg } from './http-flags.ts'
 import type * as example from './example.ts'
 import type { TorrentFish } from '../node/torrent-fish.ts'
-import { CLIENT_NAME } from '../core/constants.ts'
+import { CLIENT_NAME, DEFAULT_CONNECTION_LIMIT, DEFAULT_PER_IP_LIMIT } from '../core/constants.ts'
+import { SERVICE_DEFAULTS } from '../node/service-options.ts'
+import { WEBRTC_POOL_DEFAULTS } from '../transport/webrtc-answer-pool.ts'
+import { EMBEDDED_TRACKER_DEFAULT_PORT } from '../discovery/embedded-tracker.ts'
 
 export interface MainOptions {
   io?: Output
@@ -84,15 +87,15 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
     .enablePositionalOptions()
 
   program
-    .option('-p, --port <port>', 'TCP/uTP port to listen on (0 = any free port)', integer(0, 65535), 6881)
+    .option('-p, --port <port>', 'TCP/uTP port to listen on (0 = any free port)', integer(0, 65535), SERVICE_DEFAULTS.port)
     .option('-i, --listen-interface <address>', 'address to listen on (default: every IPv4 and IPv6 address)', address)
     .option('-o, --outgoing-interface <address>', 'local address for outgoing connections', address)
     .option('-d, --max-download-rate <kB/s>', 'download rate limit in kB/s, 0 = unlimited', integer(0, 10_000_000), 0)
     .option('-u, --max-upload-rate <kB/s>', 'upload rate limit in kB/s, 0 = unlimited', integer(0, 10_000_000), 0)
-    .option('-c, --connections_limit <n>', 'maximum open connections', integer(1, 1_000_000), 800)
+    .option('-c, --connections_limit <n>', 'maximum open connections', integer(1, 1_000_000), DEFAULT_CONNECTION_LIMIT)
     .option('-l, --load-path <dir>', 'directory of .torrent files (watched), or an http(s) URL of a directory listing, RSS/Atom feed or manifest (.txt/.json) (polled); repeatable; required unless --http with --admin-token adds torrents', loadPathArg)
     .option('-r, --proxy-host <host:port>', 'SOCKS5 proxy for outgoing connections', hostPort)
-    .option('--per-ip-limit <n>', 'maximum connections from one IP address', integer(1, 1_000_000), 256)
+    .option('--per-ip-limit <n>', 'maximum connections from one IP address', integer(1, 1_000_000), DEFAULT_PER_IP_LIMIT)
     .option('--allow-private', 'serve private (BEP 27) torrents too')
     .option('--no-watch', 'do not watch the load path for changes')
     .option('--cache-size <size>', 'memory for info dicts read back from .torrent files: 32M, 512K, 1G (default 32M, sized for a 256 MiB machine)', byteSize)
@@ -105,8 +108,8 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
     .addOption(new Option('--admin-token <token>', 'bearer token enabling POST /torrents and DELETE /torrents/<infohash> (better from TORRENT_FISH_ADMIN_TOKEN: a flag is visible in ps)'))
     .option('--check-web-seeds [interval]', 'check every torrent\'s web seeds each interval (seconds, or 15m, 1h; default 15m)', intervalArg)
     .option('--ws-tracker <url>', 'WebSocket (WebTorrent) tracker to announce every torrent on, for browser peers over WebRTC; repeatable', wsTrackerArg)
-    .option('--no-webrtc', 'do not answer WebRTC peers, even with ws:// trackers configured')
-    .option('--webrtc-offers <n>', 'WebRTC offers sent with each announce (default 0: answer only)', integer(0, 5), 0)
+    .option('--no-webrtc', 'do not answer WebRTC peers (default: answered for torrents naming a ws:// tracker, and on --ws-tracker)')
+    .option('--webrtc-offers <n>', 'WebRTC offers sent with each announce (default 0: answer only)', integer(0, 5), WEBRTC_POOL_DEFAULTS.offersPerAnnounce)
     .action(async (opts) => {
       const log = loggerFor(io, opts)
       if (opts.publicUrl !== undefined && opts.http === undefined) {
@@ -156,7 +159,7 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
   program
     .command('example')
     .description('offline demo: serve example torrents whose content is on a local web seed, and print their magnets')
-    .option('-p, --port <port>', 'metadata peer port (0 = any free port)', integer(0, 65535), 6881)
+    .option('-p, --port <port>', 'metadata peer port (0 = any free port)', integer(0, 65535), SERVICE_DEFAULTS.port)
     .option('--web-seed-port <port>', 'port of the local web seed (0 = any free port)', integer(0, 65535), 0)
     .option('--tracker-port <port>', 'port of the embedded tracker, HTTP/WebSocket and UDP (0 = any free port)', integer(0, 65535), 0)
     .option('--demo-port <port>', 'port of the demo page (0 = any free port)', integer(0, 65535), 0)
@@ -174,7 +177,7 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
   program
     .command('tracker')
     .description('run an HTTP + UDP + WebSocket BitTorrent tracker (no outside service needed)')
-    .option('-p, --port <port>', 'HTTP/WebSocket port, and UDP port (0 = any free port)', integer(0, 65535), 8000)
+    .option('-p, --port <port>', 'HTTP/WebSocket port, and UDP port (0 = any free port)', integer(0, 65535), EMBEDDED_TRACKER_DEFAULT_PORT)
     .option('--host <address>', 'address to listen on (default: every IPv4 address)', address)
     .option('--interval <seconds>', 'announce interval asked of clients', integer(10, 86_400), 600)
     .option('--trust-proxy', 'trust X-Forwarded-For (behind a reverse proxy)')

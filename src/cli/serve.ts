@@ -65,6 +65,7 @@ export function logEvents (fish: TorrentFish, log: Logger): void {
   fish.on('warning', w => log.warn('warning', w.message, { code: w.code, infoHash: w.infoHash, source: w.source }))
   // Each torrent of the initial scan at debug level (there may be 100k); later ones at info.
   fish.on('torrent-added', r => log.log(((fish.options.loadPath || fish.options.sources) && fish.lastScan === null) || (fish.sources && !fish.sources.synced) ? 'debug' : 'info', 'torrent-added', `loaded ${r.name} (${r.infoHash}) from ${r.source ?? 'memory'}`, { infoHash: r.infoHash, name: r.name, source: r.source }))
+  fish.on('torrent-updated', r => log.info('torrent-updated', `updated ${r.name} (${r.infoHash}) from ${r.source ?? 'memory'}; its peers stay connected`, { infoHash: r.infoHash, name: r.name, source: r.source }))
   fish.on('torrent-removed', r => log.info('torrent-removed', `removed ${r.name} (${r.infoHash})`, { infoHash: r.infoHash, name: r.name }))
   // Per-connection lines only when asked for: building them for every peer costs CPU per exchange.
   if (log.verbose) fish.on('peer', p => log.debug('peer', `peer ${p.remoteAddress}:${p.remotePort} over ${p.transport} for ${p.infoHash}`, { ...p }))

@@ -75,6 +75,8 @@ export interface MetadataPeerEvents {
   'peer-close': [PeerClosedEvent]
   'metadata-served': [MetadataServedEvent]
   'torrent-added': [TorrentRecord]
+  /** A torrent was replaced under the same info hash (its file rewritten): its peers stay connected, its counters kept. */
+  'torrent-updated': [record: TorrentRecord, previous: TorrentRecord]
   'torrent-removed': [TorrentRecord]
   'warning': [Warning]
   'close': []
@@ -153,6 +155,7 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
     this.listenPort = options.listenPort
     this.store = new TorrentStore(options.store)
     this.store.on('added', record => this.emit('torrent-added', record))
+    this.store.on('updated', (record, previous) => this.emit('torrent-updated', record, previous))
     this.store.on('removed', record => this.onTorrentRemoved(record))
   }
 

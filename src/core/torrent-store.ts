@@ -101,6 +101,8 @@ function snapshot (r: TorrentRecord): TorrentRecord {
 
 export interface TorrentStoreEvents {
   added: [TorrentRecord]
+  /** Same info hash, new record (trackers, web seeds, file offset may differ): peers stay. */
+  updated: [record: TorrentRecord, previous: TorrentRecord]
   removed: [TorrentRecord]
 }
 
@@ -167,9 +169,10 @@ export class TorrentStore extends EventEmitter<TorrentStoreEvents> {
     this.index.setPinned(written, pin)
     if (parsed.infoHashV1 && parsed.infoHashV1 !== parsed.infoHash) this.index.aliases.set(parsed.infoHashV1, written)
     if (parsed.infoHashV2) this.index.aliases.set(parsed.infoHashV2.slice(0, 40), written)
-    if (before) this.emit('removed', before)
     const record = new PackedRecord(this.index, written)
-    this.emit('added', record)
+    // Same info hash: an update (peers stay), not a remove + add.
+    if (before) this.emit('updated', record, before)
+    else this.emit('added', record)
     return record
   }
 

@@ -9,7 +9,8 @@
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import DHT from 'bittorrent-dht'
-import type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from './announce-scheduler.ts'
+import { routingTableNodes, routingTableSize } from '../adapters/bittorrent-dht.ts'
+import type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from '../announce/target.ts'
 import { DhtError } from './errors.ts'
 import { installDhtBencodeGuard } from './dht-bencode-guard.ts'
 import type { SharedUdpSocket } from '../transport/utp.ts'
@@ -130,7 +131,7 @@ export class DhtNode implements AnnounceTarget {
   get port (): number { return this.dht.address().port }
 
   /** Nodes in the routing table. */
-  get nodeCount (): number { return this.dht._rpc.nodes.count() }
+  get nodeCount (): number { return routingTableSize(this.dht) }
 
   async announce (infoHash: string, _event: AnnounceEvent, signal: AbortSignal): Promise<AnnounceOutcome> {
     if (this.closed) throw new DhtError('the DHT node is closed')
@@ -170,7 +171,7 @@ export class DhtNode implements AnnounceTarget {
     if (!file) return
     // The routing table itself, not toJSON(): that drops node ids, and nodes with ids can go
     // straight back into the table on the next start.
-    const nodes = (this.dht._rpc.nodes.toArray() as Array<{ host: string, port: number, id?: Uint8Array | string }>)
+    const nodes = routingTableNodes(this.dht)
       .slice(0, MAX_SAVED_NODES)
       .map(n => ({ host: n.host, port: n.port, ...(n.id ? { id: typeof n.id === 'string' ? n.id : Buffer.from(n.id).toString('hex') } : {}) }))
     const state: DhtState = { nodeId: this.nodeId, nodes }

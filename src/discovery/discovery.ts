@@ -12,41 +12,50 @@
 import os from 'node:os'
 import path from 'node:path'
 import type { TorrentRecord } from '../core/torrent.ts'
-import type { TorrentFish } from '../node/torrent-fish.ts'
-import type { UtpListener } from '../transport/utp.ts'
-import { AnnounceScheduler, type AnnounceTarget, type SchedulerOptions, type SchedulerStats, type TargetStatus, type AnnounceResult } from './announce-scheduler.ts'
-import { trackerTarget, normalizeTrackerUrl } from './tracker-target.ts'
-import { PeerDialer, type PeerDialerOptions, type DialerStats } from './peer-dialer.ts'
+import { AnnounceScheduler, type SchedulerOptions, type SchedulerStats, type TargetStatus, type AnnounceResult } from '../announce/scheduler.ts'
+import type { AnnounceTarget } from '../announce/target.ts'
+import { Announcer, type TorrentEventSource } from '../announce/announcer.ts'
+import { WebSocketTrackerTarget, type SignalingHandler } from '../announce/ws-tracker-target.ts'
+import { trackerTarget, checkTrackerUrl } from './tracker-target.ts'
+import { PeerDialer, type DialerStats } from './peer-dialer.ts'
+import type { DiscoveryOptions } from './options.ts'
 import { DhtNode } from './dht-node.ts'
 import { LsdNode } from './lsd.ts'
 import { startEmbeddedTracker, type EmbeddedTracker, type EmbeddedTrackerOptions } from './embedded-tracker.ts'
-import { WarnLimiter } from './warn-limiter.ts'
-import { TorrentFishError } from '../core/errors.ts'
+import { WarnThrottle } from '../util/warn-throttle.ts'
+import type { SharedUdpSocket } from '../transport/utp.ts'
+import type { DialFunction } from '../transport/dial-policy.ts'
+import type { ListeningAddress } from '../util/parts.ts'
+import { resolveDiscoveryOptions } from './options.ts'
+export { DISCOVERY_DEFAULTS } from './options.ts'
 
-export interface DiscoveryOptions {
-  /** Announce to the trackers named in each torrent (default true). */
-  trackers?: boolean
-  /** More trackers to announce every public torrent to (`--tracker`). */
-  extraTrackers?: string[]
-  /** Announces per second across trackers, DHT and LSD (default 50). */
-  announceRate?: number
-  /** Run a DHT node (default false in the library; the CLI turns it on). */
-  dht?: boolean
-  /** DHT bootstrap nodes `host:port`; `false` or `[]` for none. Default: the public routers. */
-  dhtBootstrap?: string[] | false
-  /** UDP port for the DHT when it cannot share the uTP socket (default: the TCP port number). */
-  dhtPort?: number
-  /** Directory for state kept across restarts (the DHT node id and routing table). */
-  stateDir?: string
-  /** Local Service Discovery multicast (default false in the library; the CLI turns it on). */
-  lsd?: boolean
-  /** Dial peers that discovery finds (default true), or limits for doing so. */
-  outgoing?: boolean | PeerDialerOptions
-  /** Run a tracker in-process and announce every torrent to it: true, a port, or options. */
-  embeddedTracker?: boolean | number | EmbeddedTrackerOptions
-  /** Scheduler tuning (tests, benchmarks). */
-  scheduler?: SchedulerOptions
+/** What discovery needs from the session: its torrent events, identity and peer closes. */
+export interface DiscoverySession extends TorrentEventSource {
+  readonly peerId: Uint8Array
+  getTorrent (infoHash: string): TorrentRecord | undefined
+  on (event: 'torrent-added' | 'torrent-removed' | 'torrent-updated', fn: (record: TorrentRecord) => void): unknown
+  on (event: 'peer-close', fn: (e: { id: number }) => void): unknown
+  off (event: 'torrent-added' | 'torrent-removed' | 'torrent-updated', fn: (record: TorrentRecord) => void): unknown
+  off (event: 'peer-close', fn: (e: { id: number }) => void): unknown
+  warn (code: string, message: string, record?: TorrentRecord): void
 }
+
+/** Everything discovery is given at construction by the service that owns it. */
+export interface DiscoveryContext {
+  session: DiscoverySession
+  /** The one dial policy (TCP, then uTP); null: no outgoing connections. */
+  dial: DialFunction | null
+  /** The port peers reach us on (TCP; uTP shares the number). */
+  port: () => number
+  /** The address we listen on, if one was given. */
+  listenInterface?: string
+  /** The uTP socket's other datagrams, so the DHT shares the port; null without uTP. */
+  udpSocket: () => SharedUdpSocket | null
+  /** The WebRTC answer pool for WebSocket trackers' offers; null: ws trackers are skipped. */
+  signaling: SignalingHandler | null
+}
+
+export type { DiscoveryOptions } from './options.ts'
 
 export interface DiscoveryStatus {
   scheduler: SchedulerStats
@@ -66,31 +75,31 @@ function localAddresses (): Set<string> {
 }
 
 export class Discovery {
+  readonly name = 'discovery'
   readonly scheduler: AnnounceScheduler
   readonly dialer: PeerDialer | null
   dhtNode: DhtNode | null = null
   lsd: LsdNode | null = null
   embeddedTracker: EmbeddedTracker | null = null
-  private readonly fish: TorrentFish
+  private readonly session: DiscoverySession
+  private readonly context: DiscoveryContext
   private readonly options: DiscoveryOptions
-  private readonly targets = new Map<string, AnnounceTarget>()
-  private readonly badUrls = new Set<string>()
-  private extra: string[] = []
+  private announcer: Announcer | null = null
   private readonly listeners: Array<() => void> = []
-  private readonly utp: UtpListener | null
   private closed = false
 
-  constructor (fish: TorrentFish, options: DiscoveryOptions, utp: UtpListener | null) {
-    this.fish = fish
-    this.options = options
-    this.utp = utp
+  constructor (context: DiscoveryContext, options: DiscoveryOptions = {}) {
+    this.context = context
+    this.session = context.session
+    this.options = options = resolveDiscoveryOptions(options)
     this.scheduler = new AnnounceScheduler({ ...options.scheduler, ...(options.announceRate !== undefined ? { rate: options.announceRate } : {}) })
     const outgoing = options.outgoing ?? true
-    if (outgoing !== false) {
+    const dial = context.dial
+    if (outgoing !== false && dial) {
       const locals = localAddresses()
-      this.dialer = new PeerDialer((host, port, infoHash) => this.dial(host, port, infoHash), {
+      this.dialer = new PeerDialer((host, port, infoHash) => dial({ host, port, infoHash }), {
         ...(typeof outgoing === 'object' ? outgoing : {}),
-        isSelf: (host, port) => port === fish.port && (locals.has(host) || host.startsWith('127.'))
+        isSelf: (host, port) => port === context.port() && (locals.has(host) || host.startsWith('127.'))
       })
     } else {
       this.dialer = null
@@ -98,31 +107,38 @@ export class Discovery {
   }
 
   private warn (code: string, message: string, infoHash?: string): void {
-    const record = infoHash ? this.fish.getTorrent(infoHash) : undefined
-    this.fish.warn(code, message, record)
+    const record = infoHash ? this.session.getTorrent(infoHash) : undefined
+    this.session.warn(code, message, record)
   }
 
-  /** TCP first (it goes through the proxy and outgoing interface); uTP if TCP fails and no proxy is set. */
-  private async dial (host: string, port: number, infoHash: string): Promise<{ id: number, closed?: unknown }> {
-    try {
-      return await this.fish.dial(host, port, infoHash)
-    } catch (err) {
-      if (!this.utp || this.fish.options.proxy || host.includes(':')) throw err
-      return await this.utp.dial(host, port, infoHash)
+  /** The target for a tracker URL: HTTP/UDP here, WebSocket through the WebRTC answer pool (skipped without it). */
+  private targetFor (url: string): AnnounceTarget | undefined {
+    const kind = checkTrackerUrl(url)
+    if (kind === 'ws') {
+      const signaling = this.context.signaling
+      if (!signaling) return undefined // WebRTC off: nobody would answer the offers this tracker relays
+      return new WebSocketTrackerTarget(url, { peerId: this.session.peerId, signaling, warn: (code, message) => this.warn(code, message) })
     }
+    return trackerTarget(url, {
+      peerId: this.session.peerId,
+      port: this.context.port,
+      userAgent: 'torrent-fish/0.1.0',
+      numwant: this.dialer ? 50 : 0
+    })
   }
 
   async start (): Promise<void> {
-    const fish = this.fish
+    const session = this.session
+    const context = this.context
     const o = this.options
     if (o.embeddedTracker) {
       const eo: EmbeddedTrackerOptions = typeof o.embeddedTracker === 'object' ? o.embeddedTracker : typeof o.embeddedTracker === 'number' ? { port: o.embeddedTracker } : {}
       this.embeddedTracker = await startEmbeddedTracker(eo)
     }
-    this.extra = [...new Set([...(o.extraTrackers ?? []), ...(this.embeddedTracker ? [this.embeddedTracker.httpUrl] : [])].map(normalizeTrackerUrl))]
+    const extra = [...(o.extraTrackers ?? []), ...(this.embeddedTracker ? [this.embeddedTracker.httpUrl] : [])]
 
     if (o.dht) {
-      const shared = this.utp?.udpSocket()
+      const shared = context.udpSocket() ?? undefined
       const stateFile = o.stateDir ? path.join(o.stateDir, 'dht-state.json') : undefined
       try {
         this.dhtNode = await DhtNode.start({
@@ -130,9 +146,9 @@ export class Discovery {
           stateFile,
           onSaveError: err => this.warn('WARN_DHT_STATE', `${stateFile}: cannot save the DHT state (${err.message}); serving continues`),
           socket: shared,
-          port: o.dhtPort ?? fish.port,
-          host: fish.options.listenInterface && !fish.options.listenInterface.includes(':') ? fish.options.listenInterface : undefined,
-          peerPort: () => fish.port
+          port: o.dhtPort ?? context.port(),
+          host: context.listenInterface && !context.listenInterface.includes(':') ? context.listenInterface : undefined,
+          peerPort: context.port
         })
       } catch (err) {
         shared?.close()
@@ -140,8 +156,7 @@ export class Discovery {
       }
       if (this.dhtNode?.stateProblem) this.warn('WARN_DHT_STATE', `${stateFile}: ${this.dhtNode.stateProblem}; starting with a new node id`)
       if (this.dhtNode) {
-        fish.dht = true
-        const limiter = new WarnLimiter(m => this.warn('WARN_DHT', m))
+        const limiter = new WarnThrottle(m => this.warn('WARN_DHT', m))
         this.dhtNode.dht.on('warning', (err: Error) => limiter.warn(`DHT: ${err?.message ?? String(err)}`))
         this.dhtNode.dht.on('error', (err: Error) => this.warn('WARN_DHT', `DHT error: ${err?.message ?? String(err)}`))
         this.dhtNode.dht.on('peer', (peer: { host: string, port: number }, infoHash: Uint8Array) => {
@@ -150,11 +165,11 @@ export class Discovery {
       }
     }
     if (o.lsd) {
-      const limiter = new WarnLimiter(m => this.warn('WARN_LSD', m))
+      const limiter = new WarnThrottle(m => this.warn('WARN_LSD', m))
       try {
         this.lsd = await LsdNode.start({
-          peerIdHex: Buffer.from(fish.peerId).toString('hex'),
-          port: () => fish.port,
+          peerIdHex: Buffer.from(session.peerId).toString('hex'),
+          port: context.port,
           onPeer: (infoHash, addr) => this.learned(infoHash, [addr]),
           onWarning: m => limiter.warn(m)
         })
@@ -168,73 +183,29 @@ export class Discovery {
     if (this.dialer) {
       this.dialer.onError = () => {} // a peer from a tracker being gone is routine; counted in stats
       const onClose = (e: { id: number }): void => this.dialer!.connectionClosed(e.id)
-      fish.on('peer-close', onClose)
-      this.listeners.push(() => fish.off('peer-close', onClose))
+      session.on('peer-close', onClose)
+      this.listeners.push(() => session.off('peer-close', onClose))
     }
-    const onAdded = (r: TorrentRecord): void => this.add(r)
-    const onRemoved = (r: TorrentRecord): void => {
-      // A replaced torrent is removed then added under the same hash: keep its schedule.
-      if (!fish.store.has(r.infoHash)) this.scheduler.remove(r.infoHash)
-    }
-    fish.on('torrent-added', onAdded)
-    fish.on('torrent-removed', onRemoved)
-    this.listeners.push(() => { fish.off('torrent-added', onAdded); fish.off('torrent-removed', onRemoved) })
-    for (const record of fish.store.records()) this.add(record)
+    this.announcer = new Announcer(session, this.scheduler, {
+      trackers: o.trackers !== false,
+      extraTrackers: extra,
+      extraTargets: () => [...(this.dhtNode ? [this.dhtNode] : []), ...(this.lsd ? [this.lsd] : [])],
+      targetFor: url => this.targetFor(url)
+    })
+    this.announcer.start()
   }
 
   /** Peers for a torrent we hold (and may be found for) go to the dialer. */
   private learned (infoHash: string, peers: string[]): void {
     if (!this.dialer || this.closed) return
-    const record = this.fish.getTorrent(infoHash)
-    if (!record || (record.private && !this.fish.allowPrivate)) return
+    const record = this.session.getTorrent(infoHash)
+    if (!record || (record.private && !this.session.allowPrivate)) return
     this.dialer.add(record.infoHash, peers)
-  }
-
-  private target (url: string): AnnounceTarget | undefined {
-    const key = normalizeTrackerUrl(url)
-    let target = this.targets.get(key)
-    if (target) return target
-    if (this.badUrls.has(key)) return undefined
-    // A running WebRTC transport answers offers on ws:// trackers itself, under our peer id:
-    // announcing there too would only race it.
-    if (/^wss?:/i.test(key) && this.fish.webrtcTransport) return undefined
-    try {
-      target = trackerTarget(key, {
-        peerId: this.fish.peerId,
-        port: () => this.fish.port,
-        userAgent: 'torrent-fish/0.1.0',
-        numwant: this.dialer ? 50 : 0
-      })
-    } catch (err) {
-      this.badUrls.add(key)
-      this.warn(err instanceof TorrentFishError ? err.code : 'ERR_TRACKER_UNSUPPORTED', `tracker ignored: ${(err as Error).message}`)
-      return undefined
-    }
-    this.targets.set(key, target)
-    return target
   }
 
   /** Which targets a torrent goes to. */
   targetsFor (record: TorrentRecord): AnnounceTarget[] {
-    if (record.private && !this.fish.allowPrivate) return [] // refused to peers, so not advertised
-    const out: AnnounceTarget[] = []
-    if (this.options.trackers !== false) {
-      for (const tier of record.announce) for (const url of tier) { const t = this.target(url); if (t) out.push(t) }
-    }
-    if (record.private) return out // BEP 27: its own trackers only; no DHT, LSD, PEX or extra trackers
-    for (const url of this.extra) { const t = this.target(url); if (t) out.push(t) }
-    if (this.dhtNode) out.push(this.dhtNode)
-    if (this.lsd) out.push(this.lsd)
-    return out
-  }
-
-  add (record: TorrentRecord): void {
-    if (this.closed) return
-    const targets = this.targetsFor(record)
-    if (record.private && this.fish.allowPrivate && targets.length === 0) {
-      this.warn('WARN_PRIVATE_NO_TRACKER', `${record.name} (${record.infoHash}) is private but names no usable tracker: BEP 27 rules out the DHT and LSD, so nobody can find it`, record.infoHash)
-    }
-    if (targets.length > 0) this.scheduler.add(record.infoHash, targets)
+    return this.announcer?.targetsFor(record) ?? []
   }
 
   status (): DiscoveryStatus {
@@ -275,8 +246,8 @@ export class Discovery {
     return this.scheduler.torrentStatus(infoHash)
   }
 
-  listening (): Array<{ name: string, address: string, port: number }> {
-    const out: Array<{ name: string, address: string, port: number }> = []
+  listening (): ListeningAddress[] {
+    const out: ListeningAddress[] = []
     if (this.dhtNode && !this.closed) out.push({ name: 'dht', address: this.dhtNode.dht.address().address, port: this.dhtNode.port })
     if (this.embeddedTracker && !this.closed) {
       const t = this.embeddedTracker
@@ -291,8 +262,10 @@ export class Discovery {
     if (this.closed) return
     this.closed = true
     for (const off of this.listeners.splice(0)) off()
+    this.announcer?.close()
     this.dialer?.close()
-    await this.scheduler.close() // closes tracker targets, the DHT node and LSD too
+    await this.scheduler.close() // closes the targets it adopted, the DHT node and LSD too
+    for (const t of this.announcer?.knownTargets() ?? []) await t.close?.()
     await this.dhtNode?.close()
     await this.lsd?.close()
     await this.embeddedTracker?.close()

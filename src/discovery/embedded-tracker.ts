@@ -4,7 +4,8 @@
  * tests). `torrent-fish tracker` runs one alone; `--embedded-tracker` runs one next to the
  * metadata peer and announces every torrent to it.
  */
-import { Server } from 'bittorrent-tracker'
+import { ListenError } from '../transport/listen.ts'
+
 
 export interface EmbeddedTrackerOptions {
   /** HTTP/WebSocket port, and the UDP port (same number when not 0). Default 8000. */
@@ -36,9 +37,14 @@ function urlHost (host: string): string {
   return host.includes(':') ? `[${host}]` : host
 }
 
+/** bittorrent-tracker's own default port, and the one its docs and examples use. */
+export const EMBEDDED_TRACKER_DEFAULT_PORT = 8000
+
 export async function startEmbeddedTracker (options: EmbeddedTrackerOptions = {}): Promise<EmbeddedTracker> {
   const host = options.host ?? '0.0.0.0'
   const v6 = host.includes(':')
+  // Loaded on use, and the server entry only: the package root would load its WebRTC client too.
+  const { default: Server } = await import('bittorrent-tracker/server')
   const server = new Server({
     http: true,
     udp: true,
@@ -48,9 +54,9 @@ export async function startEmbeddedTracker (options: EmbeddedTrackerOptions = {}
     interval: options.intervalMs ?? 10 * 60_000
   })
   server.on('warning', () => {}) // a client's bad request is not the tracker's failure
-  const port = options.port ?? 8000
+  const port = options.port ?? EMBEDDED_TRACKER_DEFAULT_PORT
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => { server.close(); reject(new Error(`cannot start the tracker on port ${port}: ${err.message}`, { cause: err })) }
+    const onError = (err: Error): void => { server.close(); reject(new ListenError('the tracker', host, port, err)) }
     server.once('error', onError)
     server.listen({ http: port, udp: port }, { http: host, udp: v6 ? '0.0.0.0' : host, udp6: v6 ? host : host === '0.0.0.0' ? '::' : '::1' }, () => {
       server.off('error', onError)

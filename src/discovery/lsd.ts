@@ -7,8 +7,10 @@
  * announces through the shared scheduler (target `lsd`), batching up to 20 info hashes in
  * one datagram, which BEP 14 allows (repeated `Infohash:` headers).
  */
+import { TorrentFishError } from '../core/errors.ts'
 import LSD from 'bittorrent-lsd'
-import type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from './announce-scheduler.ts'
+import { dropAnnounces } from '../adapters/bittorrent-lsd.ts'
+import type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from '../announce/target.ts'
 
 export const LSD_HOST = '239.192.152.143'
 export const LSD_PORT = 6771
@@ -56,11 +58,7 @@ export class LsdNode implements AnnounceTarget {
     lsd.on('warning', (w: unknown) => options.onWarning(`LSD: ${w instanceof Error ? w.message : String(w)}`))
     lsd.on('peer', (addr: string, infoHash: string) => options.onPeer(infoHash.toLowerCase(), addr))
     // Its parser drops only its own cookie; drop every torrent-fish's.
-    const parse = lsd._parseAnnounce.bind(lsd)
-    lsd._parseAnnounce = (text: string) => {
-      const parsed = parse(text)
-      return parsed && typeof parsed.cookie === 'string' && parsed.cookie.startsWith(COOKIE_PREFIX) ? null : parsed
-    }
+    dropAnnounces(lsd, cookie => cookie.startsWith(COOKIE_PREFIX))
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(err)
       lsd.once('error', onError)
@@ -73,7 +71,7 @@ export class LsdNode implements AnnounceTarget {
 
   announce (infoHash: string, _event: AnnounceEvent, _signal: AbortSignal): Promise<AnnounceOutcome> {
     return new Promise((resolve, reject) => {
-      if (this.closed) { reject(new Error('LSD is closed')); return }
+      if (this.closed) { reject(new TorrentFishError('ERR_CLOSED', 'LSD is closed')); return }
       this.batch.push({ infoHash, resolve: () => resolve({ peers: [] }), reject })
       if (this.batch.length >= HASHES_PER_DATAGRAM) this.flush()
       else if (!this.batchTimer) {
@@ -92,7 +90,7 @@ export class LsdNode implements AnnounceTarget {
       batch.map(b => `Infohash: ${b.infoHash}\r\n`).join('') +
       `cookie: ${this.cookie}\r\n\r\n\r\n`
     this.lsd.server.send(message, LSD_PORT, LSD_HOST, (err: Error | null) => {
-      for (const b of batch) err ? b.reject(new Error(`LSD multicast send failed: ${err.message}`)) : b.resolve()
+      for (const b of batch) err ? b.reject(new TorrentFishError('ERR_LSD_SEND', `LSD multicast send failed: ${err.message}`, { cause: err })) : b.resolve()
     })
     if (this.batch.length > 0) this.flush()
   }
@@ -101,7 +99,7 @@ export class LsdNode implements AnnounceTarget {
     if (this.closed) return
     this.closed = true
     if (this.batchTimer) clearTimeout(this.batchTimer)
-    for (const b of this.batch.splice(0)) b.reject(new Error('LSD is closed'))
+    for (const b of this.batch.splice(0)) b.reject(new TorrentFishError('ERR_CLOSED', 'LSD is closed'))
     await new Promise<void>(resolve => {
       try { this.lsd.destroy(() => resolve()) } catch { resolve() }
     })

@@ -7,7 +7,8 @@
  * connections open at once, and a memory of recent addresses with exponential backoff so a
  * peer seen in every announce is not dialed again and again.
  */
-import { backoffDelay } from './backoff.ts'
+import { backoffDelay } from '../util/backoff.ts'
+import { parseHostPort } from '../util/address.ts'
 
 export interface DialFn {
   (host: string, port: number, infoHash: string): Promise<{ id: number, closed?: unknown }>
@@ -45,13 +46,7 @@ export interface DialerStats {
 }
 
 /** Parses `host:port` / `[v6]:port`; undefined for anything else. */
-export function parsePeerAddress (addr: string): { host: string, port: number } | undefined {
-  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(addr)
-  if (!m) return undefined
-  const port = Number(m[2])
-  if (!(port > 0 && port < 65536)) return undefined
-  return { host: m[1], port }
-}
+export const parsePeerAddress = parseHostPort
 
 export class PeerDialer {
   private readonly dial: DialFn

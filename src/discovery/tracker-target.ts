@@ -1,22 +1,16 @@
 /**
- * Announces to one tracker URL, one torrent at a time, with bittorrent-tracker's own protocol
- * code. The library's Client is built to live as long as its torrent, with an interval timer
- * (and, for UDP, a socket per request) each; here a short-lived Client makes one announce and
- * is destroyed, so holding 100k torrents costs no timers or sockets while idle. Its interval
- * timer is switched off: the interval the tracker asks for is captured and handed to the
- * scheduler instead.
- *
- * WebSocket trackers keep one socket per URL (the library's socket pool) held open by a
- * "keeper" connection; each announce is a short-lived WebSocketTracker on that socket.
- * WebRTC offers relayed by the tracker are dropped here: answering them is the WebRTC
- * transport's job, which can replace this target for ws:// URLs.
+ * Announces to one HTTP(S) or UDP tracker URL, one torrent at a time, with bittorrent-tracker's
+ * own protocol code (through src/adapters/bittorrent-tracker.ts). The library's Client is built
+ * to live as long as its torrent, with an interval timer (and, for UDP, a socket per request)
+ * each; here a short-lived tracker client makes one announce and is destroyed, so holding 100k
+ * torrents costs no timers or sockets while idle. The interval the tracker asks for is handed
+ * to the scheduler. WebSocket trackers are a target of the announce room
+ * (src/announce/ws-tracker-target.ts), since their replies carry WebRTC offers.
  */
-import { EventEmitter } from 'events'
-import Client from 'bittorrent-tracker'
-import WebSocketTracker from 'bittorrent-tracker/websocket-tracker'
-import { arr2hex, hex2arr, hex2bin } from 'uint8-util'
-import type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from './announce-scheduler.ts'
-import { TrackerBadResponseError, TrackerRefusedError, TrackerUnreachableError, UnsupportedTrackerError } from './errors.ts'
+import type { EventEmitter } from 'node:events'
+import { oneShotTracker } from '../adapters/bittorrent-tracker.ts'
+import type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from '../announce/target.ts'
+import { TrackerBadResponseError, TrackerRefusedError, TrackerUnreachableError, UnsupportedTrackerError } from '../announce/errors.ts'
 
 export interface TrackerIdentity {
   /** Our 20-byte peer id. */
@@ -31,8 +25,6 @@ export interface TrackerIdentity {
 
 /** HTTP/UDP trackers ask every 30 min by default (BEP 3 leaves it to them; most say 30). */
 const DEFAULT_TRACKER_INTERVAL_MS = 30 * 60_000
-/** WebSocket trackers drop idle peers quickly; bittorrent-tracker's own default is 2 min. */
-const DEFAULT_WS_INTERVAL_MS = 2 * 60_000
 /** Announces to one HTTP/UDP tracker at once: each is a socket or an HTTP request. */
 const TRACKER_MAX_IN_FLIGHT = 16
 
@@ -60,7 +52,7 @@ export function checkTrackerUrl (url: string): 'http' | 'udp' | 'ws' {
 }
 
 /** Makes an announce settle once: 'update' wins, a 'warning' with no update is the failure. */
-function collect (emitter: EventEmitter, url: string, signal: AbortSignal, capture: { intervalMs?: number }): Promise<AnnounceOutcome> {
+function collect (emitter: EventEmitter, url: string, signal: AbortSignal, capture: { readonly intervalMs?: number | undefined }): Promise<AnnounceOutcome> {
   return new Promise((resolve, reject) => {
     const peers: string[] = []
     let update: Record<string, unknown> | null = null
@@ -121,12 +113,6 @@ function classify (url: string, message: string): Error {
   return new TrackerRefusedError(url, message)
 }
 
-function destroyQuietly (thing: { destroy: (cb?: (err?: unknown) => void) => void }): Promise<void> {
-  return new Promise(resolve => {
-    try { thing.destroy(() => resolve()) } catch { resolve() }
-  })
-}
-
 /** An HTTP(S) or UDP tracker. */
 export class HttpUdpTrackerTarget implements AnnounceTarget {
   readonly key: string
@@ -141,136 +127,29 @@ export class HttpUdpTrackerTarget implements AnnounceTarget {
   }
 
   async announce (infoHash: string, event: AnnounceEvent, signal: AbortSignal): Promise<AnnounceOutcome> {
-    const client = new Client({
-      infoHash,
-      peerId: this.identity.peerId,
-      port: this.identity.port(),
-      announce: [this.key],
-      userAgent: this.identity.userAgent
-    })
-    const capture: { intervalMs?: number } = {}
-    const tracker = (client as any)._trackers[0]
+    const kind = this.key.startsWith('udp:') ? 'udp' : 'http'
+    const tracker = oneShotTracker(kind, this.key, { infoHash, peerId: this.identity.peerId, port: this.identity.port(), userAgent: this.identity.userAgent })
     try {
-      if (!tracker) throw new UnsupportedTrackerError(this.key, 'bittorrent-tracker cannot announce to this URL')
-      // One announce, no timer: the scheduler owns the interval.
-      tracker.setInterval = (ms?: number) => { if (ms) capture.intervalMs = ms }
-      const settled = collect(client, this.key, signal, capture)
+      const settled = collect(tracker.events, this.key, signal, tracker)
       // A metadata-only peer has nothing to download: announcing as complete (`left: 0`) makes
       // trackers hand us the leechers, the only peers that need what we serve.
-      const opts = { left: 0, uploaded: 0, downloaded: 0, numwant: event === 'stopped' ? 0 : (this.identity.numwant ?? 50) }
-      if (event === 'started') client.start(opts)
-      else if (event === 'stopped') client.stop(opts)
-      else client.update(opts)
+      tracker.announce({
+        left: 0,
+        uploaded: 0,
+        downloaded: 0,
+        numwant: event === 'stopped' ? 0 : (this.identity.numwant ?? 50),
+        ...(event === 'update' ? {} : { event })
+      })
       return await settled
     } finally {
-      await destroyQuietly(client)
+      await tracker.destroy()
     }
   }
 }
 
-/** Drops relayed WebRTC offers: without a WebRTC transport there is nobody to answer them. */
-const AnnounceOnlyWebSocketTracker: new (client: unknown, url: string) => any = class extends (WebSocketTracker as new (client: unknown, url: string) => any) {
-  _onAnnounceResponse (data: Record<string, unknown>): void {
-    if (data.offer || data.answer) return
-    super._onAnnounceResponse(data)
-  }
-}
-
-/** The minimum of a bittorrent-tracker Client that its per-tracker classes read. */
-class ClientShim extends EventEmitter {
-  readonly infoHash: string
-  readonly peerId: string
-  readonly _infoHashBinary: string
-  readonly _infoHashBuffer: Uint8Array
-  readonly _peerIdBinary: string
-  readonly _peerIdBuffer: Uint8Array
-  readonly _port: number
-  readonly _userAgent: string | undefined
-  readonly _proxyOpts = undefined
-  readonly _rtcConfig = undefined
-  readonly _wrtc = false
-  private readonly defaults: Record<string, unknown>
-
-  constructor (infoHash: string, identity: TrackerIdentity, defaults: Record<string, unknown>) {
-    super()
-    this.infoHash = infoHash
-    this.peerId = arr2hex(identity.peerId)
-    this._infoHashBinary = hex2bin(infoHash)
-    this._infoHashBuffer = hex2arr(infoHash)
-    this._peerIdBinary = hex2bin(this.peerId)
-    this._peerIdBuffer = identity.peerId
-    this._port = identity.port()
-    this._userAgent = identity.userAgent
-    this.defaults = defaults
-  }
-
-  _defaultAnnounceOpts (opts: Record<string, unknown> = {}): Record<string, unknown> {
-    return { ...this.defaults, ...opts }
-  }
-}
-
-/** A WebSocket tracker: one shared socket per URL, kept open while torrents are announced to it. */
-export class WebSocketTrackerTarget implements AnnounceTarget {
-  readonly key: string
-  readonly maxInFlight = 32
-  readonly defaultIntervalMs = DEFAULT_WS_INTERVAL_MS
-  readonly sendsStopped = true
-  private readonly identity: TrackerIdentity
-  private keeper: any = null
-  private keeperClient: ClientShim | null = null
-
-  constructor (url: string, identity: TrackerIdentity) {
-    this.key = normalizeTrackerUrl(url)
-    this.identity = identity
-  }
-
-  private keep (): void {
-    if (this.keeper && !this.keeper.destroyed) return
-    // A placeholder hash no swarm uses: the keeper only holds the pooled socket open (and
-    // reconnects it with the library's backoff when the tracker drops it).
-    this.keeperClient = new ClientShim('0'.repeat(40), this.identity, {})
-    this.keeperClient.on('warning', () => {}) // the announces report failures themselves
-    this.keeper = new AnnounceOnlyWebSocketTracker(this.keeperClient, this.key)
-    this.keeper.setInterval = () => {}
-    // Every in-flight announce listens on the shared socket.
-    this.keeper.socket?.setMaxListeners?.(0)
-  }
-
-  async announce (infoHash: string, event: AnnounceEvent, signal: AbortSignal): Promise<AnnounceOutcome> {
-    this.keep()
-    const client = new ClientShim(infoHash, this.identity, { numwant: 0, uploaded: 0, downloaded: 0, left: 0 })
-    const tracker: any = new AnnounceOnlyWebSocketTracker(client, this.key)
-    const capture: { intervalMs?: number } = {}
-    tracker.setInterval = (ms?: number) => { if (ms) capture.intervalMs = ms }
-    tracker.socket?.setMaxListeners?.(0)
-    try {
-      const settled = collect(client, this.key, signal, capture)
-      // numwant 0: no offers of our own (they would need WebRTC); `left: 0` as for HTTP.
-      tracker.announce({ event: event === 'update' ? undefined : event, numwant: 0, uploaded: 0, downloaded: 0, left: 0 })
-      if (event === 'stopped') {
-        // Trackers do not answer `stopped` over WebSocket; it is sent once the socket is up.
-        await new Promise<void>(resolve => {
-          if (tracker.socket?.connected) { resolve(); return }
-          tracker.socket?.once('connect', () => resolve())
-          signal.addEventListener('abort', () => resolve(), { once: true })
-        })
-        settled.catch(() => {})
-        return { peers: [] }
-      }
-      return await settled
-    } finally {
-      await destroyQuietly(tracker)
-    }
-  }
-
-  async close (): Promise<void> {
-    if (this.keeper) await destroyQuietly(this.keeper)
-    this.keeper = null
-  }
-}
-
-/** The target for an announce URL, or throws UnsupportedTrackerError. */
+/** The target for an HTTP(S) or UDP announce URL, or throws UnsupportedTrackerError. */
 export function trackerTarget (url: string, identity: TrackerIdentity): AnnounceTarget {
   const kind = checkTrackerUrl(url)
-  return kind === 'ws' ? new WebSocketTrackerTarget(url, identity) : new HttpUdpTrackerTarget(url, identity)
+  if (kind === 'ws') throw new UnsupportedTrackerError(url, 'a WebSocket tracker is a target of the announce room')
+  return new HttpUdpTrackerTarget(url, identity)
 }

@@ -11,7 +11,7 @@ import path from 'node:path'
 import { parseTorrent, type ParsedTorrent, type TorrentRecord } from '../core/torrent.ts'
 import { MAX_TORRENT_FILE_SIZE } from '../core/constants.ts'
 import { TorrentFishError } from '../core/errors.ts'
-import type { TorrentFish } from '../node/torrent-fish.ts'
+import type { AdminSink as TorrentFish } from './host.ts'
 import { parseInfoHash } from './info-hash.ts'
 import { sendError, sendJson } from './responses.ts'
 

@@ -3,7 +3,7 @@
  * status 503) when a peer listener that was up at start is down, or none is listening: a
  * metadata peer nobody can connect to serves nobody, even if this HTTP server still answers.
  */
-import type { TorrentFish } from '../node/torrent-fish.ts'
+import type { HealthSources, TorrentCatalogue } from './host.ts'
 import type { DiscoveryView, TrackerReport } from './discovery-view.ts'
 import { sourcesHealth, coverageHealth } from '../sources/http-hooks.ts'
 import type { SourcesHealth } from '../sources/source-set.ts'
@@ -39,19 +39,19 @@ export const HTTP_TRANSPORT_NAME = 'http'
 const NOT_REQUIRED = new Set([HTTP_TRANSPORT_NAME, 'webrtc'])
 
 /** The socket listeners up now, which `/health` then requires to stay up. */
-export function requiredTransports (fish: TorrentFish): Set<string> {
+export function requiredTransports (fish: (HealthSources & TorrentCatalogue)): Set<string> {
   return new Set(fish.listening().map(t => t.name).filter(name => !NOT_REQUIRED.has(name)))
 }
 
 /** Trackers listed in full up to this many; beyond, only the counts (keeps the document small). */
 const MAX_TRACKERS_LISTED = 100
 
-export function healthReport (fish: TorrentFish, discovery: DiscoveryView, startedAt: number, required: Set<string> = new Set()): HealthReport {
+export function healthReport (fish: (HealthSources & TorrentCatalogue), discovery: DiscoveryView, startedAt: number, required: Set<string> = new Set()): HealthReport {
   const listening = fish.listening()
   const transports = listening.filter(t => t.name !== HTTP_TRANSPORT_NAME)
   const http = listening.find(t => t.name === HTTP_TRANSPORT_NAME)
   // A library user may run without our listeners and hand connections in itself.
-  const needsListener = fish.options.listen !== false
+  const needsListener = fish.expectsListeners
   const down = [...required].filter(name => !transports.some(t => t.name === name))
   let reason: string | undefined
   if (fish.closed) reason = 'torrent-fish is closed'

@@ -5,7 +5,7 @@
  * (src/core/stats.ts) and pays nothing for metrics.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
-import type { TorrentFish } from '../node/torrent-fish.ts'
+import type { HealthSources, TorrentCatalogue } from './host.ts'
 import type { DiscoveryView } from './discovery-view.ts'
 import { registerSourceMetrics } from '../sources/http-hooks.ts'
 
@@ -28,14 +28,14 @@ function setCounter (counter: Counter<string>, value: number, labels?: Record<st
   else counter.inc(Math.max(0, value))
 }
 
-export function createMetrics (fish: TorrentFish, discovery: DiscoveryView, http: HttpCounters, options: MetricsOptions = {}): Registry {
+export function createMetrics (fish: (HealthSources & TorrentCatalogue), discovery: DiscoveryView, http: HttpCounters, options: MetricsOptions = {}): Registry {
   const registry = new Registry()
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: PREFIX })
 
   // One snapshot per scrape, shared by its collectors: prom-client calls every collect()
   // synchronously within one registry.metrics() call, so a microtask ends the scrape.
-  let snapshot: ReturnType<TorrentFish['getStats']> | null = null
-  const stats = (): ReturnType<TorrentFish['getStats']> => {
+  let snapshot: ReturnType<(HealthSources & TorrentCatalogue)['getStats']> | null = null
+  const stats = (): ReturnType<(HealthSources & TorrentCatalogue)['getStats']> => {
     if (!snapshot) {
       snapshot = fish.getStats()
       queueMicrotask(() => { snapshot = null })

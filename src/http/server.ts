@@ -3,11 +3,12 @@
  * `/health`, `/metrics`, a status page at `/`, and (with a token) `POST /torrents` and
  * `DELETE /torrents/<infohash>`. Plain node:http: five routes need no framework.
  */
-import { listenAnyStack } from '../node/listen.ts'
+import { listenAnyStack } from '../transport/listen.ts'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { InvalidOptionError } from '../core/errors.ts'
-import type { TorrentFish } from '../node/torrent-fish.ts'
+import type { HttpHost, ListeningAddress } from './host.ts'
+import { urlHost } from '../util/address.ts'
 import { addTorrentRoute, authorized, refuseBody, removeTorrentRoute } from './admin.ts'
 import { DiscoveryView, type DiscoverySource } from './discovery-view.ts'
 import { healthReport, requiredTransports, HTTP_TRANSPORT_NAME } from './health.ts'
@@ -47,6 +48,8 @@ export interface HttpFace {
   readonly url: string
   /** The public base URL when configured, else `url`. */
   readonly publicUrl: string | undefined
+  /** `[{ name: 'http', ... }]` while listening. */
+  listening (): ListeningAddress[]
   close (): Promise<void>
 }
 
@@ -66,8 +69,8 @@ function checkPublicUrl (value: string | undefined): URL | undefined {
   return url
 }
 
-/** Starts the HTTP face for a service; stop it with `close()` (the service does on close). */
-export async function startHttp (fish: TorrentFish, options: HttpOptions): Promise<HttpFace> {
+/** Starts the HTTP face for a host; stop it with `close()` (the service, its owner, does on close). */
+export async function startHttp (fish: HttpHost, options: HttpOptions): Promise<HttpFace> {
   if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
     throw new InvalidOptionError('http.port', `must be 0-65535, got ${options.port}`)
   }
@@ -181,7 +184,7 @@ export async function startHttp (fish: TorrentFish, options: HttpOptions): Promi
   await listenAnyStack(server, options.port, options.host, 'HTTP')
   server.on('error', err => fish.warnError(err, 'http server'))
   const bound = server.address() as AddressInfo
-  const shown = bound.address === '::' || bound.address === '0.0.0.0' ? '127.0.0.1' : bound.address.includes(':') ? `[${bound.address}]` : bound.address
+  const shown = urlHost(bound.address)
   let closing: Promise<void> | null = null
   const face: HttpFace = {
     server,
@@ -189,11 +192,11 @@ export async function startHttp (fish: TorrentFish, options: HttpOptions): Promi
     address: bound.address,
     url: `http://${shown}:${bound.port}`,
     publicUrl: publicBase,
+    listening: () => server.listening ? [{ name: HTTP_TRANSPORT_NAME, address: bound.address, port: bound.port }] : [],
     close: () => (closing ??= new Promise(resolve => {
       server.close(() => resolve())
       server.closeAllConnections()
     }))
   }
-  fish.register(() => face.close(), () => server.listening ? [{ name: HTTP_TRANSPORT_NAME, address: bound.address, port: bound.port }] : [])
   return face
 }

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { composeMagnet } from '../core/magnet.ts'
 import type { TorrentRecord } from '../core/torrent.ts'
-import type { TorrentFish } from '../node/torrent-fish.ts'
+import type { HealthSources, TorrentCatalogue } from './host.ts'
 import type { HealthReport } from './health.ts'
 
 export const DEFAULT_PAGE_SIZE = 50
@@ -28,7 +28,7 @@ export function formatBytes (n: number): string {
 }
 
 export interface StatusPageInput {
-  fish: TorrentFish
+  fish: (HealthSources & TorrentCatalogue)
   health: HealthReport
   publicUrl: string | undefined
   /** Path prefix of links (the public URL's path, so links work behind a reverse proxy). */
@@ -43,7 +43,7 @@ export interface RenderedPage {
   nonce: string
 }
 
-function select (fish: TorrentFish, query: string, page: number, pageSize: number): { rows: TorrentRecord[], total: number, page: number } {
+function select (fish: (HealthSources & TorrentCatalogue), query: string, page: number, pageSize: number): { rows: TorrentRecord[], total: number, page: number } {
   const q = query.toLowerCase()
   const matching = (r: TorrentRecord): boolean => q === '' || r.infoHash.startsWith(q) || r.name.toLowerCase().includes(q)
   // One pass: count every match, keep only the requested page.

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { TorrentFish } from '../node/torrent-fish.ts'
+import type { HealthSources, TorrentCatalogue } from './host.ts'
 import { parseInfoHash } from './info-hash.ts'
 import { CORS_HEADERS, send, sendError } from './responses.ts'
 
@@ -42,7 +42,7 @@ export function torrentPathHash (segment: string): string | null {
   return parseInfoHash(segment.slice(0, -'.torrent'.length))
 }
 
-export async function serveTorrentFile (fish: TorrentFish, req: IncomingMessage, res: ServerResponse, segment: string, onServed: () => void): Promise<void> {
+export async function serveTorrentFile (fish: TorrentCatalogue, req: IncomingMessage, res: ServerResponse, segment: string, onServed: () => void): Promise<void> {
   const infoHash = torrentPathHash(segment)
   if (infoHash === null) {
     return sendError(req, res, 400, 'ERR_BAD_INFO_HASH', 'expected /<info hash>.torrent with 40 hex or 32 base32 characters', CORS_HEADERS)

@@ -4,10 +4,9 @@
  * offline: the page, the embedded tracker and the web seed all come from this process.
  * Not a general web server: a few mounts, GET/HEAD only, no directory listings.
  */
-import { listenServer } from './listen.ts'
+import { listenServer } from '../transport/listen.ts'
 import http from 'node:http'
-import { createReadStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
+import send from 'send'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -40,16 +39,13 @@ export interface DemoServer {
   close (): Promise<void>
 }
 
-const TYPES: Record<string, string> = {
+/** JavaScript and HTML with a charset; the rest as `send` types them by extension. */
+const CHARSET_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.map': 'application/json',
-  '.torrent': 'application/x-bittorrent',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png'
+  '.torrent': 'application/x-bittorrent'
 }
 
 /** Starts the demo server; resolves once it listens. */
@@ -70,24 +66,32 @@ export async function startDemoServer (options: DemoServerOptions = {}): Promise
       if (req.method !== 'GET' && req.method !== 'HEAD') { res.writeHead(405, headers); return void res.end() }
       const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)
       if (pathname === '/config.json') {
-        res.writeHead(200, { ...headers, 'Content-Type': TYPES['.json'] })
+        res.writeHead(200, { ...headers, 'Content-Type': 'application/json' })
         return void res.end(req.method === 'HEAD' ? undefined : config)
       }
-      let file: string | undefined
-      if (pathname === '/' || pathname === '/index.html') file = path.join(root, 'demo', 'index.html')
-      for (const [prefix, dir] of mounts) {
-        if (file || !pathname.startsWith(prefix)) continue
-        const candidate = path.resolve(dir, '.' + pathname.slice(prefix.length - 1))
-        if (candidate.startsWith(dir + path.sep)) file = candidate
+      let dir: string | undefined
+      let rel = pathname
+      if (pathname === '/' || pathname === '/index.html') { dir = path.join(root, 'demo'); rel = '/index.html' }
+      for (const [prefix, mounted] of mounts) {
+        if (dir || !pathname.startsWith(prefix)) continue
+        dir = mounted
+        rel = pathname.slice(prefix.length - 1)
       }
-      const info = file ? await stat(file).catch(() => null) : null
-      if (!file || !info?.isFile()) {
+      const notFound = (): void => {
         res.writeHead(404, { ...headers, 'Content-Type': 'text/plain' })
-        return void res.end(pathname.startsWith('/dist/browser/') ? 'not found: run `npm run build` to make the browser bundle\n' : 'not found\n')
+        res.end(pathname.startsWith('/dist/browser/') ? 'not found: run `npm run build` to make the browser bundle\n' : 'not found\n')
       }
-      res.writeHead(200, { ...headers, 'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'Content-Length': info.size })
-      if (req.method === 'HEAD') return void res.end()
-      createReadStream(file).on('error', () => res.destroy()).pipe(res)
+      if (!dir) return notFound()
+      // Files, HEAD, ETag and path containment (no `..` out of the mount) come from `send`.
+      send(req, rel, { root: dir, index: false, dotfiles: 'deny', cacheControl: false })
+        .on('headers', (r, file) => {
+          for (const [k, v] of Object.entries(headers)) r.setHeader(k, v)
+          const type = CHARSET_TYPES[path.extname(file)]
+          if (type) r.setHeader('Content-Type', type)
+        })
+        .on('error', (err: { status?: number }) => { if (err.status === 404 || err.status === 403) notFound(); else { res.writeHead(err.status ?? 500); res.end() } })
+        .on('directory', notFound)
+        .pipe(res)
     } catch {
       res.destroy()
     }

@@ -1,235 +1,287 @@
 /**
- * The Node service: the metadata peer plus its Node transports and the load directory.
- * `createTorrentFish()` is what the CLI runs and what Node services import.
+ * The Node service: it *has* a metadata session (the core's MetadataPeer, the one source of
+ * torrent and peer events) and an ordered list of parts, each with a small lifecycle, started
+ * in order and closed in reverse by this one owner:
+ *
+ *   directory scan (or sources) -> tcp -> utp -> webrtc answer pool -> discovery
+ *   -> announce coverage -> web seed checker -> http face -> directory watch
+ *
+ * Every part gets what it needs at construction (resolved options and narrow interfaces), never
+ * this object. `createTorrentFish()` is what the CLI runs and what Node services import.
  */
+import { TorrentFishError } from '../core/errors.ts'
 import { readFile } from 'node:fs/promises'
 import { hash as oneShotHash } from 'node:crypto'
-import { setSyncDigest } from '../core/digest.ts'
 import path from 'node:path'
-import { MetadataPeer, type MetadataPeerOptions, type AddTorrentOptions } from '../core/metadata-peer.ts'
-import type { PeerConnection } from '../core/peer-connection.ts'
+import { setSyncDigest } from '../core/digest.ts'
+import { MetadataPeer, type MetadataPeerOptions, type AddTorrentOptions, type MetadataPeerEvents } from '../core/metadata-peer.ts'
+import type { ByteStream, ConnectionInfo, PeerConnection, PeerSummary } from '../core/peer-connection.ts'
 import type { TorrentRecord, ParsedTorrent } from '../core/torrent.ts'
-import { InvalidOptionError } from '../core/errors.ts'
-import { listenTcp, dialTcp, type TcpListener } from '../transport/tcp.ts'
+import type { StatsSnapshot, TorrentCounters } from '../core/stats.ts'
+import type { TorrentStore } from '../core/torrent-store.ts'
+import { TcpTransport } from '../transport/tcp-transport.ts'
+import { UtpTransport } from '../transport/utp-transport.ts'
+import { dialPolicy } from '../transport/dial-policy.ts'
+import { WebRtcAnswerPool } from '../transport/webrtc-answer-pool.ts'
+import type { Transport } from '../transport/transport.ts'
+import { Parts, type ListeningAddress, type Part } from '../util/parts.ts'
 import { DirectoryLoader, type ScanResult } from './directory-loader.ts'
-import { socksConnector } from './socks-proxy.ts'
+import { loadNodeWebRtc, type NodeWebRtcOptions } from './webrtc-hybrid.ts'
+import { resolveServiceOptions, type TorrentFishOptions } from './service-options.ts'
 import { holdStartupWarnings } from './startup-warnings.ts'
-import type { Discovery, DiscoveryOptions } from '../discovery/discovery.ts'
-import type { UtpListener } from '../transport/utp.ts'
-import type { HttpFace, HttpOptions } from '../http/server.ts'
-import type { WebSeedHealth, WebSeedHealthOptions } from './web-seed-health.ts'
-import type { NodeWebRtcOptions } from './webrtc-hybrid.ts'
-import type { WebRtcTransport } from '../transport/webrtc.ts'
-import type { SourcesOptions } from '../sources/options.ts'
+import type { Discovery } from '../discovery/discovery.ts'
+import type { HttpFace } from '../http/server.ts'
+import type { WebSeedHealth } from './web-seed-health.ts'
+import type { SourcesPart, CoveragePart } from '../sources/attach.ts'
 import type { SourceSet } from '../sources/source-set.ts'
 import type { CoveragePlanner } from '../sources/coverage.ts'
+
+export type { TorrentFishOptions } from './service-options.ts'
 
 // Node's one-shot hash is synchronous and far cheaper than a Hash object per torrent.
 setSyncDigest((algorithm, data) => oneShotHash(algorithm === 'sha-1' ? 'sha1' : 'sha256', data, 'hex'))
 
-export interface TorrentFishOptions extends MetadataPeerOptions {
-  /** TCP (and uTP) port; default 6881, 0 picks a free one. */
-  port?: number
-  /** Address to listen on (`-i`); default every IPv4 and IPv6 address. */
-  listenInterface?: string
-  /** Local address outgoing connections bind to (`-o`). */
-  outgoingInterface?: string
-  /** Directory of .torrent files to serve (`-l`). */
-  loadPath?: string
-  /** Apply changes in `loadPath` while running; default true. */
-  watch?: boolean
-  /** SOCKS5 proxy `host:port` for outgoing connections (`-r`). */
-  proxy?: string
-  /** Do not listen at all (library use with custom transports). */
-  listen?: boolean
-  /** uTP on the TCP port number (default true; off or missing utp-native: TCP only, said once). */
-  utp?: boolean
-  /** Trackers, DHT, LSD, outgoing connections, embedded tracker; `false` for none. */
-  discovery?: DiscoveryOptions | false
-  /** HTTP face: `/<infohash>.torrent` for `xs=`, /health, /metrics, status page, admin routes. */
-  http?: HttpOptions
-  /** Check the torrents' web seeds now and then (true = defaults: every 15 minutes). */
-  webSeedCheck?: boolean | WebSeedHealthOptions
-  /** WebSocket (WebTorrent) trackers to announce every torrent on, for browser peers over WebRTC. */
-  wsTrackers?: string[]
-  /** Torrent sources: directories and http(s) listings, feeds, manifests; polling; `shard` (src/sources). */
-  sources?: SourcesOptions
-  /** WebRTC (hybrid peer): on by default when `wsTrackers` are given; false turns it off; an object tunes it. */
-  webrtc?: boolean | NodeWebRtcOptions
-}
-
 /** A transport that is accepting connections, for status and health reports. */
-export interface ListeningTransport {
-  name: string
-  address: string
-  port: number
+export type ListeningTransport = ListeningAddress
+
+type Listener<K extends keyof MetadataPeerEvents> = (...args: MetadataPeerEvents[K]) => void
+
+/** A part made from a start and a close function. */
+function part (name: string, start: () => Promise<void> | void, close: () => Promise<void> | void, listening?: () => ListeningAddress[], status?: () => unknown): Part {
+  return { name, start, close, ...(listening ? { listening } : {}), ...(status ? { status } : {}) }
 }
 
-export class TorrentFish extends MetadataPeer {
-  readonly options: TorrentFishOptions
-  loader: DirectoryLoader | null = null
-  lastScan: ScanResult | null = null
-  private tcp: TcpListener | null = null
-  /** Announces and peer discovery (after start, unless `discovery: false`). */
-  discovery: Discovery | null = null
-  utp: UtpListener | null = null
-  /** Extra things to stop on close (discovery, other transports), in reverse order of start. */
-  private readonly closers: Array<() => Promise<void> | void> = []
+export class TorrentFish {
+  /** The metadata session: torrents, connections, counters; the one source of their events. */
+  readonly session: MetadataPeer
+  /** The options as given (resolved copies go to each part). */
+  readonly options: Readonly<TorrentFishOptions>
+  private readonly parts: Parts
+  private readonly tcp: TcpTransport
+  private readonly utpTransport: UtpTransport | null
+  private readonly pool: WebRtcAnswerPool | null
+  private loaderPart: DirectoryLoader | null = null
+  private scan: ScanResult | null = null
+  private discoveryPart: Discovery | null = null
+  private httpPart: HttpFace | null = null
+  private healthPart: WebSeedHealth | null = null
+  private sourcesPart: SourcesPart | null = null
+  private coveragePart: CoveragePart | null = null
+  private readonly extra: Array<{ close: () => Promise<void> | void, listening?: () => ListeningAddress[] }> = []
+  private closing: Promise<void> | null = null
 
   constructor (options: TorrentFishOptions = {}) {
-    super({
-      ...options,
+    const resolved = resolveServiceOptions(options)
+    this.options = options
+    const sessionOptions: MetadataPeerOptions = {
+      ...resolved.session,
+      // The handshake identity is fixed here, before any connection: the DHT bit says whether
+      // we mean to run a DHT node; the port is set once TCP has bound, before uTP or WebRTC start.
+      dht: resolved.session.dht ?? (resolved.listen && resolved.discovery !== false && resolved.discovery.dht === true),
       store: {
         // Torrents from files are re-read on demand, so only asked-for info dicts stay in memory.
         reader: async (record: TorrentRecord) => {
-          if (!record.source) throw new Error(`${record.infoHash} has no file to read from`)
+          if (!record.source) throw new TorrentFishError('ERR_NO_SOURCE', `${record.infoHash} has no file to read from`)
           return new Uint8Array(await readFile(record.source))
         },
-        ...options.store
+        ...resolved.session.store
       }
-    })
-    this.options = options
-    if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535)) {
-      throw new InvalidOptionError('port', `must be 0-65535, got ${options.port}`)
     }
+    const session = this.session = new MetadataPeer(sessionOptions)
+    this.parts = new Parts((err, p) => session.warnError(err, `shutdown of ${p.name}`))
+
+    if (resolved.sources) {
+      const sourcesOptions = resolved.sources
+      const stateDir = resolved.discovery === false ? undefined : resolved.discovery.stateDir
+      // Several -l, or any URL: one part applies every source, in place of the directory scan.
+      this.parts.add(part('sources', async () => {
+        const { sourcesPart } = await import('../sources/attach.ts')
+        const p = this.sourcesPart = sourcesPart(session, sourcesOptions, stateDir)
+        await p.start()
+      }, () => this.sourcesPart?.close(), undefined, () => this.sourcesPart?.status?.() ?? null))
+    } else if (resolved.loadPath) {
+      const loader = this.loaderPart = new DirectoryLoader(session, resolved.loadPath)
+      this.parts.add(part('directory-scan', async () => {
+        this.scan = await loader.scan()
+        session.store.trim() // the packed index gives back its growth slack once the scan is in
+      }, () => {}))
+    }
+    // Always there for dials; it listens unless `listen: false`.
+    this.tcp = this.parts.add(new TcpTransport(session, { port: resolved.port, host: resolved.listenInterface, outgoingInterface: resolved.outgoingInterface, proxy: resolved.proxy, listen: resolved.listen }))
+    if (resolved.listen) {
+      const tcp = this.tcp
+      // Fixed once, right after TCP binds and before any other transport starts.
+      this.parts.add(part('identity', () => { session.listenPort = tcp.port }, () => {}))
+    }
+    this.utpTransport = resolved.listen && resolved.utp ? this.parts.add(new UtpTransport(session, { port: () => this.tcp.port, host: resolved.listenInterface })) : null
+    this.pool = resolved.webrtc ? this.parts.add(this.makePool(resolved.webrtc)) : null
+    if (resolved.listen && resolved.discovery !== false) {
+      const discoveryOptions = resolved.discovery
+      this.parts.add(part('discovery', async () => {
+        // Loaded on use: a process that runs no discovery carries none of its libraries.
+        const { Discovery } = await import('../discovery/discovery.ts')
+        const transports = [this.tcp, this.utpTransport].filter((t): t is TcpTransport | UtpTransport => t !== null)
+        this.discoveryPart = new Discovery({
+          session,
+          dial: dialPolicy(() => transports as Transport[], { proxied: resolved.proxy !== undefined }),
+          port: () => this.port,
+          listenInterface: resolved.listenInterface,
+          udpSocket: () => this.utpTransport?.udpSocket() ?? null,
+          signaling: this.pool
+        }, { ...discoveryOptions, extraTrackers: [...(discoveryOptions.extraTrackers ?? []), ...resolved.wsTrackers] })
+        await this.discoveryPart.start()
+      }, () => this.discoveryPart?.close(), () => this.discoveryPart?.listening() ?? []))
+      // Without an explicit announce rate the coverage planner picks it from the torrent count.
+      const auto = discoveryOptions.announceRate === undefined
+      const shards = resolved.sources?.shard?.count
+      this.parts.add(part('coverage', async () => {
+        const { coveragePart } = await import('../sources/attach.ts')
+        const p = this.coveragePart = coveragePart({
+          scheduler: () => this.discoveryPart?.scheduler ?? null,
+          sources: () => this.sources,
+          warn: (code, message) => session.warn(code, message)
+        }, { auto, shards })
+        await p.start()
+      }, () => this.coveragePart?.close(), undefined, () => this.coveragePart?.status?.() ?? null))
+    }
+    if (resolved.webSeedCheck) {
+      const checkOptions = resolved.webSeedCheck
+      this.parts.add(part('web-seed-check', async () => {
+        const { WebSeedHealth } = await import('./web-seed-health.ts')
+        this.healthPart = new WebSeedHealth(session, checkOptions).start()
+      }, () => this.healthPart?.close()))
+    }
+    if (resolved.http) {
+      const httpOptions = resolved.http
+      this.parts.add(part('http', async () => {
+        // prom-client and the routes cost nothing unless asked for.
+        const { startHttp } = await import('../http/server.ts')
+        this.httpPart = await startHttp(this, httpOptions)
+      }, () => this.httpPart?.close(), () => this.httpPart?.listening() ?? []))
+    }
+    if (this.loaderPart && resolved.watch) {
+      const loader = this.loaderPart
+      // Last to start, first to stop: no file change is applied while the rest shuts down.
+      this.parts.add(part('directory-watch', () => loader.watch(), () => loader.close()))
+    }
+    this.parts.add(part('extra', () => {}, async () => {
+      for (const e of this.extra.splice(0).reverse()) await e.close()
+    }, () => this.extra.flatMap(e => e.listening?.() ?? [])))
   }
 
-  /** The TCP port peers connect to (after start). */
-  get port (): number { return this.tcp?.port ?? 0 }
-
-  /** Transports accepting connections now. */
-  listening (): ListeningTransport[] {
-    const out: ListeningTransport[] = []
-    if (this.tcp?.server.listening) out.push({ name: 'tcp', address: this.tcp.host, port: this.tcp.port })
-    for (const extra of this.extraListeners) out.push(...extra())
-    return out
+  private makePool (options: NodeWebRtcOptions): WebRtcAnswerPool {
+    const { rtc, ...poolOptions } = options
+    return new WebRtcAnswerPool(this.session, rtc ?? loadNodeWebRtc, poolOptions)
   }
 
-  private readonly extraListeners: Array<() => ListeningTransport[]> = []
-
-  /** Lets a transport or service module report itself in `listening()` and stop on close. */
-  register (closer: () => Promise<void> | void, listening?: () => ListeningTransport[]): void {
-    this.closers.push(closer)
-    if (listening) this.extraListeners.push(listening)
-  }
-
-  /** Loads the load path (if any), then listens. */
+  /** Starts every part in order. */
   async start (): Promise<this> {
-    if (this.options.sources) {
-      const { startSources } = await import('../sources/attach.ts')
-      const o = this.options
-      const locations = [...(o.loadPath ? [o.loadPath] : []), ...o.sources!.locations]
-      const started = await startSources(this, { watch: o.watch, ...o.sources!, locations }, o.discovery ? o.discovery.stateDir : undefined)
-      this.sources = started.set
-      this.lastScan = started.scan
-    } else if (this.options.loadPath) {
-      this.loader = new DirectoryLoader(this, this.options.loadPath)
-      this.lastScan = await this.loader.scan()
-      this.store.trim() // the packed index gives back its growth slack once the scan is in
-      if (this.options.watch !== false) this.loader.watch()
-    }
-    if (this.options.listen !== false) {
-      this.tcp = await listenTcp(this, { port: this.options.port ?? 6881, host: this.options.listenInterface })
-      this.listenPort = this.tcp.port
-    }
-    await this.startWebRtc()
-    if (this.options.listen !== false) {
-      // After WebRTC: it owns ws:// trackers when it runs, discovery announces the rest.
-      // Loaded on use, like WebRTC and HTTP below: a process that runs none of them carries none of their libraries.
-      const { attachNetworking } = await import('../discovery/attach.ts')
-      const net = await attachNetworking(this)
-      this.utp = net.utp
-      this.discovery = net.discovery
-      if (net.discovery) {
-        const { attachCoverage } = await import('../sources/attach.ts')
-        this.coverage = attachCoverage(this, { auto: this.options.discovery ? this.options.discovery.announceRate === undefined : true, shards: this.options.sources?.shard?.count })
-      }
-    }
-    await this.startHttpFace()
+    await this.parts.start()
     return this
   }
 
-  /** Torrent sources and shard filter, when `sources` is set (after start). */
-  sources: SourceSet | null = null
-  /** Announce coverage plan, when discovery runs (after start). */
-  coverage: CoveragePlanner | null = null
+  /** Parts in start order (for docs, logs and tests). */
+  partNames (): string[] { return this.parts.names() }
 
-  /** The WebRTC transport when it runs (see `webrtc` and `wsTrackers`). */
-  webrtcTransport: WebRtcTransport | null = null
+  /** Each part's status, by name. */
+  status (): Record<string, unknown> { return this.parts.status() }
 
-  private async startWebRtc (): Promise<void> {
-    const { webrtc, wsTrackers = [] } = this.options
-    const tuned = typeof webrtc === 'object' ? webrtc : {}
-    // ws:// URLs among the discovery's extra trackers count as configured ws trackers too.
-    const extra = this.options.discovery ? (this.options.discovery.extraTrackers ?? []).filter(u => /^wss?:\/\//i.test(u)) : []
-    const trackers = [...new Set([...wsTrackers, ...extra, ...(tuned.trackers ?? [])])]
-    if (webrtc === false || (webrtc === undefined && trackers.length === 0)) return
-    const { startNodeWebRtc } = await import('./webrtc-hybrid.ts')
-    const transport = await startNodeWebRtc(this, { ...tuned, trackers })
-    if (!transport) return
-    this.webrtcTransport = transport
-    this.register(() => transport.close(), () => transport.trackers().map(t => ({ name: 'webrtc', address: t.url, port: 0 })))
+  // ---- the parts, read-only ----
+
+  /** The TCP port peers connect to (after start). */
+  get port (): number { return this.tcp.port }
+  /** uTP's address while it listens (null when off or unavailable). */
+  get utp (): { port: number, host: string } | null {
+    const l = this.utpTransport?.listening()[0]
+    return l ? { port: l.port, host: l.address } : null
   }
-
+  /** The directory loader when `loadPath` is set. */
+  get loader (): DirectoryLoader | null { return this.loaderPart }
+  /** The initial scan's result (after start); with `sources`, what their first scans and polls loaded. */
+  get lastScan (): ScanResult | null { return this.sourcesPart?.scan ?? this.scan }
+  /** Torrent sources and shard filter when `sources` is set (after start). */
+  get sources (): SourceSet | null { return this.sourcesPart?.set ?? null }
+  /** Announce coverage plan while discovery runs (after start). */
+  get coverage (): CoveragePlanner | null { return this.coveragePart?.planner ?? null }
+  /** Announces and peer discovery (after start, unless `discovery: false`). */
+  get discovery (): Discovery | null { return this.discoveryPart }
+  /** The WebRTC answer pool unless `webrtc: false` (its RTC implementation loads on first need). */
+  get webrtcTransport (): WebRtcAnswerPool | null { return this.pool }
   /** The HTTP face when `http` is set (after start). */
-  http: HttpFace | null = null
+  get http (): HttpFace | null { return this.httpPart }
   /** Web seed checks when `webSeedCheck` is set (after start). */
-  webSeedHealth: WebSeedHealth | null = null
+  get webSeedHealth (): WebSeedHealth | null { return this.healthPart }
+  /** For the HTTP face: our listeners are expected unless `listen: false`. */
+  get expectsListeners (): boolean { return this.options.listen !== false }
 
-  // Loaded on demand: prom-client and the checker cost nothing unless asked for.
-  private async startHttpFace (): Promise<void> {
-    if (this.options.webSeedCheck) {
-      const { WebSeedHealth } = await import('./web-seed-health.ts')
-      const health = new WebSeedHealth(this, this.options.webSeedCheck === true ? {} : this.options.webSeedCheck)
-      this.webSeedHealth = health.start()
-      this.register(() => health.close())
-    }
-    if (this.options.http) {
-      const { startHttp } = await import('../http/server.ts')
-      this.http = await startHttp(this, this.options.http) // registers its own close
-    }
+  /** Transports accepting connections now. */
+  listening (): ListeningTransport[] {
+    return this.parts.listening()
   }
 
-  /**
-   * Adds a torrent; one with no `source` file to read back from stays pinned in memory, or
-   * its .torrent (for `xs=`) and, once evicted from the cache, its info dict would be lost.
-   */
+  /** Lets embedding code stop something with the service (closed before the built-in parts) and list it in `listening()`. */
+  register (closer: () => Promise<void> | void, listening?: () => ListeningTransport[]): void {
+    this.extra.push({ close: closer, listening })
+  }
+
+  // ---- the session's API ----
+
+  get store (): TorrentStore { return this.session.store }
+  get stats (): MetadataPeer['stats'] { return this.session.stats }
+  get peerId (): Uint8Array { return this.session.peerId }
+  get allowPrivate (): boolean { return this.session.allowPrivate }
+  get closed (): boolean { return this.session.closed }
+
   /**
    * Adds a torrent from .torrent bytes, a parsed torrent, or a path to a .torrent file.
    * Torrents added here are kept in memory (`pin`) unless `pin: false` is given: only the
    * load path's torrents are re-read from their files on demand.
    */
-  override async addTorrent (input: Uint8Array | ParsedTorrent | string, options: AddTorrentOptions = {}): Promise<TorrentRecord> {
+  async addTorrent (input: Uint8Array | ParsedTorrent | string, options: AddTorrentOptions = {}): Promise<TorrentRecord> {
     if (typeof input === 'string') return await this.addTorrentFile(input, options)
-    return await super.addTorrent(input, { pin: true, ...options })
+    return await this.session.addTorrent(input, { pin: true, ...options })
   }
 
   /** Reads a .torrent file and serves it, kept in memory. */
   async addTorrentFile (file: string, options: AddTorrentOptions = {}): Promise<TorrentRecord> {
     const full = path.resolve(file)
     const bytes = new Uint8Array(await readFile(full))
-    return await super.addTorrent(bytes, { pin: true, source: full, ...options })
+    return await this.session.addTorrent(bytes, { pin: true, source: full, ...options })
   }
 
-  /** Opens an outgoing connection to a peer for one torrent (via the proxy and outgoing interface if set). */
+  removeTorrent (infoHash: string): boolean { return this.session.removeTorrent(infoHash) }
+  getTorrent (infoHash: string): TorrentRecord | undefined { return this.session.getTorrent(infoHash) }
+  torrents (): TorrentRecord[] { return this.session.torrents() }
+  torrentStats (infoHash: string): TorrentCounters { return this.session.torrentStats(infoHash) }
+  getStats (): StatsSnapshot { return this.session.getStats() }
+  peers (): PeerSummary[] { return this.session.peers() }
+  handleConnection (stream: ByteStream, info: ConnectionInfo): PeerConnection { return this.session.handleConnection(stream, info) }
+  warn (code: string, message: string, record?: TorrentRecord): void { this.session.warn(code, message, record) }
+  warnError (err: unknown, source?: string): void { this.session.warnError(err, source) }
+
+  /** Opens an outgoing connection to a peer for one torrent over TCP (via the proxy and outgoing interface if set). */
   async dial (host: string, port: number, infoHash: string): Promise<PeerConnection> {
-    return await dialTcp(this, {
-      host,
-      port,
-      infoHash,
-      localAddress: this.options.outgoingInterface,
-      connect: this.options.proxy ? socksConnector(this.options.proxy) : undefined
-    })
+    return await this.tcp.dial({ host, port, infoHash })
   }
 
-  override async close (): Promise<void> {
-    if (this.closed) return
-    this.loader?.close()
-    await super.close()
-    for (const closer of this.closers.reverse()) {
-      try { await closer() } catch (err) { this.warnError(err, 'shutdown') }
-    }
-    await this.tcp?.close()
+  // Events are the session's: one source, no re-emitting per exchange.
+  on<K extends keyof MetadataPeerEvents> (event: K, fn: Listener<K>): this { this.session.on(event, fn as never); return this }
+  once<K extends keyof MetadataPeerEvents> (event: K, fn: Listener<K>): this { this.session.once(event, fn as never); return this }
+  off<K extends keyof MetadataPeerEvents> (event: K, fn: Listener<K>): this { this.session.off(event, fn as never); return this }
+  listenerCount<K extends keyof MetadataPeerEvents> (event: K): number { return this.session.listenerCount(event) }
+
+  /**
+   * Closes the session first (every connection with reason `shutdown`, no new ones), then the
+   * parts in reverse order of start. Safe to call twice.
+   */
+  close (): Promise<void> {
+    this.closing ??= (async () => {
+      // The watcher stops before anything else can see a file change.
+      this.loaderPart?.close()
+      await this.session.close()
+      await this.parts.close()
+    })()
+    return this.closing
   }
 }
 
@@ -240,8 +292,8 @@ export class TorrentFish extends MetadataPeer {
  */
 export async function createTorrentFish (options: TorrentFishOptions = {}, setup?: (fish: TorrentFish) => void): Promise<TorrentFish> {
   const fish = new TorrentFish(options)
-  // Load-time warnings also reach 'warning' listeners attached after this resolves.
-  const held = holdStartupWarnings(fish)
+  // Load-time warnings also reach 'warning' listeners attached after this resolves (on the session: the one event source).
+  const held = holdStartupWarnings(fish.session)
   setup?.(fish)
   try {
     return await fish.start()

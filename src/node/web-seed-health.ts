@@ -135,6 +135,12 @@ export class WebSeedHealth extends EventEmitter<WebSeedHealthEvents> {
     this.pending.delete(record.infoHash)
   }
 
+  /** A rewritten torrent may name other web seeds: forget its result and check it soon. */
+  private readonly onUpdated = (record: TorrentRecord): void => {
+    this.onRemoved(record)
+    this.onAdded(record)
+  }
+
   /** Torrents added while running: checked soon (same rate limit) rather than next pass. */
   private readonly pending = new Set<string>()
   private draining: Promise<void> | null = null
@@ -163,6 +169,7 @@ export class WebSeedHealth extends EventEmitter<WebSeedHealthEvents> {
     this.maxFiles = Math.max(1, options.maxFilesPerTorrent ?? DEFAULT_MAX_FILES)
     peer.on('torrent-removed', this.onRemoved)
     peer.on('torrent-added', this.onAdded)
+    peer.on('torrent-updated', this.onUpdated)
   }
 
   /** Starts checking in the background: a first pass now, then one per interval. */
@@ -327,6 +334,7 @@ export class WebSeedHealth extends EventEmitter<WebSeedHealthEvents> {
     this.abort.abort()
     this.peer.off('torrent-removed', this.onRemoved)
     this.peer.off('torrent-added', this.onAdded)
+    this.peer.off('torrent-updated', this.onUpdated)
     await Promise.all([this.loop, this.draining])
   }
 }

@@ -3,22 +3,29 @@
  * /metrics families. Kept here so src/http only calls in.
  */
 import type { Counter, Gauge } from 'prom-client'
-import type { TorrentFish } from '../node/torrent-fish.ts'
-import type { SourcesHealth } from './source-set.ts'
-import type { CoverageReport } from './coverage.ts'
+import type { SourceSet, SourcesHealth } from './source-set.ts'
+import type { CoveragePlanner, CoverageReport } from './coverage.ts'
 
-export function sourcesHealth (fish: TorrentFish): SourcesHealth | null {
+/** What the HTTP face reads of sources and coverage (src/http/host.ts includes it). */
+export interface SourcesView {
+  /** Torrent sources and shard filter, when `sources` is set. */
+  readonly sources: Pick<SourceSet, 'health' | 'otherShardTorrent' | 'shard'> | null
+  /** Announce coverage, when discovery runs. */
+  readonly coverage: Pick<CoveragePlanner, 'report'> | null
+}
+
+export function sourcesHealth (fish: SourcesView): SourcesHealth | null {
   return fish.sources?.health() ?? null
 }
 
-export function coverageHealth (fish: TorrentFish): CoverageReport | null {
+export function coverageHealth (fish: SourcesView): CoverageReport | null {
   return fish.coverage?.report() ?? null
 }
 
 type GaugeMaker = (name: string, help: string, labelNames: string[], collect: (g: Gauge<string>) => void) => void
 type CounterMaker = (name: string, help: string, labelNames: string[], collect: (c: Counter<string>) => void) => void
 
-export function registerSourceMetrics (fish: TorrentFish, gauge: GaugeMaker, counter: CounterMaker): void {
+export function registerSourceMetrics (fish: SourcesView, gauge: GaugeMaker, counter: CounterMaker): void {
   const reports = (): SourcesHealth['sources'] => fish.sources?.health().sources ?? []
   gauge('source_up', 'Whether the last poll of each torrent source worked (1), failed (0); absent before the first.', ['source', 'kind'], g => {
     for (const r of reports()) if (r.ok !== null) g.set({ source: r.source, kind: r.kind }, r.ok ? 1 : 0)

@@ -10,7 +10,7 @@
 import { EventEmitter } from 'node:events'
 import { parseTorrent } from '../core/torrent.ts'
 import { MAX_TORRENT_FILE_SIZE } from '../core/constants.ts'
-import { backoffDelay } from '../discovery/backoff.ts'
+import { backoffDelay } from '../util/backoff.ts'
 import { systemClock, type Clock } from './clock.ts'
 import { RequestGate } from './gate.ts'
 import { fetchLimited, torrentType, type FetchLimits } from './http-fetch.ts'

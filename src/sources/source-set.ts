@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events'
 import { readFile } from 'node:fs/promises'
 import { DuplicateTorrentError } from '../core/errors.ts'
 import { parseTorrent } from '../core/torrent.ts'
-import type { TorrentFish } from '../node/torrent-fish.ts'
+import type { SourceHost } from './host.ts'
 import { owns, shardOf, formatShard, type Shard } from './shard.ts'
 import type { SourceReport, SourceTorrent, SourceWarning, TorrentSource } from './source.ts'
 
@@ -40,7 +40,7 @@ export interface SourcesHealth {
 export class SourceSet extends EventEmitter<SourceSetEvents> {
   readonly shard: Shard | undefined
   readonly sources: TorrentSource[] = []
-  private readonly fish: TorrentFish
+  private readonly fish: SourceHost
   private readonly known = new Map<string, Known>()
   private chain: Promise<void> = Promise.resolve()
   private otherCount = 0
@@ -49,7 +49,7 @@ export class SourceSet extends EventEmitter<SourceSetEvents> {
   /** Every source has finished its first poll or scan (the initial load is over). */
   get synced (): boolean { return this.polled.size === this.sources.length }
 
-  constructor (fish: TorrentFish, shard?: Shard) {
+  constructor (fish: SourceHost, shard?: Shard) {
     super()
     this.fish = fish
     this.shard = shard && shard.count > 1 ? shard : undefined

@@ -6,7 +6,7 @@
 import net from 'node:net'
 import type { MetadataPeer } from '../core/metadata-peer.ts'
 import type { PeerConnection } from '../core/peer-connection.ts'
-import { listenAnyStack } from '../node/listen.ts'
+import { listenAnyStack } from './listen.ts'
 import { setMseKeyExchange } from '../core/mse-hook.ts'
 import { nodeMseKeyExchange } from './mse-dh.ts'
 

@@ -46,7 +46,7 @@ function newestMtime (dir: string): number {
  */
 export function ensureBundles (): void {
   const srcTime = Math.max(newestMtime(path.join(ROOT, 'src')), statSync(path.join(ROOT, 'rollup.config.mjs')).mtimeMs)
-  const testTime = Math.max(srcTime, newestMtime(path.join(ROOT, 'test', 'conformance')), statSync(path.join(ROOT, 'test', 'browser', 'pages', 'conformance-entry.ts')).mtimeMs)
+  const testTime = Math.max(srcTime, newestMtime(path.join(ROOT, 'test', 'conformance')), newestMtime(path.join(ROOT, 'test', 'fixtures')), statSync(path.join(ROOT, 'test', 'browser', 'pages', 'conformance-entry.ts')).mtimeMs)
   const stale = (file: string, since: number): boolean => !existsSync(file) || statSync(file).mtimeMs < since
   if (!stale(BUNDLE, srcTime) && !stale(TEST_BUNDLE, testTime)) return
   execFileSync('flock', [path.join(ROOT, 'node_modules', '.tf-bundle.lock'), process.execPath, path.join(ROOT, 'test', 'browser', 'build-bundles.ts')], { cwd: ROOT, stdio: 'inherit' })

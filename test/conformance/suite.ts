@@ -7,8 +7,8 @@
  */
 import { hash } from 'uint8-util'
 import { MetadataPeer, limits, type ByteStream, type MetadataPeerOptions, type PeerClosedEvent } from '../../src/index.ts'
-import { startLeecher, type Leecher } from './leecher.ts'
-import { makeTorrent, makeLargeTorrent, makeUnsortedTorrent, type TestTorrent } from './torrents.ts'
+import { startLeecher, type Leecher } from '../fixtures/leecher.ts'
+import { makeTorrent, makeLargeTorrent, makeUnsortedTorrent, type TestTorrent } from '../fixtures/memory-torrents.ts'
 
 /** How a transport makes a MetadataPeer reachable, and how a leecher dials it. */
 export interface ConformanceTransport {
@@ -47,13 +47,13 @@ function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
   return true
 }
 
-/** Polls a condition until it holds (the event it reflects may come from either side). */
-async function until (what: string, condition: () => boolean, ms = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`conformance: timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 5))
-  }
+/** The next event of `name` matching `match`, or a rejection after `ms` (a safety net, not a poll). */
+function nextEvent<K extends 'metadata-served' | 'peer'> (peer: MetadataPeer, name: K, match: (e: any) => boolean, ms = WAIT_MS): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const on = (e: unknown): void => { if (match(e)) { clearTimeout(timer); peer.off(name, on as never); resolve() } }
+    const timer = setTimeout(() => { peer.off(name, on as never); reject(new Error(`conformance: no ${name} within ${ms} ms`)) }, ms)
+    peer.on(name, on as never)
+  })
 }
 
 function fetchMetadata (leecher: Leecher): Promise<Uint8Array> {
@@ -88,6 +88,7 @@ export const conformanceCases: ConformanceCase[] = [
       check(t.infoSize > limits.METADATA_PIECE_SIZE, 'fixture spans several metadata pieces')
       let served = 0
       ctx.peer.on('metadata-served', e => { if (e.infoHash === t.infoHash) served += 1 })
+      const servedEvent = nextEvent(ctx.peer, 'metadata-served', e => e.infoHash === t.infoHash)
       const leecher = await ctx.leech(t)
       await fetchMetadata(leecher)
       const pieces = leecher.observed.metadataMessages.filter(m => m.msg.msg_type === 1)
@@ -98,7 +99,8 @@ export const conformanceCases: ConformanceCase[] = [
       check(await hash(joined as Uint8Array<ArrayBuffer>, 'hex', 'sha-1') === t.infoHash, 'served bytes hash to the info hash')
       check(pieces.every(p => p.msg.total_size === t.infoSize), 'every data message carries total_size')
       check(pieces.slice(0, -1).every(p => p.data.length === limits.METADATA_PIECE_SIZE), 'all but the last piece are 16 KiB')
-      await until('metadata-served', () => served === 1)
+      await servedEvent
+      check(served === 1, 'metadata-served once')
       check(leecher.observed.pieces === 0, 'no piece message was sent')
       check(!leecher.observed.interested && leecher.observed.requests === 0, 'never interested, never requests')
       const stats = ctx.peer.torrentStats(t.infoHash)
@@ -123,7 +125,7 @@ export const conformanceCases: ConformanceCase[] = [
     async run (ctx) {
       const t = await ctx.add(makeTorrent())
       const leecher = await ctx.leech(t, { fast: true })
-      await until('extended handshake and have_none', () => leecher.observed.extendedHandshake !== undefined && leecher.observed.haveNone)
+      await leecher.waitFor('extended handshake and have_none', o => o.extendedHandshake !== undefined && o.haveNone)
       const hs = leecher.observed.extendedHandshake!
       check(typeof hs.m?.ut_metadata === 'number' && hs.m.ut_metadata > 0, 'm.ut_metadata is a positive id')
       check(hs.metadata_size === t.infoSize, `metadata_size is ${t.infoSize}`)
@@ -138,7 +140,7 @@ export const conformanceCases: ConformanceCase[] = [
     async run (ctx) {
       const t = await ctx.add(makeTorrent({ pieces: 20 }))
       const leecher = await ctx.leech(t, { fast: false })
-      await until('bitfield', () => leecher.observed.bitfield !== undefined)
+      await leecher.waitFor('bitfield', o => o.bitfield !== undefined)
       const bf = leecher.observed.bitfield!
       check(bf.length === 3, `20 pieces -> 3 bytes of bitfield, got ${bf.length}`)
       check(bf.every(b => b === 0), 'bitfield is all zero')
@@ -151,10 +153,10 @@ export const conformanceCases: ConformanceCase[] = [
     async run (ctx) {
       const t = await ctx.add(makeLargeTorrent())
       const leecher = await ctx.leech(t, { metadata: true })
-      await until('extended handshake', () => leecher.observed.extendedHandshake !== undefined)
+      await leecher.waitFor('extended handshake', o => o.extendedHandshake !== undefined)
       const count = Math.ceil(t.infoSize / limits.METADATA_PIECE_SIZE)
       for (let round = 0; round < 2; round++) for (let i = 0; i < count; i++) leecher.sendMetadataMessage({ msg_type: 0, piece: i })
-      await until('all data messages', () => leecher.observed.metadataMessages.filter(m => m.msg.msg_type === 1).length === 2 * count)
+      await leecher.waitFor('all data messages', o => o.metadataMessages.filter(m => m.msg.msg_type === 1).length === 2 * count)
       const last = leecher.observed.metadataMessages.find(m => m.msg.piece === count - 1)!
       check(last.data.length === t.infoSize - (count - 1) * limits.METADATA_PIECE_SIZE, 'last piece is the short remainder')
       leecher.destroy()
@@ -165,12 +167,12 @@ export const conformanceCases: ConformanceCase[] = [
     async run (ctx) {
       const t = await ctx.add(makeTorrent())
       const leecher = await ctx.leech(t)
-      await until('extended handshake', () => leecher.observed.extendedHandshake !== undefined)
+      await leecher.waitFor('extended handshake', o => o.extendedHandshake !== undefined)
       leecher.sendMetadataMessage({ msg_type: 0, piece: 1 }) // one piece only: index 1 is out of range
       leecher.sendMetadataMessage({ msg_type: 0, piece: 99999 })
       leecher.sendMetadataMessage({ msg_type: 0, piece: -1 })
       leecher.sendMetadataMessage({ msg_type: 0, piece: 0 })
-      await until('three rejects and one data', () => leecher.observed.metadataMessages.length === 4)
+      await leecher.waitFor('three rejects and one data', o => o.metadataMessages.length === 4)
       const types = leecher.observed.metadataMessages.map(m => m.msg.msg_type)
       check(types.filter(x => x === 2).length === 3, 'three rejects')
       check(types.filter(x => x === 1).length === 1, 'the valid request is served')
@@ -187,7 +189,7 @@ export const conformanceCases: ConformanceCase[] = [
     async run (ctx) {
       const t = await ctx.add(makeTorrent())
       const leecher = await ctx.leech(t)
-      await until('extended handshake', () => leecher.observed.extendedHandshake !== undefined)
+      await leecher.waitFor('extended handshake', o => o.extendedHandshake !== undefined)
       const closed = ctx.nextClose()
       leecher.sendMetadataMessage({ msg_type: 0, piece: '0' })
       const event = await closed
@@ -201,16 +203,17 @@ export const conformanceCases: ConformanceCase[] = [
     async run (ctx) {
       const t = await ctx.add(makeTorrent())
       const fast = await ctx.leech(t, { fast: true })
-      await until('have_none', () => fast.observed.haveNone)
+      await fast.waitFor('have_none', o => o.haveNone)
       const raw = fast.wire as any
       raw.interested()
       // Wire.request refuses while choked; the message is written raw, as a hostile peer would.
       raw._message(6, [0, 0, 16384], null)
-      await until('reject', () => fast.observed.rejects.length === 1)
+      await fast.waitFor('reject', o => o.rejects.length === 1)
       const slow = await ctx.leech(t, { fast: false })
-      await until('bitfield', () => slow.observed.bitfield !== undefined)
+      await slow.waitFor('bitfield', o => o.bitfield !== undefined)
       ;(slow.wire as any)._message(6, [0, 0, 16384], null)
-      await until('request counted', () => ctx.peer.torrentStats(t.infoHash).pieceRequestsRefused === 2)
+      await slow.flush() // the request before it has been handled
+      check(ctx.peer.torrentStats(t.infoHash).pieceRequestsRefused === 2, 'both requests counted as refused')
       check(fast.observed.pieces === 0 && slow.observed.pieces === 0, 'no piece message')
       fast.destroy()
       slow.destroy()
@@ -252,7 +255,7 @@ export const conformanceCases: ConformanceCase[] = [
     async run (ctx) {
       const t = await ctx.add(makeTorrent())
       const leecher = await ctx.leech(t)
-      await until('extended handshake', () => leecher.observed.extendedHandshake !== undefined)
+      await leecher.waitFor('extended handshake', o => o.extendedHandshake !== undefined)
       const closing = ctx.nextClose()
       ;(leecher.wire as any)._push(new Uint8Array([0x7f, 0xff, 0xff, 0xff, 20]))
       await expectClose(ctx, closing, 'message-too-large')
@@ -263,7 +266,7 @@ export const conformanceCases: ConformanceCase[] = [
     async run (ctx) {
       const t = await ctx.add(makeTorrent())
       const leecher = await ctx.leech(t)
-      await until('extended handshake', () => leecher.observed.extendedHandshake !== undefined)
+      await leecher.waitFor('extended handshake', o => o.extendedHandshake !== undefined)
       const closing = ctx.nextClose()
       for (let i = 0; i <= limits.MAX_METADATA_COPIES_PER_CONNECTION; i++) leecher.sendMetadataMessage({ msg_type: 0, piece: 0 })
       await expectClose(ctx, closing, 'metadata-overfetch')
@@ -275,7 +278,7 @@ export const conformanceCases: ConformanceCase[] = [
     async run (ctx) {
       const t = await ctx.add(makeTorrent())
       const leecher = await ctx.leech(t)
-      await until('extended handshake', () => leecher.observed.extendedHandshake !== undefined)
+      await leecher.waitFor('extended handshake', o => o.extendedHandshake !== undefined)
       const closing = ctx.nextClose()
       const ourId = leecher.observed.extendedHandshake!.m.ut_metadata
       // Sent with the id the metadata peer gave us (as a real request would be), but not bencode.
@@ -288,7 +291,7 @@ export const conformanceCases: ConformanceCase[] = [
     async run (ctx) {
       const t = await ctx.add(makeTorrent())
       const leecher = await ctx.leech(t, { metadata: false })
-      await until('extended handshake', () => leecher.observed.extendedHandshake !== undefined)
+      await leecher.waitFor('extended handshake', o => o.extendedHandshake !== undefined)
       const closing = ctx.nextClose()
       const ourId = leecher.observed.extendedHandshake!.m.ut_metadata
       leecher.wire.extended(ourId, { msg_type: 0, piece: 0 })
@@ -339,7 +342,7 @@ export const conformanceCases: ConformanceCase[] = [
     async run (ctx) {
       const t = await ctx.add(makeTorrent())
       const leecher = await ctx.leech(t)
-      await until('extended handshake', () => leecher.observed.extendedHandshake !== undefined)
+      await leecher.waitFor('extended handshake', o => o.extendedHandshake !== undefined)
       const closing = ctx.nextClose()
       check(ctx.peer.removeTorrent(t.infoHash), 'removed')
       await expectClose(ctx, closing, 'torrent-removed')
@@ -354,7 +357,7 @@ export const conformanceCases: ConformanceCase[] = [
     async run (ctx) {
       const t = await ctx.add(makeTorrent())
       const first = await ctx.leech(t)
-      await until('first handshake', () => first.observed.extendedHandshake !== undefined)
+      await first.waitFor('first handshake', o => o.extendedHandshake !== undefined)
       const closing = ctx.nextClose()
       await ctx.leech(t)
       await expectClose(ctx, closing, 'connection-limit')
@@ -392,7 +395,7 @@ export const conformanceCases: ConformanceCase[] = [
     async run (ctx) {
       const t = await ctx.add(makeTorrent())
       const leecher = await ctx.leech(t)
-      await until('extended handshake', () => leecher.observed.extendedHandshake !== undefined)
+      await leecher.waitFor('extended handshake', o => o.extendedHandshake !== undefined)
       const closing = ctx.nextClose()
       await ctx.peer.close()
       await expectClose(ctx, closing, 'shutdown')

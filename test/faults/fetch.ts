@@ -4,7 +4,7 @@
  */
 import net from 'node:net'
 import { once } from 'node:events'
-import { startLeecher } from '../conformance/leecher.ts'
+import { startLeecher } from '../fixtures/leecher.ts'
 
 /** Fetches the metadata of `infoHash` from 127.0.0.1:`port`; resolves with the torrent bytes ut_metadata builds. */
 export async function fetchMetadata (port: number, infoHash: string): Promise<Uint8Array> {

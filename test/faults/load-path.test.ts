@@ -10,7 +10,7 @@ import { mkdir, open, rm, writeFile, rename } from 'node:fs/promises'
 import path from 'node:path'
 import { createTorrentFish, parseTorrent, type TorrentFish } from '../../src/node.ts'
 import { tmpDir } from '../fixtures/tmp.ts'
-import { makeTorrent } from '../conformance/torrents.ts'
+import { makeTorrent } from '../fixtures/memory-torrents.ts'
 import { fetchMetadata } from './fetch.ts'
 
 function added (fish: TorrentFish, infoHash: string): Promise<void> {

@@ -18,7 +18,7 @@ import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { spawnCli } from '../fixtures/cli.ts'
 import { tmpDir } from '../fixtures/tmp.ts'
-import { makeTorrent } from '../conformance/torrents.ts'
+import { makeTorrent } from '../fixtures/memory-torrents.ts'
 import { parseTorrent } from '../../src/index.ts'
 import { fetchMetadata } from '../faults/fetch.ts'
 

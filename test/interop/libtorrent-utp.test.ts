@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { createTorrentFish } from '../../src/node/torrent-fish.ts'
 import type { MetadataServedEvent } from '../../src/core/metadata-peer.ts'
 import { singleFileTorrent, magnetFor } from '../fixtures/torrents.ts'
-import { waitForEvent } from '../node/discovery-helpers.ts'
+import { waitForEvent } from '../fixtures/discovery.ts'
 
 const HELPER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'libtorrent-utp.py')
 

@@ -12,7 +12,7 @@ import { createTorrentFish } from '../../src/node/torrent-fish.ts'
 import type { MetadataServedEvent, Warning } from '../../src/core/metadata-peer.ts'
 import { singleFileTorrent, magnetFor } from '../fixtures/torrents.ts'
 import { startTestWebSeed } from '../fixtures/web-seed.ts'
-import { startOpenTracker, leechWithWebTorrent, waitForEvent } from '../node/discovery-helpers.ts'
+import { startOpenTracker, leechWithWebTorrent, waitForEvent } from '../fixtures/discovery.ts'
 
 for (const scheme of ['http', 'udp'] as const) {
   test(`opentracker over ${scheme.toUpperCase()}: a leecher with a tr=-only magnet finds torrent-fish and completes`, { timeout: 90_000 }, async t => {

@@ -12,7 +12,7 @@ import { main, type MainOptions } from '../../src/cli/main.ts'
 import type { TorrentFish } from '../../src/node.ts'
 import { BIN } from '../fixtures/cli.ts'
 import { tmpDir } from '../fixtures/tmp.ts'
-import { makeTorrent } from '../conformance/torrents.ts'
+import { makeTorrent } from '../fixtures/memory-torrents.ts'
 
 const OFFLINE = ['-p', '0', '-i', '127.0.0.1', '--no-dht', '--no-lsd', '--no-utp']
 

@@ -8,9 +8,9 @@ import path from 'node:path'
 import { main } from '../../src/cli/main.ts'
 import { spawnCli } from '../fixtures/cli.ts'
 import { tmpDir } from '../fixtures/tmp.ts'
-import { makeTorrent, makeLargeTorrent } from '../conformance/torrents.ts'
+import { makeTorrent, makeLargeTorrent } from '../fixtures/memory-torrents.ts'
 import { parseTorrent } from '../../src/index.ts'
-import { startLeecher } from '../conformance/leecher.ts'
+import { startLeecher } from '../fixtures/leecher.ts'
 
 function capture (): { io: { out: (l: string) => void, err: (l: string) => void }, out: string[], err: string[] } {
   const out: string[] = []

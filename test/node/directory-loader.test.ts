@@ -5,7 +5,7 @@ import { mkdir, writeFile, rename, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { createTorrentFish, parseTorrent, type TorrentFish } from '../../src/node.ts'
 import { tmpDir } from '../fixtures/tmp.ts'
-import { makeTorrent } from '../conformance/torrents.ts'
+import { makeTorrent } from '../fixtures/memory-torrents.ts'
 
 function added (fish: TorrentFish, infoHash: string): Promise<void> {
   return new Promise(resolve => fish.on('torrent-added', r => { if (r.infoHash === infoHash) resolve() }))

@@ -15,7 +15,7 @@ import type { MetadataServedEvent, Warning } from '../../src/core/metadata-peer.
 import { singleFileTorrent, magnetFor } from '../fixtures/torrents.ts'
 import { startTestWebSeed } from '../fixtures/web-seed.ts'
 import { tmpDir } from '../fixtures/tmp.ts'
-import { startPrivateDht, leechWithWebTorrent, waitForEvent, dhtStoredPeers } from './discovery-helpers.ts'
+import { startPrivateDht, leechWithWebTorrent, waitForEvent, dhtStoredPeers } from '../fixtures/discovery.ts'
 
 test('DHT: a leecher with a tracker-less magnet finds torrent-fish through a private DHT and completes', { timeout: 90_000 }, async t => {
   const dht = await startPrivateDht(t, 4)

@@ -13,7 +13,7 @@ import { createTorrentFish } from '../../src/node/torrent-fish.ts'
 import type { MetadataServedEvent } from '../../src/core/metadata-peer.ts'
 import { singleFileTorrent, magnetFor } from '../fixtures/torrents.ts'
 import { startTestWebSeed } from '../fixtures/web-seed.ts'
-import { leechWithWebTorrent, waitForEvent } from './discovery-helpers.ts'
+import { leechWithWebTorrent, waitForEvent } from '../fixtures/discovery.ts'
 
 test('LSD: torrent-fish announces on the LAN and a WebTorrent leecher finds it by LSD alone', { timeout: 60_000 }, async t => {
   const seed = await startTestWebSeed(t)

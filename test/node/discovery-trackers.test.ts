@@ -14,7 +14,7 @@ import { startEmbeddedTracker, type EmbeddedTracker } from '../../src/discovery/
 import type { Warning } from '../../src/core/metadata-peer.ts'
 import { singleFileTorrent, makeTorrent, pseudoRandomBytes } from '../fixtures/torrents.ts'
 import { BIN } from '../fixtures/cli.ts'
-import { startPrivateDht, waitForEvent, dhtStoredPeers } from './discovery-helpers.ts'
+import { startPrivateDht, waitForEvent, dhtStoredPeers } from '../fixtures/discovery.ts'
 
 type Result = [string, string, { ok: boolean, code?: string, message?: string }]
 

@@ -158,7 +158,7 @@ test('/health: ready with the listening transports; 503 once the peer listener i
     assert.equal(ok.webSeeds, null)
 
     // Take the TCP listener down under the service (as a crash of that socket would).
-    const server = (local as unknown as { tcp: { server: net.Server } }).tcp.server
+    const server = (local as unknown as { tcp: { listener: { server: net.Server } } }).tcp.listener.server
     await new Promise<void>(resolve => server.close(() => resolve()))
     const down = await fetch(`${local.http!.url}/health`)
     assert.equal(down.status, 503)

@@ -8,7 +8,7 @@ import path from 'node:path'
 import { createTorrentFish, type Warning } from '../../src/node.ts'
 import { MAX_HELD_WARNINGS } from '../../src/node/startup-warnings.ts'
 import { tmpDir } from '../fixtures/tmp.ts'
-import { makeTorrent } from '../conformance/torrents.ts'
+import { makeTorrent } from '../fixtures/memory-torrents.ts'
 
 test('library defaults: no DHT node, no LSD, nothing written under HOME or XDG_STATE_HOME', async t => {
   const home = await tmpDir(t, 'home')

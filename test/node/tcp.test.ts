@@ -5,9 +5,9 @@ import assert from 'node:assert/strict'
 import net from 'node:net'
 import Wire from 'bittorrent-protocol'
 import { createTorrentFish, parseTorrent, type TorrentFish } from '../../src/node.ts'
-import { startLeecher, peerIdBytes } from '../conformance/leecher.ts'
-import { makeTorrent, makeLargeTorrent } from '../conformance/torrents.ts'
-import { startSocks5Proxy } from './socks5-proxy.ts'
+import { startLeecher, peerIdBytes } from '../fixtures/leecher.ts'
+import { makeTorrent, makeLargeTorrent } from '../fixtures/memory-torrents.ts'
+import { startSocks5Proxy } from '../fixtures/socks5-proxy.ts'
 
 async function fish (t: { after: (fn: () => unknown) => void }, options: Parameters<typeof createTorrentFish>[0] = {}): Promise<TorrentFish> {
   const f = await createTorrentFish({ port: 0, ...options })

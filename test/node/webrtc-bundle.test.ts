@@ -37,7 +37,7 @@ test('the IIFE defines one global, TorrentFish, with the browser API', () => {
   const added = Object.keys(sandbox).filter(k => !before.has(k))
   assert.deepEqual(added, ['TorrentFish'])
   const api = sandbox.TorrentFish as Record<string, unknown>
-  for (const name of ['createBrowserPeer', 'BrowserPeer', 'MetadataPeer', 'WebRtcTransport', 'composeMagnet', 'parseTorrent']) {
+  for (const name of ['createBrowserPeer', 'BrowserPeer', 'MetadataPeer', 'WebRtcAnswerPool', 'composeMagnet', 'parseTorrent']) {
     assert.equal(typeof api[name], 'function', name)
   }
 })

@@ -34,7 +34,7 @@ test('hybrid TorrentFish serves a Node WebTorrent leecher over WebRTC, found thr
     await seed.close()
     await tracker.close()
   })
-  assert.ok(fish.webrtcTransport, 'WebRTC is on when a ws tracker is configured')
+  assert.ok(fish.webrtcTransport, 'WebRTC is on by default')
   assert.ok(fish.listening().some(l => l.name === 'webrtc' && l.address.startsWith('ws://')), 'listening() reports the ws tracker')
 
   const torrent = await singleFileTorrent({ size: 300_000 })

@@ -1,6 +1,7 @@
 /**
  * WebTorrent-tracker signalling in Node against a real bittorrent-tracker server and real
- * WebRTC (@roamhq/wrtc): one socket for many torrents and no idle RTCPeerConnections,
+ * WebRTC (@roamhq/wrtc), through the browser peer's composition (session + paced announces to
+ * WebSocket tracker targets + answer pool): one socket for many torrents and no idle RTCPeerConnections,
  * bounded negotiations with timeouts and reasons, reconnect + re-announce after the tracker
  * restarts, and the opt-in offer path.
  */
@@ -10,11 +11,11 @@ import { once } from 'node:events'
 import net from 'node:net'
 import { Server } from 'bittorrent-tracker'
 import { hex2bin, arr2hex, randomBytes } from 'uint8-util'
-import { MetadataPeer } from '../../src/core/metadata-peer.ts'
-import { WebRtcTransport, type NegotiationClosedEvent } from '../../src/transport/webrtc.ts'
+import { BrowserPeer, type BrowserPeerOptions } from '../../src/browser.ts'
+import type { NegotiationClosedEvent } from '../../src/transport/webrtc-answer-pool.ts'
 import { RtcNegotiation, type RtcImplementation } from '../../src/transport/webrtc-negotiation.ts'
 import { loadNodeWebRtc } from '../../src/node/webrtc-hybrid.ts'
-import { makeTorrent } from '../conformance/torrents.ts'
+import { makeTorrent } from '../fixtures/memory-torrents.ts'
 import { startTracker } from '../fixtures/tracker.ts'
 
 const loaded = await loadNodeWebRtc()
@@ -50,39 +51,44 @@ function trackSockets (server: any): Set<any> {
   return sockets
 }
 
+/** A browser peer (the same composition a tab runs) with Node's WebRTC, not started yet. */
+function peerWith (options: BrowserPeerOptions): BrowserPeer {
+  return new BrowserPeer({ rtcConfig: ICE, ...options })
+}
+
 function swarmSize (tracker: { server: any }): number {
   return Object.keys(tracker.server.torrents).length
 }
 
 test('1,000 torrents share one WebSocket, are all announced, and hold no RTCPeerConnection', async t => {
   const tracker = await startTracker()
-  const peer = new MetadataPeer()
   const rtc = countingRtc()
-  const transport = new WebRtcTransport(peer, { rtc, trackers: [tracker.wsUrl], rtcConfig: ICE })
+  // A budget high enough that the test measures the socket, not the pacing (tested in test/unit/announce-scheduler.test.ts).
+  const peer = peerWith({ rtc, trackers: [tracker.wsUrl], announceRate: 5000 })
   const sockets = trackSockets(tracker.server)
-  t.after(async () => { await transport.close(); await peer.close(); await tracker.close() })
+  t.after(async () => { await peer.close(); await tracker.close() })
   for (let i = 0; i < 1000; i++) await peer.addTorrent(makeTorrent({ name: `t${i}.bin`, pieces: 1 }).torrentBytes)
   const started = Date.now()
-  transport.start()
+  peer.start()
   while (swarmSize(tracker) < 1000) await once(tracker.server, 'start')
   t.diagnostic(`1,000 torrents announced in ${Date.now() - started} ms`)
   assert.equal(sockets.size, 1, 'one WebSocket for every torrent')
   assert.equal(rtc.created, 0, 'answer-only: no RTCPeerConnection while nobody asks')
-  assert.equal(transport.stats().peerConnections, 0)
+  assert.equal(peer.webrtc.stats().peerConnections, 0)
 })
 
 test('negotiations are bounded, time out with a reason, and release their RTCPeerConnection', async t => {
   const tracker = await startTracker()
-  const peer = new MetadataPeer()
   const rtc = countingRtc()
-  const transport = new WebRtcTransport(peer, { rtc, trackers: [tracker.wsUrl], rtcConfig: ICE, maxNegotiations: 1, negotiationTimeoutMs: 500 })
+  const peer = peerWith({ rtc, trackers: [tracker.wsUrl], maxNegotiations: 1, negotiationTimeoutMs: 500 })
+  const transport = peer.webrtc
   const closes: NegotiationClosedEvent[] = []
   transport.on('negotiation-close', e => closes.push(e))
   const offers: RtcNegotiation[] = []
   let ws: WebSocket | undefined
-  t.after(async () => { for (const o of offers) o.close(); ws?.close(); await transport.close(); await peer.close(); await tracker.close() })
+  t.after(async () => { for (const o of offers) o.close(); ws?.close(); await peer.close(); await tracker.close() })
   const record = await peer.addTorrent(makeTorrent().torrentBytes)
-  transport.start()
+  peer.start()
   while (swarmSize(tracker) < 1) await once(tracker.server, 'start')
 
   // A leecher that offers twice and never completes: it does not apply our answers.
@@ -118,11 +124,11 @@ test('after the tracker restarts, the transport reconnects and announces again',
   let server = await start()
   let sockets = trackSockets(server)
   const stop = (): Promise<void> => new Promise<void>(resolve => { for (const s of sockets) s.terminate(); server.close(() => resolve()) })
-  const peer = new MetadataPeer()
-  const transport = new WebRtcTransport(peer, { rtc: wrtc, trackers: [`ws://127.0.0.1:${port}`], rtcConfig: ICE, reconnectMinMs: 100, reconnectMaxMs: 400 })
-  t.after(async () => { await transport.close(); await peer.close(); await stop() })
+  const peer = peerWith({ rtc: wrtc, trackers: [`ws://127.0.0.1:${port}`], reconnectMinMs: 100, reconnectMaxMs: 400 })
+  const transport = peer.webrtc
+  t.after(async () => { await peer.close(); await stop() })
   const record = await peer.addTorrent(makeTorrent().torrentBytes)
-  transport.start()
+  peer.start()
   while (!server.torrents[record.infoHash]) await once(server, 'start')
 
   const warned = once(peer, 'warning')
@@ -139,11 +145,11 @@ test('after the tracker restarts, the transport reconnects and announces again',
 
 test('offersPerAnnounce: an offering peer connects to an answering one through the tracker', async t => {
   const tracker = await startTracker()
-  const answering = new MetadataPeer()
-  const offering = new MetadataPeer()
-  const a = new WebRtcTransport(answering, { rtc: wrtc, trackers: [tracker.wsUrl], rtcConfig: ICE })
-  const b = new WebRtcTransport(offering, { rtc: wrtc, trackers: [tracker.wsUrl], rtcConfig: ICE, offersPerAnnounce: 1 })
-  t.after(async () => { await a.close(); await b.close(); await answering.close(); await offering.close(); await tracker.close() })
+  const answering = peerWith({ rtc: wrtc, trackers: [tracker.wsUrl] })
+  const offering = peerWith({ rtc: wrtc, trackers: [tracker.wsUrl], offersPerAnnounce: 1 })
+  const a = answering
+  const b = offering
+  t.after(async () => { await answering.close(); await offering.close(); await tracker.close() })
   const bytes = makeTorrent().torrentBytes
   const record = await answering.addTorrent(bytes)
   await offering.addTorrent(bytes)
@@ -155,5 +161,5 @@ test('offersPerAnnounce: an offering peer connects to an answering one through t
   assert.equal(ours.direction, 'incoming')
   assert.equal(theirs.direction, 'outgoing')
   assert.equal(theirs.transport, 'webrtc')
-  assert.equal(b.stats().offersSent >= 1 && b.stats().answersReceived === 1, true)
+  assert.equal(b.webrtc.stats().offersSent >= 1 && b.webrtc.stats().answersReceived === 1, true)
 })

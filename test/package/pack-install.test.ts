@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url'
 import { tmpDir, removeDir } from '../fixtures/tmp.ts'
 import { singleFileTorrent, writeTorrentFiles, type FixtureTorrent } from '../fixtures/torrents.ts'
 import { spawnCli } from '../fixtures/cli.ts'
-import { startLeecher } from '../conformance/leecher.ts'
+import { startLeecher } from '../fixtures/leecher.ts'
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const INSTALL_TIMEOUT_MS = 10 * 60_000

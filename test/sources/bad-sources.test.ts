@@ -12,7 +12,7 @@ import { MAX_TORRENT_FILE_SIZE } from '../../src/core/constants.ts'
 import { singleFileTorrent } from '../fixtures/torrents.ts'
 import { startSourceServer, hugeBody } from './source-server.ts'
 import { fetchInfoDict } from './bep9.ts'
-import { waitForEvent } from '../node/discovery-helpers.ts'
+import { waitForEvent } from '../fixtures/discovery.ts'
 
 const TWO_GB = 2 * 1024 ** 3
 

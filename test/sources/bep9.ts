@@ -4,7 +4,7 @@
  */
 import net from 'node:net'
 import { createHash } from 'node:crypto'
-import { startLeecher } from '../conformance/leecher.ts'
+import { startLeecher } from '../fixtures/leecher.ts'
 import { infoBytesOf } from '../fixtures/torrents.ts'
 import type { ByteStream } from '../../src/index.ts'
 

@@ -12,7 +12,7 @@ import { ManualClock } from '../../src/sources/clock.ts'
 import { createTorrentFish } from '../../src/node/torrent-fish.ts'
 import { startEmbeddedTracker } from '../../src/discovery/embedded-tracker.ts'
 import { singleFileTorrent } from '../fixtures/torrents.ts'
-import { startPrivateDht, waitForEvent } from '../node/discovery-helpers.ts'
+import { startPrivateDht, waitForEvent } from '../fixtures/discovery.ts'
 
 const MIN = 60_000
 

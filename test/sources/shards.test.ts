@@ -20,7 +20,7 @@ import { startEmbeddedTracker } from '../../src/discovery/embedded-tracker.ts'
 import { createTorrentFish, type TorrentFish } from '../../src/node/torrent-fish.ts'
 import { shardOf } from '../../src/sources/shard.ts'
 import { startSourceServer } from './source-server.ts'
-import { waitForEvent } from '../node/discovery-helpers.ts'
+import { waitForEvent } from '../fixtures/discovery.ts'
 
 const run = promisify(execFile)
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'lt_magnet.py')

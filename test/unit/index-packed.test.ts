@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { PackedIndex, hexAt, hexInto, type PackedFields } from '../../src/core/index-packed.ts'
 import { TorrentStore, parseTorrent } from '../../src/index.ts'
-import { makeTorrent } from '../conformance/torrents.ts'
+import { makeTorrent } from '../fixtures/memory-torrents.ts'
 
 const sha1 = (s: string): Uint8Array => new Uint8Array(createHash('sha1').update(s).digest())
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')

@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { decode } from 'magnet-uri'
 import { composeMagnet, magnetWarnings, parseTorrent } from '../../src/index.ts'
-import { makeTorrent } from '../conformance/torrents.ts'
+import { makeTorrent } from '../fixtures/memory-torrents.ts'
 
 test('carries xt, dn, xl, every web seed, trackers, x.pe and xs', async () => {
   const r = await parseTorrent(makeTorrent({ name: 'My File.bin', urlList: ['http://a/x', 'http://b/x'], announce: 'udp://t:1' }).torrentBytes)

@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { TorrentStore, parseTorrent, DuplicateTorrentError, type TorrentRecord } from '../../src/index.ts'
-import { makeTorrent, makeLargeTorrent } from '../conformance/torrents.ts'
+import { makeTorrent, makeLargeTorrent } from '../fixtures/memory-torrents.ts'
 
 test('finds a torrent by info hash (any case) and by its MSE obfuscated hash', async () => {
   const store = new TorrentStore()

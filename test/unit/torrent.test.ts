@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import bencode from 'bencode'
 import { parseTorrent, InvalidTorrentError, limits } from '../../src/index.ts'
-import { makeTorrent, makeUnsortedTorrent } from '../conformance/torrents.ts'
+import { makeTorrent, makeUnsortedTorrent } from '../fixtures/memory-torrents.ts'
 
 const sha1 = (b: Uint8Array): string => createHash('sha1').update(b).digest('hex')
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')

@@ -10,38 +10,16 @@
  * little jitter; failures back off exponentially with jitter, and a target that keeps failing
  * to answer is paused as a whole, so a dead tracker does not eat the budget of live ones.
  */
+import { TorrentFishError } from '../core/errors.ts'
 import { EventEmitter } from 'events'
 import { MinHeap } from './min-heap.ts'
-import { backoffDelay } from './backoff.ts'
+import { backoffDelay } from '../util/backoff.ts'
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.ts'
 import { TrackerUnreachableError } from './errors.ts'
+import { resolveOptions, integerIn, numberIn, type OptionSpec } from '../util/options.ts'
+import type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from './target.ts'
 
-export type AnnounceEvent = 'started' | 'update' | 'stopped'
-
-/** What a target learned from one announce. */
-export interface AnnounceOutcome {
-  /** How long the target asks us to wait before the next announce. */
-  intervalMs?: number
-  /** The shortest wait the target allows. */
-  minIntervalMs?: number
-  /** Peers as `host:port` (IPv6 as `[addr]:port`). */
-  peers: string[]
-  seeders?: number
-  leechers?: number
-}
-
-/** Somewhere torrents are announced: one tracker URL, the DHT, LSD. */
-export interface AnnounceTarget {
-  /** The tracker URL, or `dht` / `lsd`. */
-  readonly key: string
-  /** Announces of this target running at once, at most. */
-  readonly maxInFlight: number
-  /** Interval used when the target names none. */
-  readonly defaultIntervalMs: number
-  /** Whether a `stopped` announce means anything to it (trackers: yes; DHT: no). */
-  readonly sendsStopped: boolean
-  announce (infoHash: string, event: AnnounceEvent, signal: AbortSignal): Promise<AnnounceOutcome>
-  close? (): Promise<void> | void
-}
+export type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from './target.ts'
 
 /** The last result of one announce, kept per (torrent, target) for status pages. */
 export interface AnnounceResult {
@@ -80,7 +58,8 @@ export interface SchedulerOptions {
   /** How long close() keeps sending `stopped` announces (default 3 s). */
   stopTimeoutMs?: number
   random?: () => number
-  now?: () => number
+  /** Time source and timers (tests inject a manual clock); default the system clock. */
+  clock?: Clock
 }
 
 interface Job {
@@ -145,6 +124,59 @@ export interface SchedulerEvents {
   warning: [{ code: string, message: string, infoHash?: string, target?: string }]
 }
 
+/** Defaults of {@link SchedulerOptions}, each with its reason. */
+export const SCHEDULER_DEFAULTS = {
+  /**
+   * Announces per second over every target. 100k torrents take ~35 min to announce once at
+   * 50/s: a steady ramp that no tracker rate-limits, and a restart never looks like a flood.
+   */
+  rate: 50,
+  /** Sockets and requests in flight at once; with 20 s timeouts this bounds memory for dead trackers. */
+  maxInFlight: 64,
+  /** Torrents loaded together (a directory scan) spread their first announce over 2 s. */
+  startJitterMs: 2000,
+  /** No tracker may make us announce a torrent more than once a minute (BEP 3 trackers ask 30 min). */
+  minIntervalMs: 60_000,
+  /** A tracker asking for more than 2 h would forget us before we come back. */
+  maxIntervalMs: 2 * 3600_000,
+  /** Up to 10% later than asked, so torrents announced together drift apart. */
+  jitter: 0.1,
+  /** First retry after 30 s, doubling: a tracker blip costs little, an outage backs off to an hour. */
+  retryBaseMs: 30_000,
+  retryMaxMs: 3600_000,
+  /** Three unanswered announces in a row: the tracker is down, pause it as a whole. */
+  pauseAfterFailures: 3,
+  /** Trackers answer in well under a second; 20 s covers a slow one without holding slots forever. */
+  announceTimeoutMs: 20_000,
+  /** Shutdown waits at most 3 s for `stopped` announces; the rest expire at the tracker. */
+  stopTimeoutMs: 3000
+}
+
+/**
+ * The automatic rate, used when no `rate` is given to the service (src/sources/coverage.ts plans
+ * it): never below the default rate, raised with the torrent count so each torrent is announced
+ * again before trackers and the DHT forget it, up to a cap that stays polite to public trackers.
+ */
+export const AUTO_RATE = {
+  floor: SCHEDULER_DEFAULTS.rate,
+  /** 200/s re-announces ~360k torrents per 30 min; beyond that, shards (`--shard K/N`) are the answer. */
+  cap: 200
+}
+
+const SPEC: OptionSpec<Required<Omit<SchedulerOptions, 'clock' | 'random'>>> = {
+  rate: numberIn(0.001, 1_000_000),
+  maxInFlight: integerIn(1, 100_000),
+  startJitterMs: integerIn(0, 86_400_000),
+  minIntervalMs: integerIn(0, 86_400_000),
+  maxIntervalMs: integerIn(1, 7 * 86_400_000),
+  jitter: numberIn(0, 10),
+  retryBaseMs: integerIn(1, 86_400_000),
+  retryMaxMs: integerIn(1, 7 * 86_400_000),
+  pauseAfterFailures: integerIn(1, 1_000_000),
+  announceTimeoutMs: integerIn(1, 3_600_000),
+  stopTimeoutMs: integerIn(0, 3_600_000)
+}
+
 /** Warnings per target per minute; beyond this they are counted and summarised. */
 const WARNINGS_PER_MINUTE = 10
 /** Credit the pacer may bank after idling, so timer lateness does not lower the real rate. */
@@ -153,14 +185,15 @@ const PACER_CREDIT_MS = 20
 export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
   rate: number
   private readonly maxInFlight: number
-  private readonly opts: Required<Omit<SchedulerOptions, 'rate' | 'maxInFlight'>>
+  private readonly opts: Required<Omit<SchedulerOptions, 'rate' | 'maxInFlight' | 'clock'>> & { now: () => number }
+  private readonly clock: Clock
   private readonly targets = new Map<string, TargetState>()
   private readonly jobs = new Map<string, Job[]>()
   private readonly stopQueue: Job[] = []
   private readonly controllers = new Set<AbortController>()
   private inFlight = 0
   private nextSlot = 0
-  private timer: ReturnType<typeof setTimeout> | null = null
+  private timer: TimerHandle | null = null
   private timerAt = Infinity
   private closing = false
   private closedFlag = false
@@ -169,21 +202,22 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
 
   constructor (options: SchedulerOptions = {}) {
     super()
-    this.rate = options.rate ?? 50
-    if (!(this.rate > 0) || !Number.isFinite(this.rate)) throw new RangeError(`announce rate must be a positive number, got ${this.rate}`)
-    this.maxInFlight = options.maxInFlight ?? 64
+    const o = resolveOptions('scheduler', SCHEDULER_DEFAULTS as Required<Omit<SchedulerOptions, 'clock' | 'random'>>, SPEC, options as Record<string, unknown>, ['clock', 'random'])
+    this.rate = o.rate
+    this.maxInFlight = o.maxInFlight
+    this.clock = options.clock ?? systemClock
     this.opts = {
-      startJitterMs: options.startJitterMs ?? 2000,
-      minIntervalMs: options.minIntervalMs ?? 60_000,
-      maxIntervalMs: options.maxIntervalMs ?? 2 * 3600_000,
-      jitter: options.jitter ?? 0.1,
-      retryBaseMs: options.retryBaseMs ?? 30_000,
-      retryMaxMs: options.retryMaxMs ?? 3600_000,
-      pauseAfterFailures: options.pauseAfterFailures ?? 3,
-      announceTimeoutMs: options.announceTimeoutMs ?? 20_000,
-      stopTimeoutMs: options.stopTimeoutMs ?? 3000,
+      startJitterMs: o.startJitterMs,
+      minIntervalMs: o.minIntervalMs,
+      maxIntervalMs: o.maxIntervalMs,
+      jitter: o.jitter,
+      retryBaseMs: o.retryBaseMs,
+      retryMaxMs: o.retryMaxMs,
+      pauseAfterFailures: o.pauseAfterFailures,
+      announceTimeoutMs: o.announceTimeoutMs,
+      stopTimeoutMs: o.stopTimeoutMs,
       random: options.random ?? Math.random,
-      now: options.now ?? Date.now
+      now: () => this.clock.now()
     }
   }
 
@@ -259,8 +293,51 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
         suppressed: 0
       }
       this.targets.set(target.key, state)
+      target.attach?.({ reannounce: () => this.reannounce(target.key) })
     }
     return state
+  }
+
+  /**
+   * Makes every torrent of one target due again as `started`, spread over the start jitter
+   * and paced by the budget like any other announce (a WebSocket tracker that reconnected
+   * has forgotten them).
+   */
+  reannounce (key: string): void {
+    const state = this.targets.get(key)
+    if (!state || this.closing) return
+    const now = this.opts.now()
+    const jobs: Job[] = []
+    while (state.heap.size > 0) {
+      const job = state.heap.pop()!
+      if (job.removed) continue
+      job.due = now + Math.floor(this.opts.random() * this.opts.startJitterMs)
+      job.event = 'started'
+      jobs.push(job)
+    }
+    for (const job of jobs) state.heap.push(job)
+    // Jobs in flight re-queue themselves when they finish; mark them to start again too.
+    for (const list of this.jobs.values()) for (const job of list) if (job.target === state && job.inFlight) job.event = 'started'
+    this.pump()
+  }
+
+  /**
+   * Sets the targets of an announced torrent (its trackers changed): new targets start, targets
+   * it no longer names get a `stopped`, the others keep their schedule.
+   */
+  update (infoHash: string, targets: AnnounceTarget[]): void {
+    if (this.closing) return
+    const list = this.jobs.get(infoHash)
+    if (!list) { this.add(infoHash, targets); return }
+    const keys = new Set(targets.map(t => t.key))
+    const kept = list.filter(job => {
+      if (keys.has(job.target.target.key)) return true
+      this.retire(job, true)
+      return false
+    })
+    if (kept.length === 0) this.jobs.delete(infoHash)
+    else this.jobs.set(infoHash, kept)
+    this.add(infoHash, targets)
   }
 
   // ---- the loop ----
@@ -307,16 +384,15 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
 
   private arm (at: number): void {
     if (at === Infinity) {
-      if (this.timer) clearTimeout(this.timer)
+      if (this.timer) this.clock.clearTimeout(this.timer)
       this.timer = null
       this.timerAt = Infinity
       return
     }
     if (this.timer && this.timerAt <= at) return
-    if (this.timer) clearTimeout(this.timer)
+    if (this.timer) this.clock.clearTimeout(this.timer)
     this.timerAt = at
-    this.timer = setTimeout(() => { this.timer = null; this.timerAt = Infinity; this.pump() }, Math.max(0, at - this.opts.now()))
-    this.timer.unref?.()
+    this.timer = this.clock.setTimeout(() => { this.timer = null; this.timerAt = Infinity; this.pump() }, Math.max(0, at - this.opts.now()))
   }
 
   private dispatch (job: Job): void {
@@ -327,8 +403,7 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
     state.inFlight += 1
     this.inFlight += 1
     const event = job.event
-    const timeout = setTimeout(() => controller.abort(new TrackerUnreachableError(state.target.key, `no answer within ${this.opts.announceTimeoutMs} ms`)), this.opts.announceTimeoutMs)
-    timeout.unref?.()
+    const timeout = this.clock.setTimeout(() => controller.abort(new TrackerUnreachableError(state.target.key, `no answer within ${this.opts.announceTimeoutMs} ms`)), this.opts.announceTimeoutMs)
     let settled: Promise<AnnounceOutcome>
     try {
       settled = state.target.announce(job.infoHash, event, controller.signal)
@@ -342,7 +417,7 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
       outcome => this.finish(job, event, outcome, undefined),
       err => this.finish(job, event, undefined, err)
     ).finally(() => {
-      clearTimeout(timeout)
+      this.clock.clearTimeout(timeout)
       this.controllers.delete(controller)
     })
   }
@@ -377,7 +452,8 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
       job.failures = 0
       if (event !== 'stopped') {
         job.announced = true
-        job.event = 'update'
+        // Unless a reannounce() asked for a fresh `started` while this one was in flight.
+        if (job.event === event) job.event = 'update'
         const asked = outcome.intervalMs ?? state.target.defaultIntervalMs
         const floor = Math.max(this.opts.minIntervalMs, outcome.minIntervalMs ?? 0)
         const interval = Math.min(this.opts.maxIntervalMs, Math.max(floor, asked))
@@ -491,15 +567,15 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
     this.jobs.clear()
     this.pump()
     await new Promise<void>(resolve => {
-      const done = (): void => { clearTimeout(deadline); this.idleWaiters.delete(done); resolve() }
-      const deadline = setTimeout(done, this.opts.stopTimeoutMs)
+      const done = (): void => { this.clock.clearTimeout(deadline); this.idleWaiters.delete(done); resolve() }
+      const deadline = this.clock.setTimeout(done, this.opts.stopTimeoutMs)
       this.idleWaiters.add(done)
       if (this.inFlight === 0 && this.stopQueue.length === 0) done()
     })
     this.closedFlag = true
     this.stopQueue.length = 0
     this.arm(Infinity)
-    for (const c of [...this.controllers]) c.abort(new Error('shutting down'))
+    for (const c of [...this.controllers]) c.abort(new TorrentFishError('ERR_SHUTDOWN', 'shutting down'))
     for (const state of this.targets.values()) {
       try { await state.target.close?.() } catch {}
     }

@@ -5,12 +5,13 @@
 import type net from 'node:net'
 import { SocksClient } from 'socks'
 import { InvalidOptionError } from '../core/errors.ts'
+import { parseHostPort as parse } from '../util/address.ts'
 
+/** Parses `host:port` for an option; InvalidOptionError naming it otherwise. */
 export function parseHostPort (value: string, option: string): { host: string, port: number } {
-  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(value.trim())
-  const port = m ? Number(m[2]) : NaN
-  if (!m || !(port > 0 && port < 65536)) throw new InvalidOptionError(option, `expected host:port, got "${value}"`)
-  return { host: m[1], port }
+  const parsed = parse(value)
+  if (!parsed) throw new InvalidOptionError(option, `expected host:port, got "${value}"`)
+  return parsed
 }
 
 export function socksConnector (proxy: string): (host: string, port: number) => Promise<net.Socket> {

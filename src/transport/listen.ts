@@ -4,6 +4,22 @@
  * server torrent-fish runs (peer TCP, HTTP face, web seed, demo page).
  */
 import type { Server } from 'node:net'
+import { TorrentFishError } from '../core/errors.ts'
+
+/** A server could not listen; `code` is ERR_PORT_IN_USE, ERR_PORT_ACCESS or ERR_LISTEN, the system's in `cause`. */
+export class ListenError extends TorrentFishError {
+  readonly port: number
+  readonly host: string
+  constructor (what: string, host: string, port: number, cause: Error) {
+    const sys = (cause as NodeJS.ErrnoException).code
+    const code = sys === 'EADDRINUSE' ? 'ERR_PORT_IN_USE' : sys === 'EACCES' ? 'ERR_PORT_ACCESS' : 'ERR_LISTEN'
+    const hint = sys === 'EADDRINUSE' ? ' (another program uses this port: pick another with -p, or 0 for any free one)' : ''
+    super(code, `cannot listen on ${what} ${host.includes(':') ? `[${host}]` : host}:${port}: ${cause.message}${hint}`, { cause })
+    this.name = 'ListenError'
+    this.port = port
+    this.host = host
+  }
+}
 
 export function listenServer (server: Server, port: number, host: string | undefined, backlog?: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -30,6 +46,6 @@ export async function listenAnyStack (server: Server, port: number, host: string
       await listenServer(server, port, '0.0.0.0', backlog) // no IPv6 on this host
       return '0.0.0.0'
     }
-    throw new Error(`cannot listen on ${what} ${host ?? '[::]'}:${port}: ${(err as Error).message}`, { cause: err })
+    throw new ListenError(what, host ?? '::', port, err as Error)
   }
 }

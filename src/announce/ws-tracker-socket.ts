@@ -5,6 +5,7 @@
  * platform's WebSocket (browsers, Node >= 22), injected so tests can swap it.
  */
 import { EventEmitter } from 'events'
+import { backoffDelay } from '../util/backoff.ts'
 
 /** The WebSocket constructor shape we need (the WHATWG one). */
 export type WebSocketConstructor = new (url: string) => WebSocketLike
@@ -56,12 +57,6 @@ export interface TrackerSocketEvents {
   down: [{ error: string, retryInMs: number, first: boolean }]
   /** A message that is not a JSON object, or too large. */
   invalid: [string]
-}
-
-/** Exponential backoff with full jitter in the upper half, so many tabs do not retry in step. */
-export function backoffDelay (failures: number, minMs: number, maxMs: number, random = Math.random): number {
-  const ceiling = Math.min(maxMs, minMs * 2 ** Math.min(failures, 30))
-  return Math.round(ceiling / 2 + random() * ceiling / 2)
 }
 
 export class TrackerSocket extends EventEmitter<TrackerSocketEvents> {
@@ -181,7 +176,7 @@ export class TrackerSocket extends EventEmitter<TrackerSocketEvents> {
     this.wasUp = false
     this.state = 'down'
     this.lastError = error
-    const retryInMs = backoffDelay(this.failures, this.options.reconnectMinMs, this.options.reconnectMaxMs)
+    const retryInMs = backoffDelay(this.failures + 1, { baseMs: this.options.reconnectMinMs, maxMs: this.options.reconnectMaxMs })
     this.failures += 1
     this.retryAt = Date.now() + retryInMs
     this.armTimer(() => this.connect(), retryInMs)

@@ -1,8 +1,9 @@
 /**
  * Caps warnings from one noisy source (a flood of malformed DHT packets, a LAN full of bad
- * LSD datagrams) at a few per minute, then says how many were held back.
+ * LSD datagrams, a tracker failing for thousands of torrents) at a few per minute, then says
+ * how many were held back.
  */
-export class WarnLimiter {
+export class WarnThrottle {
   private window = -1
   private count = 0
   private suppressed = 0
@@ -16,7 +17,8 @@ export class WarnLimiter {
     this.now = now
   }
 
-  warn (message: string): void {
+  /** Emits the message unless this minute's quota is used up. Returns whether it was emitted. */
+  warn (message: string): boolean {
     const minute = Math.floor(this.now() / 60_000)
     if (minute !== this.window) {
       if (this.suppressed > 0) this.emit(`(${this.suppressed} similar warnings not shown)`)
@@ -27,8 +29,9 @@ export class WarnLimiter {
     if (this.count < this.perMinute) {
       this.count += 1
       this.emit(message)
-    } else {
-      this.suppressed += 1
+      return true
     }
+    this.suppressed += 1
+    return false
   }
 }

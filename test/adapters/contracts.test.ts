@@ -1,0 +1,102 @@
+/**
+ * Contract tests for every reach into another package's internals (src/adapters/ and the
+ * bittorrent-protocol subclass in src/core/wire.ts). Each fails loudly, naming the package,
+ * when an upgrade moves or changes what the adapter relies on; and the patched packages are
+ * pinned to the exact versions these tests were written against.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import Wire from 'bittorrent-protocol'
+import DHT from 'bittorrent-dht'
+import LSD from 'bittorrent-lsd'
+import { trackerClasses, CLIENT_FIELDS_USED, oneShotTracker } from '../../src/adapters/bittorrent-tracker.ts'
+import { routingTableNodes, routingTableSize } from '../../src/adapters/bittorrent-dht.ts'
+import { dropAnnounces } from '../../src/adapters/bittorrent-lsd.ts'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
+const PATCHED = ['bittorrent-protocol', 'bittorrent-tracker', 'bittorrent-dht', 'bittorrent-lsd']
+
+test('patched packages are pinned to exact versions, and those are the versions installed', () => {
+  for (const name of PATCHED) {
+    const wanted = pkg.dependencies[name]
+    assert.match(wanted, /^\d+\.\d+\.\d+$/, `${name} must be pinned exactly (its internals are used), not "${wanted}"`)
+    const installed = JSON.parse(readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version
+    assert.equal(installed, wanted, `${name}: installed ${installed}, pinned ${wanted}; re-run test/adapters after an upgrade`)
+  }
+})
+
+test('bittorrent-tracker: the HTTP and UDP tracker classes exist and read only the client fields the stand-in provides', async () => {
+  for (const [kind, Tracker] of Object.entries(trackerClasses)) {
+    assert.equal(typeof Tracker, 'function', `bittorrent-tracker: lib/client/${kind}-tracker.js no longer exports a class`)
+    for (const method of ['announce', 'setInterval', 'destroy']) assert.equal(typeof Tracker.prototype[method], 'function', `bittorrent-tracker ${kind} tracker: ${method}() is gone`)
+    const read = new Set<string>()
+    const client = new Proxy({
+      infoHash: '0'.repeat(40), _infoHashBinary: '\0'.repeat(20), _infoHashBuffer: new Uint8Array(20), _peerIdBinary: '\0'.repeat(20),
+      _peerIdBuffer: new Uint8Array(20), _port: 1, _userAgent: undefined, _proxyOpts: undefined,
+      _defaultAnnounceOpts: (o: object) => o, emit: () => true
+    } as Record<string, unknown>, { get (target, key) { if (typeof key === 'string') read.add(key); return target[key] } })
+    const url = kind === 'http' ? 'http://127.0.0.1:9/announce' : 'udp://127.0.0.1:9'
+    const tracker = new Tracker(client, url)
+    tracker.setInterval = () => {}
+    tracker.announce({ event: 'started', left: 0, uploaded: 0, downloaded: 0, numwant: 0 })
+    await new Promise<void>(resolve => tracker.destroy(() => resolve()))
+    const unknown = [...read].filter(k => !(CLIENT_FIELDS_USED as readonly string[]).includes(k))
+    assert.deepEqual(unknown, [], `bittorrent-tracker ${kind} tracker reads client fields the adapter does not provide`)
+  }
+})
+
+test('bittorrent-tracker: a one-shot HTTP announce reports an unreachable tracker as a warning', async () => {
+  const tracker = oneShotTracker('http', 'http://127.0.0.1:9/announce', { infoHash: '1'.repeat(40), peerId: new Uint8Array(20), port: 1 })
+  const warned = new Promise<unknown>(resolve => tracker.events.once('warning', resolve))
+  tracker.announce({ event: 'started', left: 0, uploaded: 0, downloaded: 0, numwant: 0 })
+  assert.ok(await warned instanceof Error)
+  await tracker.destroy()
+})
+
+test('importing torrent-fish (and this adapter) loads no native addon: no node-datachannel', async () => {
+  // A fresh process: this one has loaded test dependencies of its own.
+  const { execFileSync } = await import('node:child_process')
+  const out = execFileSync(process.execPath, ['-e', "import('./src/node.ts').then(() => { const fs = require('fs'); console.log(fs.readFileSync('/proc/self/maps', 'utf8').split('\\n').filter(l => l.endsWith('.node')).map(l => l.split(' ').pop()).join('\\n')) })"], { cwd: ROOT, encoding: 'utf8' })
+  assert.deepEqual(out.split('\n').filter(Boolean), [], 'native addons mapped after import')
+})
+
+test('bittorrent-dht: the routing table the adapter reads is there', async () => {
+  const dht = new DHT({ bootstrap: false })
+  try {
+    await new Promise<void>(resolve => dht.listen(0, '127.0.0.1', () => resolve()))
+    dht.addNode({ host: '127.0.0.1', port: 9, id: Buffer.alloc(20, 7) })
+    assert.equal(routingTableSize(dht), 1)
+    const [node] = routingTableNodes(dht)
+    assert.equal(node.host, '127.0.0.1')
+    assert.equal(Buffer.from(node.id as Uint8Array).toString('hex'), '07'.repeat(20), 'nodes keep their ids')
+  } finally {
+    await new Promise<void>(resolve => dht.destroy(() => resolve()))
+  }
+})
+
+test('bittorrent-lsd: _parseAnnounce is there and the filter drops the cookies it is asked to', () => {
+  assert.equal(typeof LSD.prototype._parseAnnounce, 'function', 'bittorrent-lsd: _parseAnnounce() is gone')
+  const lsd = new LSD({ peerId: 'a'.repeat(40), infoHash: '0'.repeat(40), port: 1 })
+  try {
+    dropAnnounces(lsd, cookie => cookie.startsWith('torrent-fish-'))
+    const message = (cookie: string): string => `BT-SEARCH * HTTP/1.1\r\nHost: 239.192.152.143:6771\r\nPort: 6881\r\nInfohash: ${'b'.repeat(40)}\r\ncookie: ${cookie}\r\n\r\n\r\n`
+    assert.equal(lsd._parseAnnounce(message('torrent-fish-xyz')), null)
+    const kept = lsd._parseAnnounce(message('someone-else'))
+    assert.ok(kept && kept.cookie === 'someone-else', 'other announces still parse (and carry a cookie field)')
+  } finally {
+    lsd.destroy()
+  }
+})
+
+test('bittorrent-protocol: the Wire methods src/core/wire.ts overrides are there', () => {
+  for (const method of ['_onMessageLength', '_onRequest', '_sendExtendedHandshake', '_message', 'extended']) {
+    assert.equal(typeof (Wire.prototype as any)[method], 'function', `bittorrent-protocol: Wire.${method}() is gone; update src/core/wire.ts`)
+  }
+  // GuardedWire._sendExtendedHandshake sets the flag the base class checks before sending its own.
+  const source = readFileSync(path.join(ROOT, 'node_modules', 'bittorrent-protocol', 'index.js'), 'utf8')
+  assert.match(source, /!this\._extendedHandshakeSent/, 'bittorrent-protocol: the _extendedHandshakeSent guard is gone')
+})
