@@ -34,8 +34,7 @@ export function checkSourcesOptions (options: SourcesOptions): void {
     throw new InvalidOptionError('sources.shard', `shard ${options.shard.index}/${options.shard.count} is out of range`)
   }
   for (const location of options.locations) {
-    if (!isRemoteLocation(location)) continue
-    try { new URL(location) } catch { throw new InvalidOptionError('sources.locations', `not a URL: "${location}"`) } // eslint-disable-line no-new
+    if (isRemoteLocation(location) && !URL.canParse(location)) throw new InvalidOptionError('sources.locations', `not a URL: "${location}"`)
   }
 }
 
