@@ -5,10 +5,11 @@
  *
  * Why: the package's `Client` is built to live as long as its torrent, with an interval timer
  * (and for UDP a socket per request) each, and it statically imports its WebSocket tracker,
- * which imports @thaunknown/simple-peer -> webrtc-polyfill -> node-datachannel, a native addon.
- * We need neither: the scheduler owns intervals and WebSocket trackers are our own target. So
+ * which imports @thaunknown/simple-peer (from 11.1 on -> webrtc-polyfill -> node-datachannel, a
+ * native addon whose install script downloads a binary: the reason the package is pinned to
+ * 11.0.2, whose simple-peer 9 is plain JavaScript). We need neither: the scheduler owns intervals and WebSocket trackers are our own target. So
  * we load only the HTTP and UDP tracker classes (files the package does not export, reached by
- * path next to its exported server) and drive them with a minimal stand-in for their Client.
+ * path next to its exported root) and drive them with a minimal stand-in for their Client.
  *
  * Node only: in browsers these classes are mapped to nothing by the package itself.
  */
@@ -28,7 +29,8 @@ interface TrackerInstance {
 }
 type TrackerClass = new (client: unknown, announceUrl: string) => TrackerInstance
 
-const base = import.meta.resolve('bittorrent-tracker/server')
+// The package exports only its root (index.js, next to lib/), so the classes are reached by path.
+const base = import.meta.resolve('bittorrent-tracker')
 // import() of a computed file URL, kept away from the compiler: with rewriteRelativeImportExtensions
 // TypeScript wraps every non-literal import() in a helper the Node build does not ship.
 const importUrl = new Function('url', 'return import(url)') as (url: string) => Promise<{ default: TrackerClass }>

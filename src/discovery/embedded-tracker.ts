@@ -43,8 +43,8 @@ export const EMBEDDED_TRACKER_DEFAULT_PORT = 8000
 export async function startEmbeddedTracker (options: EmbeddedTrackerOptions = {}): Promise<EmbeddedTracker> {
   const host = options.host ?? '0.0.0.0'
   const v6 = host.includes(':')
-  // Loaded on use, and the server entry only: the package root would load its WebRTC client too.
-  const { default: Server } = await import('bittorrent-tracker/server')
+  // Loaded on use: only the tracker subcommand and the embedded tracker need the server.
+  const { Server } = await import('bittorrent-tracker')
   const server = new Server({
     http: true,
     udp: true,

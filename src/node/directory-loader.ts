@@ -61,9 +61,10 @@ export class DirectoryLoader {
 
   /** Reads the whole directory (recursively). */
   async scan (): Promise<ScanResult> {
-    const { files, others } = listTorrentFiles(this.dir)
+    const { files, others, unreadable } = listTorrentFiles(this.dir)
     const ignored = others.length
     for (const other of others) this.peer.warn('WARN_NOT_A_TORRENT', `${other}: ignored, not a .torrent file`)
+    for (const { dir, message } of unreadable) this.peer.warn('WARN_UNREADABLE_DIRECTORY', `${dir}: skipped, cannot read this directory (${message})`)
     files.sort()
     let loaded = 0
     let failed = 0
@@ -85,7 +86,7 @@ export class DirectoryLoader {
    */
   async rescan (): Promise<RescanResult> {
     const result: RescanResult = { loaded: 0, removed: 0, failed: 0, unchanged: 0, missing: false }
-    let listing: { files: string[], others: string[] }
+    let listing: ReturnType<typeof listTorrentFiles>
     try {
       listing = listTorrentFiles(this.dir)
     } catch (err) {
@@ -94,8 +95,11 @@ export class DirectoryLoader {
       return result
     }
     const present = new Set(listing.files)
+    // Torrents under a directory we could not read this time stay: unreadable is not removed.
+    const unreadable = listing.unreadable.map(u => u.dir + path.sep)
+    for (const { dir, message } of listing.unreadable) this.peer.warn('WARN_UNREADABLE_DIRECTORY', `${dir}: skipped, cannot read this directory (${message})`)
     for (const file of [...this.byPath.keys()]) {
-      if (!present.has(file)) { this.unload(file); result.removed += 1 }
+      if (!present.has(file) && !unreadable.some(d => file.startsWith(d))) { this.unload(file); result.removed += 1 }
     }
     for (const file of [...this.skipped.keys()]) if (!present.has(file)) this.skipped.delete(file)
     listing.files.sort()
@@ -325,13 +329,24 @@ class SyncFileReader {
  * Lists the directory tree: .torrent files and other files. Synchronous and one directory at
  * a time, so no array of 100k Dirent objects (with their name and path strings) lives on.
  */
-function listTorrentFiles (root: string): { files: string[], others: string[] } {
+function listTorrentFiles (root: string): { files: string[], others: string[], unreadable: Array<{ dir: string, message: string }> } {
   const files: string[] = []
   const others: string[] = []
+  const unreadable: Array<{ dir: string, message: string }> = []
   const dirs = [root]
   while (dirs.length > 0) {
     const dir = dirs.pop()!
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
+    let entries
+    try {
+      entries = readdirSync(dir, { withFileTypes: true })
+    } catch (err) {
+      // The load path itself failing is the caller's error; a subdirectory we cannot read
+      // (an ext4 root's lost+found, a permission mistake) is one warning, not a failed start.
+      if (dir === root) throw err
+      unreadable.push({ dir, message: (err as Error).message })
+      continue
+    }
+    for (const e of entries) {
       const full = path.join(dir, e.name)
       if (e.isDirectory()) dirs.push(full)
       else if (!e.isFile()) continue
@@ -339,5 +354,5 @@ function listTorrentFiles (root: string): { files: string[], others: string[] } 
       else others.push(full)
     }
   }
-  return { files, others }
+  return { files, others, unreadable }
 }

@@ -66,16 +66,26 @@ test('-l naming a file, or an unreadable directory: the flag, the path and the p
   assert.equal(notDir.code, 1)
   assert.match(notDir.err.join('\n'), new RegExp(`-l/--load-path ${file}: not a directory`))
 
-  if (process.getuid?.() !== 0) { // root reads every directory whatever its mode
-    const closed = path.join(dir, 'closed')
-    await mkdir(closed)
-    await chmod(closed, 0o000)
-    t.after(() => chmod(closed, 0o755))
-    const denied = await serveOnce(['-l', closed, ...OFFLINE])
-    assert.equal(denied.code, 1)
-    assert.match(denied.err.join('\n'), new RegExp(`-l/--load-path ${closed}: permission denied`))
-  }
+  // Root reads every directory whatever its mode, so as root the CLI runs as `nobody` for this.
+  const closed = path.join(dir, 'closed')
+  await mkdir(closed)
+  await chmod(closed, 0o000)
+  await chmod(dir, 0o755)
+  const denied = process.getuid?.() === 0
+    ? await runAsNobody(['-l', closed, ...OFFLINE], dir)
+    : await serveOnce(['-l', closed, ...OFFLINE])
+  assert.equal(denied.code, 1)
+  assert.match(denied.err.join('\n'), new RegExp(`-l/--load-path ${closed}: permission denied`))
 })
+
+/** The CLI as a child process running as `nobody` (uid/gid 65534): its exit code and stderr lines. */
+async function runAsNobody (argv: string[], home: string): Promise<{ code: number | null, err: string[] }> {
+  const child = spawn(process.execPath, [BIN, ...argv], { uid: 65534, gid: 65534, env: { ...process.env, HOME: home }, stdio: ['ignore', 'ignore', 'pipe'] })
+  const err: string[] = []
+  createInterface({ input: child.stderr! }).on('line', l => err.push(l))
+  const code = await new Promise<number | null>(resolve => child.on('close', c => resolve(c)))
+  return { code, err }
+}
 
 test('--json: a usage error is one JSON line with a code (and exit 2)', async () => {
   const cases: Array<[string[], string, RegExp]> = [
