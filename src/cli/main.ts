@@ -11,6 +11,7 @@ import * as serve from './serve.ts'
 import type * as magnet from './magnet.ts'
 import type * as trackerCommand from './tracker.ts'
 import { addDiscoveryFlags } from './discovery-flags.ts'
+import { addSourceFlags, loadPathArg } from './source-flags.ts'
 import * as create from './create.ts'
 import { httpListenArg, publicUrlArg, intervalArg } from './http-flags.ts'
 import type * as example from './example.ts'
@@ -92,7 +93,7 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
     .option('-d, --max-download-rate <kB/s>', 'download rate limit in kB/s, 0 = unlimited', integer(0, 10_000_000), 0)
     .option('-u, --max-upload-rate <kB/s>', 'upload rate limit in kB/s, 0 = unlimited', integer(0, 10_000_000), 0)
     .option('-c, --connections_limit <n>', 'maximum open connections', integer(1, 1_000_000), DEFAULT_CONNECTION_LIMIT)
-    .option('-l, --load-path <dir>', 'directory of .torrent files to serve (watched for changes); required unless --http with --admin-token adds torrents')
+    .option('-l, --load-path <dir>', 'directory of .torrent files (watched), or an http(s) URL of a directory listing, RSS/Atom feed or manifest (.txt/.json) (polled); repeatable; required unless --http with --admin-token adds torrents', loadPathArg)
     .option('-r, --proxy-host <host:port>', 'SOCKS5 proxy for outgoing connections', hostPort)
     .option('--per-ip-limit <n>', 'maximum connections from one IP address', integer(1, 1_000_000), DEFAULT_PER_IP_LIMIT)
     .option('--allow-private', 'serve private (BEP 27) torrents too')
@@ -121,6 +122,7 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
     })
 
   addDiscoveryFlags(program)
+  addSourceFlags(program)
 
   program
     .command('create')

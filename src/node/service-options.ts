@@ -12,6 +12,7 @@ import type { WebSeedHealthOptions } from './web-seed-health.ts'
 import type { NodeWebRtcOptions } from './webrtc-hybrid.ts'
 import { resolveOptions, integerIn, isBoolean, isString, stringList, anything, type OptionSpec } from '../util/options.ts'
 import { parseHostPort } from '../util/address.ts'
+import type { SourcesOptions } from '../sources/options.ts'
 
 export interface TorrentFishOptions extends MetadataPeerOptions {
   /** TCP (and uTP) port; default 6881, 0 picks a free one. */
@@ -38,6 +39,11 @@ export interface TorrentFishOptions extends MetadataPeerOptions {
   webSeedCheck?: boolean | WebSeedHealthOptions
   /** WebSocket (WebTorrent) trackers to announce every public torrent on, for browser peers over WebRTC. */
   wsTrackers?: string[]
+  /**
+   * Torrent sources (src/sources): directories and http(s) listings, feeds and manifests, in
+   * any mix, polled; `shard` serves one share of them. `loadPath`, when also set, is the first.
+   */
+  sources?: SourcesOptions
   /**
    * WebRTC (hybrid peer). On by default: a torrent whose own trackers include ws:// or wss://
    * (or `wsTrackers`) is answered over WebRTC; @roamhq/wrtc loads on first need. `false` turns
@@ -87,7 +93,8 @@ const SPEC: OptionSpec<Required<ServiceKeys>> = {
   http: v => typeof v === 'object' && v !== null ? undefined : 'must be an object ({ port })',
   webSeedCheck: objectOrBoolean,
   wsTrackers: wsUrls,
-  webrtc: objectOrBoolean
+  webrtc: objectOrBoolean,
+  sources: v => typeof v === 'object' && v !== null && stringList((v as SourcesOptions).locations) === undefined ? undefined : 'must be an object with `locations` (directories and http(s) URLs)'
 }
 
 /** The service's options, resolved: what each part is built from. */
@@ -107,6 +114,8 @@ export interface ResolvedServiceOptions {
   wsTrackers: string[]
   /** The WebRTC part's options, or false when off. */
   webrtc: NodeWebRtcOptions | false
+  /** Sources with `loadPath` first in `locations` and `watch` applied, or undefined without `sources`. */
+  sources?: SourcesOptions
 }
 
 /** Resolves and checks the service's options; throws InvalidOptionError naming the option. */
@@ -131,6 +140,7 @@ export function resolveServiceOptions (options: TorrentFishOptions = {}): Resolv
     http: o.http,
     webSeedCheck: o.webSeedCheck === true ? {} : o.webSeedCheck === undefined ? false : o.webSeedCheck,
     wsTrackers: o.wsTrackers,
-    webrtc
+    webrtc,
+    sources: o.sources ? { watch: o.watch, ...o.sources, locations: [...(o.loadPath ? [o.loadPath] : []), ...o.sources.locations] } : undefined
   }
 }
