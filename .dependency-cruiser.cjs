@@ -49,7 +49,7 @@ module.exports = {
       name: 'parts-never-import-the-service',
       severity: 'error',
       comment: 'Parts declare the narrow interface they need in their own folder instead of importing the service.',
-      from: { path: '^src/(http|discovery|transport|announce|util|adapters)/' },
+      from: { path: '^src/(http|discovery|transport|announce|util|adapters|sources)/' },
       to: { path: '^src/node/torrent-fish\\.ts$' }
     },
     {

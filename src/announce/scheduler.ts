@@ -99,6 +99,8 @@ export interface TargetStatus {
   failures: number
   pausedUntil: number | undefined
   last: AnnounceResult | undefined
+  /** The re-announce interval in use: the target's last answer, else its default, clamped. */
+  intervalMs: number
 }
 
 export interface SchedulerStats {
@@ -150,6 +152,17 @@ export const SCHEDULER_DEFAULTS = {
   stopTimeoutMs: 3000
 }
 
+/**
+ * The automatic rate, used when no `rate` is given to the service (src/sources/coverage.ts plans
+ * it): never below the default rate, raised with the torrent count so each torrent is announced
+ * again before trackers and the DHT forget it, up to a cap that stays polite to public trackers.
+ */
+export const AUTO_RATE = {
+  floor: SCHEDULER_DEFAULTS.rate,
+  /** 200/s re-announces ~360k torrents per 30 min; beyond that, shards (`--shard K/N`) are the answer. */
+  cap: 200
+}
+
 const SPEC: OptionSpec<Required<Omit<SchedulerOptions, 'clock' | 'random'>>> = {
   rate: numberIn(0.001, 1_000_000),
   maxInFlight: integerIn(1, 100_000),
@@ -170,7 +183,7 @@ const WARNINGS_PER_MINUTE = 10
 const PACER_CREDIT_MS = 20
 
 export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
-  readonly rate: number
+  rate: number
   private readonly maxInFlight: number
   private readonly opts: Required<Omit<SchedulerOptions, 'rate' | 'maxInFlight' | 'clock'>> & { now: () => number }
   private readonly clock: Clock
@@ -209,6 +222,13 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
   }
 
   get closed (): boolean { return this.closedFlag }
+
+  /** Changes the announce budget (announces per second) from now on. */
+  setRate (rate: number): void {
+    if (!(rate > 0) || !Number.isFinite(rate)) throw new RangeError(`announce rate must be a positive number, got ${rate}`)
+    this.rate = rate
+    this.pump()
+  }
 
   /** Starts announcing a torrent to these targets (adds targets not announced to yet). */
   add (infoHash: string, targets: AnnounceTarget[]): void {
@@ -525,7 +545,8 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
       announces: s.announces,
       failures: s.failures,
       pausedUntil: s.pausedUntil > now ? s.pausedUntil : undefined,
-      last: s.last
+      last: s.last,
+      intervalMs: Math.min(this.opts.maxIntervalMs, Math.max(this.opts.minIntervalMs, s.last?.intervalMs ?? s.target.defaultIntervalMs))
     }))
   }
 

@@ -7,7 +7,7 @@ import { Option, InvalidArgumentError, type Command } from 'commander'
 import { integer, hostPort, collect } from './parse.ts'
 import type { TorrentFishOptions } from '../node/torrent-fish.ts'
 import { defaultStateDir } from '../node/state-dir.ts'
-import { SCHEDULER_DEFAULTS } from '../announce/scheduler.ts'
+import { AUTO_RATE } from '../announce/scheduler.ts'
 import { EMBEDDED_TRACKER_DEFAULT_PORT } from '../discovery/embedded-tracker.ts'
 
 export interface DiscoveryArgs {
@@ -41,7 +41,8 @@ export function addDiscoveryFlags (program: Command): Command {
     .option('--dht-bootstrap <host:port>', 'DHT bootstrap node, repeatable; "none" for a private DHT (default: the public routers)', bootstrapNode)
     .option('--no-lsd', 'no Local Service Discovery (LAN multicast)')
     .option('--no-utp', 'no uTP, TCP only')
-    .option('--announce-rate <n>', 'announces per second, trackers + DHT + LSD together', integer(1, 100_000), SCHEDULER_DEFAULTS.rate)
+    // No commander default: without the flag the service picks the rate from the torrent count.
+    .option('--announce-rate <n>', `announces per second, trackers + DHT + LSD together (default: ${AUTO_RATE.floor}, raised with the torrent count up to ${AUTO_RATE.cap} so every torrent stays findable)`, integer(1, 100_000))
     .addOption(new Option('--embedded-tracker [port]', `run an HTTP + UDP + WebSocket tracker in this process (default port ${EMBEDDED_TRACKER_DEFAULT_PORT}) and announce to it`).argParser(integer(0, 65535)))
     .option('--state-dir <dir>', `where the DHT node id and routing table are kept (default: ${defaultStateDir()})`)
 }

@@ -11,6 +11,7 @@ import * as serve from './serve.ts'
 import type * as magnet from './magnet.ts'
 import type * as trackerCommand from './tracker.ts'
 import { addDiscoveryFlags } from './discovery-flags.ts'
+import { addSourceFlags, loadPathArg } from './source-flags.ts'
 import * as create from './create.ts'
 import { httpListenArg, publicUrlArg, intervalArg } from './http-flags.ts'
 import type * as example from './example.ts'
@@ -93,7 +94,7 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
     .option('-d, --max-download-rate <kB/s>', 'download rate limit in kB/s, 0 = unlimited', integer(0, 10_000_000), 0)
     .option('-u, --max-upload-rate <kB/s>', 'upload rate limit in kB/s, 0 = unlimited', integer(0, 10_000_000), 0)
     .option('-c, --connections_limit <n>', 'maximum open connections', integer(1, 1_000_000), DEFAULT_CONNECTION_LIMIT)
-    .option('-l, --load-path <dir>', 'directory of .torrent files to serve (watched for changes); required unless --http with --admin-token adds torrents')
+    .option('-l, --load-path <dir>', 'directory of .torrent files (watched), or an http(s) URL of a directory listing, RSS/Atom feed or manifest (.txt/.json) (polled); repeatable; required unless --http with --admin-token adds torrents', loadPathArg)
     .option('-r, --proxy-host <host:port>', 'SOCKS5 proxy for outgoing connections', hostPort)
     .option('--per-ip-limit <n>', 'maximum connections from one IP address', integer(1, 1_000_000), DEFAULT_PER_IP_LIMIT)
     .option('--allow-private', 'serve private (BEP 27) torrents too')
@@ -122,6 +123,7 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
     })
 
   addDiscoveryFlags(program)
+  addSourceFlags(program)
 
   program
     .command('create')
@@ -217,23 +219,40 @@ export async function main (argv: string[], options: MainOptions = {}): Promise<
 
 async function runServe (args: serve.ServeArgs, log: Logger, options: MainOptions): Promise<number> {
   let fish: TorrentFish
+  const early = catchSignalsEarly(options)
   try {
     fish = await serve.start(args, log)
   } catch (err) {
+    early.off()
     const code = (err as { code?: unknown }).code
     log.error('start-failed', (err as Error).message, typeof code === 'string' ? { code } : {})
     return 1
   }
   const offHup = options.signals !== false ? serve.handleSighup(fish, log) : () => {}
   try {
-    return await waitForShutdown(fish, log, options, () => fish.close())
+    return await waitForShutdown(fish, log, options, () => fish.close(), early)
   } finally {
     offHup()
   }
 }
 
+/**
+ * Catches SIGINT/SIGTERM from before start-up output is printed: without a listener Node dies
+ * at once on them, so a supervisor (or a test) that signals right after reading the first
+ * lines would kill the process instead of stopping it. `take()` hands the signal seen, if any.
+ */
+function catchSignalsEarly (options: MainOptions): { take: () => string | null, off: () => void } {
+  let seen: string | null = null
+  if (options.signals === false) return { take: () => null, off: () => {} }
+  const onInt = (): void => { seen ??= 'SIGINT' }
+  const onTerm = (): void => { seen ??= 'SIGTERM' }
+  process.on('SIGINT', onInt)
+  process.on('SIGTERM', onTerm)
+  return { take: () => seen, off: () => { process.off('SIGINT', onInt); process.off('SIGTERM', onTerm) } }
+}
+
 /** Serves until SIGINT/SIGTERM (or until embedding code closes the service). */
-function waitForShutdown (fish: TorrentFish, log: Logger, options: MainOptions, shutdown: () => Promise<void>): Promise<number> {
+function waitForShutdown (fish: TorrentFish, log: Logger, options: MainOptions, shutdown: () => Promise<void>, early?: ReturnType<typeof catchSignalsEarly>): Promise<number> {
   options.onServe?.(fish)
   return new Promise<number>(resolve => {
     const stop = (signal: string): void => {
@@ -248,6 +267,9 @@ function waitForShutdown (fish: TorrentFish, log: Logger, options: MainOptions, 
       process.once('SIGINT', () => stop('SIGINT'))
       process.once('SIGTERM', () => stop('SIGTERM'))
     }
+    const pending = early?.take() ?? null
+    early?.off()
+    if (pending) stop(pending)
   })
 }
 
@@ -268,9 +290,11 @@ function logNextSteps (running: example.RunningExample, log: Logger, selfTested:
 async function runExample (args: example.ExampleArgs, log: Logger, options: MainOptions): Promise<number> {
   const exampleModule = await import('./example.ts')
   let running: example.RunningExample
+  const early = catchSignalsEarly(args.selfTest ? { ...options, signals: false } : options)
   try {
     running = await exampleModule.runExample(args, log)
   } catch (err) {
+    early.off()
     log.error('start-failed', (err as Error).message)
     return 1
   }
@@ -281,5 +305,5 @@ async function runExample (args: example.ExampleArgs, log: Logger, options: Main
     return ok ? 0 : 1
   }
   logNextSteps(running, log, false)
-  return await waitForShutdown(running.fish, log, options, () => running.close())
+  return await waitForShutdown(running.fish, log, options, () => running.close(), early)
 }

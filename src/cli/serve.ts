@@ -7,16 +7,17 @@ import path from 'node:path'
 import { createTorrentFish, type TorrentFish, type TorrentFishOptions } from '../node/torrent-fish.ts'
 import type { Logger } from './log.ts'
 import { discoveryOptions, type DiscoveryArgs } from './discovery-flags.ts'
+import { sourceOptions, type SourceArgs } from './source-flags.ts'
+import { DirectorySource } from '../sources/directory-source.ts'
 import { capYoungGeneration } from '../node/young-generation.ts'
 
-export interface ServeArgs extends DiscoveryArgs {
+export interface ServeArgs extends DiscoveryArgs, SourceArgs {
   port: number
   listenInterface?: string
   outgoingInterface?: string
   maxDownloadRate: number
   maxUploadRate: number
   connections_limit: number
-  loadPath?: string
   proxyHost?: string
   allowPrivate?: boolean
   watch: boolean
@@ -46,7 +47,7 @@ export function serveOptions (args: ServeArgs): TorrentFishOptions {
     uploadRateLimit: args.maxUploadRate * KB,
     connectionLimit: args.connections_limit,
     perIpLimit: args.perIpLimit,
-    loadPath: args.loadPath,
+    ...sourceOptions(args),
     proxy: args.proxyHost,
     allowPrivate: args.allowPrivate === true,
     watch: args.watch,
@@ -63,7 +64,7 @@ export function serveOptions (args: ServeArgs): TorrentFishOptions {
 export function logEvents (fish: TorrentFish, log: Logger): void {
   fish.on('warning', w => log.warn('warning', w.message, { code: w.code, infoHash: w.infoHash, source: w.source }))
   // Each torrent of the initial scan at debug level (there may be 100k); later ones at info.
-  fish.on('torrent-added', r => log.log(fish.options.loadPath && fish.lastScan === null ? 'debug' : 'info', 'torrent-added', `loaded ${r.name} (${r.infoHash}) from ${r.source ?? 'memory'}`, { infoHash: r.infoHash, name: r.name, source: r.source }))
+  fish.on('torrent-added', r => log.log(((fish.options.loadPath || fish.options.sources) && fish.lastScan === null) || (fish.sources && !fish.sources.synced) ? 'debug' : 'info', 'torrent-added', `loaded ${r.name} (${r.infoHash}) from ${r.source ?? 'memory'}`, { infoHash: r.infoHash, name: r.name, source: r.source }))
   fish.on('torrent-updated', r => log.info('torrent-updated', `updated ${r.name} (${r.infoHash}) from ${r.source ?? 'memory'}; its peers stay connected`, { infoHash: r.infoHash, name: r.name, source: r.source }))
   fish.on('torrent-removed', r => log.info('torrent-removed', `removed ${r.name} (${r.infoHash})`, { infoHash: r.infoHash, name: r.name }))
   // Per-connection lines only when asked for: building them for every peer costs CPU per exchange.
@@ -111,17 +112,24 @@ export async function checkLoadPath (dir: string): Promise<void> {
 /** Starts serving; resolves with the running service (the CLI keeps the process alive). */
 export async function start (args: ServeArgs, log: Logger): Promise<TorrentFish> {
   capYoungGeneration() // bounded memory however node was started (see young-generation.ts)
-  if (args.loadPath) await checkLoadPath(args.loadPath)
+  for (const dir of Array.isArray(args.loadPath) ? args.loadPath : args.loadPath ? [args.loadPath] : []) await checkLoadPath(dir)
   const fish = await createTorrentFish(serveOptions(args), f => logEvents(f, log))
   const scan = fish.lastScan
+  const from = Array.isArray(args.loadPath) ? args.loadPath.join(', ') : args.loadPath
   if (scan) {
-    log.info('loaded', `loaded ${scan.loaded} torrents from ${args.loadPath}${scan.failed ? `, ${scan.failed} failed` : ''}${scan.ignored ? `, ${scan.ignored} other files ignored` : ''}`, { ...scan, loadPath: args.loadPath })
+    log.info('loaded', `loaded ${scan.loaded} torrents from ${from}${scan.failed ? `, ${scan.failed} failed` : ''}${scan.ignored ? `, ${scan.ignored} other files ignored` : ''}`, { ...scan, loadPath: args.loadPath })
+    if (fish.sources) logSources(fish, log)
   } else {
     log.warn('no-load-path', 'no load path (-l): serving no torrents; add .torrent files with -l DIR')
   }
   fish.webSeedHealth?.on('change', (now, before) => {
     if (now.status === 'ok' && before) log.info('web-seed-ok', `web seed of ${now.name} (${now.infoHash}) is ok again`, { infoHash: now.infoHash })
   })
+  if (fish.coverage) {
+    const { describeCoverage } = await import('../sources/coverage.ts')
+    const c = fish.coverage.report()
+    log.log(c.ok ? 'info' : 'warn', 'announce-coverage', describeCoverage(c), { rate: c.rate, neededRate: c.neededRate, neededShards: c.neededShards, covered: c.covered })
+  }
   if (fish.http) {
     const base = fish.http.publicUrl ?? fish.http.url
     log.info('http', `.torrent files for xs= at ${base}/<infohash>.torrent; status page ${base}/${args.adminToken ? '; POST/DELETE /torrents enabled' : ''}`, { url: fish.http.url, publicUrl: fish.http.publicUrl })
@@ -133,17 +141,42 @@ export async function start (args: ServeArgs, log: Logger): Promise<TorrentFish>
   return fish
 }
 
+/** The shard and each source's polls in the log. */
+function logSources (fish: TorrentFish, log: Logger): void {
+  const set = fish.sources!
+  const h = set.health()
+  if (h.shard) log.info('shard', `shard ${h.shard}: serving and announcing ${fish.store.size} torrents, ${h.otherShards} known for other shards`, { shard: h.shard, torrents: fish.store.size, otherShards: h.otherShards })
+  const firstPoll = new Set<string>()
+  set.on('poll', r => {
+    if (!firstPoll.has(r.source) && fish.coverage) {
+      // The torrents of a remote source arrive with its first poll: say what coverage is then.
+      firstPoll.add(r.source)
+      void import('../sources/coverage.ts').then(({ describeCoverage }) => {
+        const c = fish.coverage!.report()
+        log.log(c.ok ? 'info' : 'warn', 'announce-coverage', describeCoverage(c), { rate: c.rate, neededRate: c.neededRate, neededShards: c.neededShards, covered: c.covered })
+      })
+    }
+    log.log(r.ok ? 'debug' : 'warn', 'source-poll', `${r.source}: ${r.ok ? 'ok' : `failed: ${r.error}`}, ${r.torrents} torrents${r.failing ? `, ${r.failing} failing` : ''}`, { ...r })
+  })
+  set.on('applied', (kind, location, infoHash, owned) => {
+    if (!owned) log.debug('other-shard', `${kind} ${infoHash} (${location}): shard ${set.shardOf(infoHash)}`, { infoHash, location })
+  })
+}
+
 /**
  * SIGHUP rescans the load path, as daemons reload on it (Node's default is to exit). Returns
  * a function that removes the handler.
  */
 export function handleSighup (fish: TorrentFish, log: Logger): () => void {
   const onHup = (): void => {
-    const loader = fish.loader
-    if (!loader) return log.info('rescan', 'SIGHUP: no load path to rescan')
-    loader.rescan().then(
-      r => log.info('rescan', `SIGHUP: rescanned ${loader.dir}: ${r.loaded} loaded, ${r.removed} removed, ${r.failed} failed, ${r.unchanged} unchanged${r.missing ? ' (load path missing)' : ''}`, { ...r, loadPath: loader.dir }),
-      err => log.error('rescan-failed', `SIGHUP: rescanning ${loader.dir} failed: ${(err as Error).message}`))
+    // With several -l, each local directory is a source with its own loader.
+    const loaders = fish.loader ? [fish.loader] : (fish.sources?.sources ?? []).flatMap(s => s instanceof DirectorySource ? [s.loader] : [])
+    if (loaders.length === 0) return log.info('rescan', 'SIGHUP: no load path to rescan')
+    for (const loader of loaders) {
+      loader.rescan().then(
+        r => log.info('rescan', `SIGHUP: rescanned ${loader.dir}: ${r.loaded} loaded, ${r.removed} removed, ${r.failed} failed, ${r.unchanged} unchanged${r.missing ? ' (load path missing)' : ''}`, { ...r, loadPath: loader.dir }),
+        err => log.error('rescan-failed', `SIGHUP: rescanning ${loader.dir} failed: ${(err as Error).message}`))
+    }
   }
   process.on('SIGHUP', onHup)
   return () => { process.off('SIGHUP', onHup) }
@@ -153,7 +186,8 @@ export function handleSighup (fish: TorrentFish, log: Logger): () => void {
 function logReady (fish: TorrentFish, args: ServeArgs, log: Logger): void {
   const count = fish.torrents().length
   const statusPage = fish.http ? `${fish.http.publicUrl ?? fish.http.url}/` : undefined
-  const file = args.loadPath && !/^https?:\/\//i.test(args.loadPath) ? path.join(args.loadPath, '<name>.torrent') : '<file>.torrent'
+  const local = (Array.isArray(args.loadPath) ? args.loadPath : args.loadPath ? [args.loadPath] : []).find(l => !/^https?:\/\//i.test(l))
+  const file = local ? path.join(local, '<name>.torrent') : '<file>.torrent'
   const where = [`torrent-fish magnet ${file}`, ...(statusPage ? [`the status page ${statusPage}`] : [])].join(', or ')
   log.info('ready', `serving ${count} torrent${count === 1 ? '' : 's'}; magnets that work with it: ${where}`, { torrents: count, statusPage, magnetCommand: `torrent-fish magnet ${file}` })
 }

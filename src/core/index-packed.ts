@@ -15,6 +15,7 @@
  * reads the torrent it was made for; a replacement under the same hash rewrites its slot.
  */
 import { arr2text, text2arr } from 'uint8-util'
+import type { TorrentRecord } from './torrent.ts'
 
 const HASH = 20
 const EMPTY = 0
@@ -25,23 +26,10 @@ export const F_LIVE = 1
 export const F_PRIVATE = 2
 export const F_PINNED = 4
 
-/** Fields written for one slot (what {@link PackedIndex.put} takes). */
-export interface PackedFields {
+/** Fields written for one slot (what {@link PackedIndex.put} takes): a record's, with its hashes as bytes. */
+export type PackedFields = Omit<TorrentRecord, 'infoHash'> & {
   hash: Uint8Array
   obfuscated: Uint8Array
-  infoHashV1: string | undefined
-  infoHashV2: string | undefined
-  name: string
-  length: number
-  fileCount: number
-  pieceLength: number
-  pieceCount: number
-  infoSize: number
-  private: boolean
-  announce: string[][]
-  urlList: string[]
-  source: string | undefined
-  infoOffset: number
 }
 
 const HEX = '0123456789abcdef'

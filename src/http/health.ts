@@ -5,6 +5,9 @@
  */
 import type { HealthSources, TorrentCatalogue } from './host.ts'
 import type { DiscoveryView, TrackerReport } from './discovery-view.ts'
+import { sourcesHealth, coverageHealth } from '../sources/http-hooks.ts'
+import type { SourcesHealth } from '../sources/source-set.ts'
+import type { CoverageReport } from '../sources/coverage.ts'
 
 export interface HealthReport {
   ready: boolean
@@ -20,6 +23,10 @@ export interface HealthReport {
   trackers: { reachable: number, failing: number, list: TrackerReport[] } | null
   /** Torrents by web seed health; null when checks are off. */
   webSeeds: Record<string, number> | null
+  /** Torrent sources with their last poll, and the shard; null without `sources`. */
+  sources: SourcesHealth | null
+  /** Announce coverage (round time per target vs its expiry); null without discovery. */
+  coverage: CoverageReport | null
 }
 
 /** Transports other than this HTTP server, which reports itself through `listening()` too. */
@@ -63,6 +70,8 @@ export function healthReport (fish: (HealthSources & TorrentCatalogue), discover
     trackers: trackers
       ? { reachable: trackers.filter(t => t.ok).length, failing: trackers.filter(t => !t.ok).length, list: trackers.slice(0, MAX_TRACKERS_LISTED) }
       : null,
-    webSeeds: fish.webSeedHealth?.summary() ?? null
+    webSeeds: fish.webSeedHealth?.summary() ?? null,
+    sources: sourcesHealth(fish),
+    coverage: coverageHealth(fish)
   }
 }

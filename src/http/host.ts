@@ -7,6 +7,7 @@
 import type { TorrentRecord, ParsedTorrent } from '../core/torrent.ts'
 import type { StatsSnapshot, TorrentCounters } from '../core/stats.ts'
 import type { AddTorrentOptions, MetadataPeerEvents } from '../core/metadata-peer.ts'
+import type { SourcesView } from '../sources/http-hooks.ts'
 
 /** A transport accepting connections, as /health lists it. */
 export interface ListeningAddress {
@@ -15,8 +16,8 @@ export interface ListeningAddress {
   port: number
 }
 
-/** The loaded torrents and their counters. */
-export interface TorrentCatalogue {
+/** The loaded torrents and their counters; with sources, also other shards' torrents. */
+export interface TorrentCatalogue extends SourcesView {
   getTorrent (infoHash: string): TorrentRecord | undefined
   readonly store: {
     records (): Iterable<TorrentRecord>
@@ -34,7 +35,7 @@ export interface WebSeedSummarySource {
 }
 
 /** What /health and /metrics report on. */
-export interface HealthSources {
+export interface HealthSources extends SourcesView {
   listening (): ListeningAddress[]
   readonly closed: boolean
   /** The service's own listeners are expected (false: a library user hands connections in itself). */

@@ -7,6 +7,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { HealthSources, TorrentCatalogue } from './host.ts'
 import type { DiscoveryView } from './discovery-view.ts'
+import { registerSourceMetrics } from '../sources/http-hooks.ts'
 
 const PREFIX = 'torrent_fish_'
 
@@ -99,5 +100,6 @@ export function createMetrics (fish: (HealthSources & TorrentCatalogue), discove
       setCounter(c, n, { route, code })
     }
   })
+  registerSourceMetrics(fish, gauge, counter)
   return registry
 }

@@ -50,6 +50,23 @@ export async function serveTorrentFile (fish: TorrentCatalogue, req: IncomingMes
   const record = fish.getTorrent(infoHash)
   const bytes = record ? await fish.store.torrentFile(record.infoHash).catch(() => undefined) : undefined
   if (!record || !bytes) {
+    // Sharded: a torrent another instance serves is still handed out, naming its shard.
+    const other = fish.sources ? await fish.sources.otherShardTorrent(infoHash) : undefined
+    if (other && 'url' in other) {
+      // Not fetched here (the manifest stated its hash): the publisher's own URL has it.
+      res.writeHead(307, { ...CORS_HEADERS, Location: other.url, 'X-Torrent-Fish-Shard': `${other.shard}/${fish.sources!.shard!.count}` })
+      return void res.end()
+    }
+    if (other) {
+      if (req.method === 'GET') onServed()
+      return send(req, res, 200, other.bytes, {
+        ...CORS_HEADERS,
+        'Cache-Control': CACHE_CONTROL,
+        'Content-Type': 'application/x-bittorrent',
+        'Content-Disposition': contentDisposition(other.name, infoHash),
+        'X-Torrent-Fish-Shard': `${other.shard}/${fish.sources!.shard!.count}`
+      })
+    }
     return sendError(req, res, 404, 'ERR_UNKNOWN_TORRENT', `no torrent with info hash ${infoHash} is loaded`, CORS_HEADERS)
   }
   const etag = `"${createHash('sha1').update(bytes).digest('base64url')}"`

@@ -11,6 +11,7 @@ import { resolveWebSeedHealthOptions, type WebSeedHealthOptions } from './web-se
 import type { NodeWebRtcOptions } from './webrtc-hybrid.ts'
 import { resolveOptions, integerIn, isBoolean, isString, stringList, anything, type OptionSpec } from '../util/options.ts'
 import { parseHostPort } from '../util/address.ts'
+import type { SourcesOptions } from '../sources/options.ts'
 
 export interface TorrentFishOptions extends MetadataPeerOptions {
   /** TCP (and uTP) port; default 6881, 0 picks a free one. */
@@ -37,6 +38,11 @@ export interface TorrentFishOptions extends MetadataPeerOptions {
   webSeedCheck?: boolean | WebSeedHealthOptions
   /** WebSocket (WebTorrent) trackers to announce every public torrent on, for browser peers over WebRTC. */
   wsTrackers?: string[]
+  /**
+   * Torrent sources (src/sources): directories and http(s) listings, feeds and manifests, in
+   * any mix, polled; `shard` serves one share of them. `loadPath`, when also set, is the first.
+   */
+  sources?: SourcesOptions
   /**
    * WebRTC (hybrid peer). On by default: a torrent whose own trackers include ws:// or wss://
    * (or `wsTrackers`) is answered over WebRTC; @roamhq/wrtc loads on first need. `false` turns
@@ -86,7 +92,8 @@ const SPEC: OptionSpec<Required<ServiceKeys>> = {
   http: v => typeof v === 'object' && v !== null ? undefined : 'must be an object ({ port })',
   webSeedCheck: objectOrBoolean,
   wsTrackers: wsUrls,
-  webrtc: objectOrBoolean
+  webrtc: objectOrBoolean,
+  sources: v => typeof v === 'object' && v !== null && stringList((v as SourcesOptions).locations) === undefined ? undefined : 'must be an object with `locations` (directories and http(s) URLs)'
 }
 
 /** The service's options, resolved: what each part is built from. */
@@ -106,6 +113,8 @@ export interface ResolvedServiceOptions {
   wsTrackers: string[]
   /** The WebRTC part's options, or false when off. */
   webrtc: NodeWebRtcOptions | false
+  /** Sources with `loadPath` first in `locations` and `watch` applied, or undefined without `sources`. */
+  sources?: SourcesOptions
 }
 
 /** Resolves and checks the service's options; throws InvalidOptionError naming the option. */
@@ -129,6 +138,7 @@ export function resolveServiceOptions (options: TorrentFishOptions = {}): Resolv
     http: o.http ? resolveHttpOptions(o.http) : undefined,
     webSeedCheck: o.webSeedCheck === true ? {} : o.webSeedCheck === undefined || o.webSeedCheck === false ? false : (resolveWebSeedHealthOptions(o.webSeedCheck), o.webSeedCheck),
     wsTrackers: o.wsTrackers,
-    webrtc
+    webrtc,
+    sources: o.sources ? { watch: o.watch, ...o.sources, locations: [...(o.loadPath ? [o.loadPath] : []), ...o.sources.locations] } : undefined
   }
 }

@@ -3,8 +3,8 @@
  * torrent and peer events) and an ordered list of parts, each with a small lifecycle, started
  * in order and closed in reverse by this one owner:
  *
- *   directory scan -> tcp -> utp -> webrtc answer pool -> discovery -> web seed checker
- *   -> http face -> directory watch
+ *   directory scan (or sources) -> tcp -> utp -> webrtc answer pool -> discovery
+ *   -> announce coverage -> web seed checker -> http face -> directory watch
  *
  * Every part gets what it needs at construction (resolved options and narrow interfaces), never
  * this object. `createTorrentFish()` is what the CLI runs and what Node services import.
@@ -32,6 +32,9 @@ import { holdStartupWarnings } from './startup-warnings.ts'
 import type { Discovery } from '../discovery/discovery.ts'
 import type { HttpFace } from '../http/server.ts'
 import type { WebSeedHealth } from './web-seed-health.ts'
+import type { SourcesPart, CoveragePart } from '../sources/attach.ts'
+import type { SourceSet } from '../sources/source-set.ts'
+import type { CoveragePlanner } from '../sources/coverage.ts'
 
 export type { TorrentFishOptions } from './service-options.ts'
 
@@ -44,8 +47,8 @@ export type ListeningTransport = ListeningAddress
 type Listener<K extends keyof MetadataPeerEvents> = (...args: MetadataPeerEvents[K]) => void
 
 /** A part made from a start and a close function. */
-function part (name: string, start: () => Promise<void> | void, close: () => Promise<void> | void, listening?: () => ListeningAddress[]): Part {
-  return { name, start, close, ...(listening ? { listening } : {}) }
+function part (name: string, start: () => Promise<void> | void, close: () => Promise<void> | void, listening?: () => ListeningAddress[], status?: () => unknown): Part {
+  return { name, start, close, ...(listening ? { listening } : {}), ...(status ? { status } : {}) }
 }
 
 export class TorrentFish {
@@ -62,6 +65,8 @@ export class TorrentFish {
   private discoveryPart: Discovery | null = null
   private httpPart: HttpFace | null = null
   private healthPart: WebSeedHealth | null = null
+  private sourcesPart: SourcesPart | null = null
+  private coveragePart: CoveragePart | null = null
   private readonly extra: Array<{ close: () => Promise<void> | void, listening?: () => ListeningAddress[] }> = []
   private closing: Promise<void> | null = null
 
@@ -85,7 +90,16 @@ export class TorrentFish {
     const session = this.session = new MetadataPeer(sessionOptions)
     this.parts = new Parts((err, p) => session.warnError(err, `shutdown of ${p.name}`))
 
-    if (resolved.loadPath) {
+    if (resolved.sources) {
+      const sourcesOptions = resolved.sources
+      const stateDir = resolved.discovery === false ? undefined : resolved.discovery.stateDir
+      // Several -l, or any URL: one part applies every source, in place of the directory scan.
+      this.parts.add(part('sources', async () => {
+        const { sourcesPart } = await import('../sources/attach.ts')
+        const p = this.sourcesPart = sourcesPart(session, sourcesOptions, stateDir)
+        await p.start()
+      }, () => this.sourcesPart?.close(), undefined, () => this.sourcesPart?.status?.() ?? null))
+    } else if (resolved.loadPath) {
       const loader = this.loaderPart = new DirectoryLoader(session, resolved.loadPath)
       this.parts.add(part('directory-scan', async () => {
         this.scan = await loader.scan()
@@ -117,6 +131,18 @@ export class TorrentFish {
         }, { ...discoveryOptions, extraTrackers: [...(discoveryOptions.extraTrackers ?? []), ...resolved.wsTrackers] })
         await this.discoveryPart.start()
       }, () => this.discoveryPart?.close(), () => this.discoveryPart?.listening() ?? []))
+      // Without an explicit announce rate the coverage planner picks it from the torrent count.
+      const auto = discoveryOptions.announceRate === undefined
+      const shards = resolved.sources?.shard?.count
+      this.parts.add(part('coverage', async () => {
+        const { coveragePart } = await import('../sources/attach.ts')
+        const p = this.coveragePart = coveragePart({
+          scheduler: () => this.discoveryPart?.scheduler ?? null,
+          sources: () => this.sources,
+          warn: (code, message) => session.warn(code, message)
+        }, { auto, shards })
+        await p.start()
+      }, () => this.coveragePart?.close(), undefined, () => this.coveragePart?.status?.() ?? null))
     }
     if (resolved.webSeedCheck) {
       const checkOptions = resolved.webSeedCheck
@@ -171,8 +197,12 @@ export class TorrentFish {
   }
   /** The directory loader when `loadPath` is set. */
   get loader (): DirectoryLoader | null { return this.loaderPart }
-  /** The initial scan's result (after start). */
-  get lastScan (): ScanResult | null { return this.scan }
+  /** The initial scan's result (after start); with `sources`, what their first scans and polls loaded. */
+  get lastScan (): ScanResult | null { return this.sourcesPart?.scan ?? this.scan }
+  /** Torrent sources and shard filter when `sources` is set (after start). */
+  get sources (): SourceSet | null { return this.sourcesPart?.set ?? null }
+  /** Announce coverage plan while discovery runs (after start). */
+  get coverage (): CoveragePlanner | null { return this.coveragePart?.planner ?? null }
   /** Announces and peer discovery (after start, unless `discovery: false`). */
   get discovery (): Discovery | null { return this.discoveryPart }
   /** The WebRTC answer pool unless `webrtc: false` (its RTC implementation loads on first need). */
