@@ -7,6 +7,7 @@ import { InvalidArgumentError, type Command } from 'commander'
 import { integer } from './parse.ts'
 import { intervalArg } from './http-flags.ts'
 import { parseShard, type Shard } from '../sources/shard.ts'
+import { GATE_DEFAULTS } from '../sources/gate.ts'
 import type { TorrentFishOptions } from '../node/torrent-fish.ts'
 
 export interface SourceArgs {
@@ -32,8 +33,8 @@ export function addSourceFlags (program: Command): Command {
   return program
     .option('--poll-interval <interval>', 'how often remote sources (-l http(s)://...) are polled: seconds, or 90s, 5m, 1h (default 5m)', intervalArg)
     .option('--shard <K/N>', 'serve and announce only shard K of N (rendezvous hashing over info hashes)', shardArg)
-    .option('--source-rate <n>', 'requests per second to each remote source, at most', integer(1, 100_000), 100)
-    .option('--source-concurrency <n>', 'requests in flight to each remote source, at most', integer(1, 1000), 8)
+    .option('--source-rate <n>', 'requests started per second to one remote server (origin), at most', integer(1, 100_000), GATE_DEFAULTS.rate)
+    .option('--source-concurrency <n>', 'requests in flight to one remote server (origin), at most', integer(1, 1000), GATE_DEFAULTS.concurrency)
 }
 
 /** `loadPath` for one plain directory (the original behaviour), `sources` for anything more. */

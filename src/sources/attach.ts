@@ -18,6 +18,7 @@ import { AUTO_RATE } from '../announce/scheduler.ts'
 import type { Part } from '../util/parts.ts'
 import { DirectorySource } from './directory-source.ts'
 import { RemoteSource } from './remote-source.ts'
+import { GatePool } from './gate.ts'
 import { SourceSet } from './source-set.ts'
 import { CoveragePlanner, describeCoverage } from './coverage.ts'
 import type { SourcesOptions } from './options.ts'
@@ -33,6 +34,11 @@ export function checkSourcesOptions (options: SourcesOptions): void {
   if (options.shard && !(options.shard.index >= 1 && options.shard.index <= options.shard.count)) {
     throw new InvalidOptionError('sources.shard', `shard ${options.shard.index}/${options.shard.count} is out of range`)
   }
+  for (const key of ['concurrency', 'rate'] as const) {
+    const v = options[key]
+    if (v !== undefined && !(typeof v === 'number' && v >= 1 && Number.isFinite(v))) throw new InvalidOptionError(`sources.${key}`, `must be a number of at least 1, got ${String(v)}`)
+  }
+  if (options.checkpointMs !== undefined && !(options.checkpointMs >= 0)) throw new InvalidOptionError('sources.checkpointMs', `must be 0 or more, got ${String(options.checkpointMs)}`)
   for (const location of options.locations) {
     if (isRemoteLocation(location) && !URL.canParse(location)) throw new InvalidOptionError('sources.locations', `not a URL: "${location}"`)
   }
@@ -51,6 +57,8 @@ export function sourcesPart (host: SourceHost, options: SourcesOptions, stateDir
   let set: SourceSet | null = null
   let scan: ScanResult | null = null
   let tmp: string | null = null
+  // One gate per origin for every remote source of this instance (a listing and a feed on one server share it).
+  const gates = new GatePool({ concurrency: options.concurrency, rate: options.rate, clock: options.clock })
   return {
     name: 'sources',
     get set () { return set },
@@ -65,7 +73,7 @@ export function sourcesPart (host: SourceHost, options: SourcesOptions, stateDir
       for (const location of options.locations) {
         if (isRemoteLocation(location)) {
           const shard = options.shard
-          s.add(new RemoteSource(new URL(location).href, { ...options, cacheDir: cacheDir!, settled: () => s.idle(), ...(shard ? { wanted: (h: string) => owns(shard, h) } : {}) }))
+          s.add(new RemoteSource(new URL(location).href, { ...options, cacheDir: cacheDir!, gates, settled: () => s.idle(), ...(shard ? { wanted: (h: string) => owns(shard, h) } : {}) }))
         } else {
           s.add(new DirectorySource(location, {
             watch: options.watch,
@@ -82,6 +90,7 @@ export function sourcesPart (host: SourceHost, options: SourcesOptions, stateDir
     },
     async close () {
       await set?.close()
+      gates.close()
       if (tmp) rmSync(tmp, { recursive: true, force: true })
       tmp = null
     },

@@ -3,7 +3,7 @@ import type { Shard } from './shard.ts'
 import type { RemoteSourceOptions } from './remote-source.ts'
 import type { Clock } from './clock.ts'
 
-export interface SourcesOptions extends Partial<Omit<RemoteSourceOptions, 'clock' | 'cacheDir'>> {
+export interface SourcesOptions extends Partial<Omit<RemoteSourceOptions, 'clock' | 'cacheDir' | 'gates'>> {
   /** Local directories and http(s) URLs (listing, feed, manifest), in any mix. */
   locations: string[]
   /** Serve only this shard's torrents (rendezvous hashing over info hashes). */

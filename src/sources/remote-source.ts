@@ -12,7 +12,7 @@ import { parseTorrent } from '../core/torrent.ts'
 import { MAX_TORRENT_FILE_SIZE } from '../core/constants.ts'
 import { backoffDelay } from '../util/backoff.ts'
 import { systemClock, type Clock } from './clock.ts'
-import { RequestGate } from './gate.ts'
+import { GatePool, GATE_DEFAULTS } from './gate.ts'
 import { fetchLimited, torrentType, type FetchLimits } from './http-fetch.ts'
 import { indexKind, indexTypeCheck, parseIndex, type IndexKind, type ParsedIndex } from './index-parsers.ts'
 import { TorrentCache, type CachedEntry } from './torrent-cache.ts'
@@ -24,15 +24,22 @@ export interface RemoteSourceOptions {
   cacheDir: string
   /** Seconds between polls, in ms (default 300 000: five minutes). */
   pollIntervalMs?: number
-  /** Requests in flight at once to this source (default 8). */
+  /** Requests in flight at once to one origin (default 8). */
   concurrency?: number
-  /** Requests started per second to this source (default 100). */
+  /** Requests started per second to one origin (default 1000). */
   rate?: number
+  /** Gates shared with the instance's other sources (one per origin); default: this source's own. */
+  gates?: GatePool
+  /**
+   * During a long poll (a cold first fill of 100k .torrent files), the cache index is saved at
+   * most this often (default 60 s), so a restart after a crash keeps what was fetched.
+   */
+  checkpointMs?: number
   /** Known .torrent URLs revalidated (conditional GET) per poll, round robin (default 1000). */
   revalidatePerPoll?: number
   /** Per-request timeout (default 30 s). */
   timeoutMs?: number
-  /** Largest index page or manifest read (default 64 MiB). */
+  /** Largest index page or manifest read (default 256 MiB: a JSON manifest of 1M entries with info hashes is ~150 MB). */
   maxIndexBytes?: number
   /** Largest .torrent read (default the .torrent cap, 16 MiB). */
   maxTorrentBytes?: number
@@ -66,12 +73,16 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
   readonly id: string
   readonly pollIntervalMs: number
   private kind: IndexKind | undefined
-  private readonly o: Required<Omit<RemoteSourceOptions, 'clock' | 'random' | 'cacheDir' | 'pollIntervalMs' | 'concurrency' | 'rate' | 'wanted' | 'settled'>>
+  private readonly o: Required<Omit<RemoteSourceOptions, 'clock' | 'random' | 'cacheDir' | 'pollIntervalMs' | 'concurrency' | 'rate' | 'wanted' | 'settled' | 'gates'>>
   private readonly clock: Clock
   private readonly wanted: (infoHash: string) => boolean
   private readonly settled: (() => Promise<void>) | undefined
   private readonly random: () => number
-  private readonly gate: RequestGate
+  private readonly gates: GatePool
+  private readonly ownGates: boolean
+  /** When the index was last saved, and how long that took (a checkpoint waits 20 times that). */
+  private savedAt: number
+  private saveCostMs = 0
   private readonly cache: TorrentCache
   private readonly limits: FetchLimits
   private readonly entries = new Map<string, Entry>()
@@ -98,15 +109,18 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
     this.o = {
       revalidatePerPoll: options.revalidatePerPoll ?? 1000,
       timeoutMs: options.timeoutMs ?? 30_000,
-      maxIndexBytes: options.maxIndexBytes ?? 64 * 1024 * 1024,
+      maxIndexBytes: options.maxIndexBytes ?? 256 * 1024 * 1024,
       maxTorrentBytes: options.maxTorrentBytes ?? MAX_TORRENT_FILE_SIZE,
       maxRedirects: options.maxRedirects ?? 5,
       maxPages: options.maxPages ?? 1000,
       maxDepth: options.maxDepth ?? 4,
       backoffBaseMs: options.backoffBaseMs ?? Math.min(30_000, this.pollIntervalMs),
-      backoffMaxMs: options.backoffMaxMs ?? Math.max(this.pollIntervalMs, 3600_000)
+      backoffMaxMs: options.backoffMaxMs ?? Math.max(this.pollIntervalMs, 3600_000),
+      checkpointMs: options.checkpointMs ?? 60_000
     }
-    this.gate = new RequestGate({ concurrency: options.concurrency, rate: options.rate, clock: this.clock })
+    this.ownGates = options.gates === undefined
+    this.gates = options.gates ?? new GatePool({ concurrency: options.concurrency, rate: options.rate, clock: this.clock })
+    this.savedAt = this.clock.now()
     this.cache = new TorrentCache(options.cacheDir, url)
     this.limits = { timeoutMs: this.o.timeoutMs, maxRedirects: this.o.maxRedirects, clock: this.clock, signal: this.abort.signal }
     this.kind = indexKind(url)
@@ -223,17 +237,25 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
       const worker = async (): Promise<void> => {
         while (next < list.length && !this.closed) {
           const e = list[next++]
-          if (await this.gate.run(() => this.fetchTorrent(e))) dirty = true
+          if (await this.gates.gateFor(e.url).run(() => this.fetchTorrent(e))) dirty = true
+          if (dirty && this.clock.now() - this.savedAt >= Math.max(this.o.checkpointMs, 20 * this.saveCostMs)) {
+            this.saveIndex()
+            dirty = false
+          }
         }
       }
-      await Promise.all(Array.from({ length: Math.min(list.length, this.gate.concurrency) }, worker))
+      await Promise.all(Array.from({ length: Math.min(list.length, this.gates.options.concurrency ?? GATE_DEFAULTS.concurrency) }, worker))
       this.consecutiveFailures = 0
       this.state.ok = true
       this.state.lastOkAt = this.clock.now()
       delete this.state.error
       this.schedule(this.pollIntervalMs)
     } catch (err) {
-      if (this.closed) return this.report()
+      if (this.closed) {
+        // Closed mid-poll: keep what was fetched so far for the next start.
+        if (dirty) this.saveIndex()
+        return this.report()
+      }
       this.consecutiveFailures += 1
       const message = (err as Error).message
       this.state.ok = false
@@ -248,7 +270,8 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
     } finally {
       this.state.lastPollAt = this.clock.now()
     }
-    if (dirty && !this.closed) this.saveIndex()
+    if (dirty) this.saveIndex()
+    if (this.closed) return this.report()
     const report = this.report()
     this.emit('poll', report)
     return report
@@ -278,7 +301,7 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
     while (queue.length > 0) {
       const page = queue.shift()!
       pages += 1
-      const parsed = await this.gate.run(() => this.readPage(page.url))
+      const parsed = await this.gates.gateFor(page.url).run(() => this.readPage(page.url))
       for (const e of parsed.entries) listed.set(e.url, e)
       if (parsed.broken.length > 0) {
         const text = `${parsed.broken.length} item${parsed.broken.length === 1 ? '' : 's'} without a usable .torrent skipped: ${parsed.broken.slice(0, 3).join('; ')}${parsed.broken.length > 3 ? '; ...' : ''}`
@@ -374,6 +397,8 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
   }
 
   private saveIndex (): void {
+    const t0 = this.clock.now()
+    this.savedAt = t0
     try {
       this.cache.saveIndex({
         entries: [...this.entries.values()].map(e => ({
@@ -385,6 +410,7 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
           ...(e.hint ? { hint: e.hint } : {})
         }))
       })
+      this.saveCostMs = this.clock.now() - t0
     } catch (err) {
       this.warn('WARN_SOURCE_CACHE', this.cache.dir, `cannot write the source cache: ${(err as Error).message}`)
     }
@@ -396,7 +422,8 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
     if (this.timer !== null) this.clock.clearTimeout(this.timer)
     this.timer = null
     this.abort.abort()
-    this.gate.close()
+    // A shared pool is closed by its owner; this source's queued requests find it closed.
+    if (this.ownGates) this.gates.close()
     await this.running?.catch(() => {})
   }
 }
