@@ -88,7 +88,7 @@ export async function fetchLimited (url: string, validators: Validators, accept:
         await res.body?.cancel().catch(() => {})
         throw new SourceError('ERR_SOURCE_TOO_LARGE', url, `body is ${declared} bytes, above the ${maxBytes}-byte cap; not read`)
       }
-      const bytes = await readCapped(res, url, maxBytes, controller)
+      const bytes = await readCapped(res, url, maxBytes, controller, Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined)
       return {
         status: 'ok',
         url: current,
@@ -104,22 +104,33 @@ export async function fetchLimited (url: string, validators: Validators, accept:
   }
 }
 
-/** Reads a body chunk by chunk; past the cap it aborts the request and says so. */
-async function readCapped (res: Response, url: string, maxBytes: number, controller: AbortController): Promise<Uint8Array> {
+/**
+ * Reads a body chunk by chunk; past the cap it aborts the request and says so. With a declared
+ * length the chunks are copied into one buffer as they come (a 100 MB manifest is not held
+ * twice while joined).
+ */
+async function readCapped (res: Response, url: string, maxBytes: number, controller: AbortController, declared?: number): Promise<Uint8Array> {
   if (!res.body) return new Uint8Array(0)
-  const chunks: Uint8Array[] = []
+  let chunks: Uint8Array[] = []
+  let into = declared !== undefined && declared > 0 ? new Uint8Array(declared) : null
   let size = 0
   const reader = res.body.getReader()
   try {
     for (;;) {
       const { done, value } = await reader.read()
       if (done) break
-      size += value.byteLength
-      if (size > maxBytes) {
+      if (size + value.byteLength > maxBytes) {
         controller.abort()
         throw new SourceError('ERR_SOURCE_TOO_LARGE', url, `body exceeds the ${maxBytes}-byte cap; cut off there`)
       }
-      chunks.push(value)
+      if (into !== null && size + value.byteLength <= into.byteLength) {
+        into.set(value, size)
+      } else {
+        // More than declared (the HTTP layer should have refused it): back to a list of chunks.
+        if (into !== null) { chunks = [into.subarray(0, size)]; into = null }
+        chunks.push(value)
+      }
+      size += value.byteLength
     }
   } catch (err) {
     if (err instanceof SourceError) throw err
@@ -128,6 +139,7 @@ async function readCapped (res: Response, url: string, maxBytes: number, control
   } finally {
     try { reader.releaseLock() } catch {}
   }
+  if (into !== null) return size === into.byteLength ? into : into.subarray(0, size)
   if (chunks.length === 1) return chunks[0]
   const out = new Uint8Array(size)
   let at = 0

@@ -131,23 +131,28 @@ export function parseListing (bytes: Uint8Array, url: string): ParsedIndex {
  * An RSS 2.0 or Atom feed: each item's `<enclosure url type>` (RSS) or
  * `<link rel="enclosure" href type>` (Atom) of type application/x-bittorrent, or naming a
  * .torrent URL. An item with none is broken: counted and described, the others still load.
+ * An item of one .torrent that states its info hash, as trackers' feeds do (`<torrent:infoHash>`
+ * of the ezRSS namespace, `<nyaa:infoHash>`, any `*:infoHash`, or a `magnet:?xt=urn:btih:` in
+ * `<torrent:magnetURI>` or a link), lets a shard skip other shards' torrents.
  */
 export function parseFeed (bytes: Uint8Array, url: string): ParsedIndex {
   const entries: IndexEntry[] = []
   const broken: string[] = []
   const seen = new Set<string>()
   let root: string | undefined
-  let item: { title: string, guid: string, date: string, found: Array<{ url: string, length?: string }>, bad: string[] } | null = null
-  let field: 'title' | 'guid' | 'date' | null = null
+  let item: { title: string, guid: string, date: string, hash: string, found: Array<{ url: string, length?: string }>, bad: string[] } | null = null
+  let field: 'title' | 'guid' | 'date' | 'hash' | null = null
   const parser = new Parser({
     onopentag (rawName, attrs) {
       const name = rawName.toLowerCase()
       root ??= name
-      if (name === 'item' || name === 'entry') { item = { title: '', guid: '', date: '', found: [], bad: [] }; return }
+      if (name === 'item' || name === 'entry') { item = { title: '', guid: '', date: '', hash: '', found: [], bad: [] }; return }
       if (!item) return
       if (name === 'title') field = 'title'
       else if (name === 'guid' || name === 'id') field = 'guid'
       else if (name === 'pubdate' || name === 'updated' || name === 'published') field = 'date'
+      else if (name.endsWith(':infohash') || name.endsWith(':magneturi')) field = 'hash'
+      if (name === 'link' && attrs.href?.startsWith('magnet:') && item.hash.length < 1000) item.hash += ` ${attrs.href}`
       const isEnclosure = name === 'enclosure' || (name === 'link' && (attrs.rel ?? '').toLowerCase() === 'enclosure')
       if (!isEnclosure) return
       const href = name === 'enclosure' ? attrs.url : attrs.href
@@ -159,11 +164,11 @@ export function parseFeed (bytes: Uint8Array, url: string): ParsedIndex {
       }
     },
     ontext (text) {
-      if (item && field && item[field].length < 200) item[field] += text
+      if (item && field && item[field].length < (field === 'hash' ? 1000 : 200)) item[field] += text
     },
     onclosetag (rawName) {
       const name = rawName.toLowerCase()
-      if (name === 'title' || name === 'guid' || name === 'id' || name === 'pubdate' || name === 'updated' || name === 'published') field = null
+      if (name === 'title' || name === 'guid' || name === 'id' || name === 'pubdate' || name === 'updated' || name === 'published' || name.endsWith(':infohash') || name.endsWith(':magneturi')) field = null
       if ((name === 'item' || name === 'entry') && item) {
         const it = item
         item = null
@@ -172,11 +177,13 @@ export function parseFeed (bytes: Uint8Array, url: string): ParsedIndex {
           broken.push(`"${label.slice(0, 100)}": ${it.bad[0] ?? 'no application/x-bittorrent enclosure'}`)
           return
         }
+        // Which .torrent a stated hash belongs to is only sure when the item has one.
+        const infoHash = it.found.length === 1 ? statedHash(it.hash) : undefined
         for (const f of it.found) {
           if (seen.has(f.url)) continue
           seen.add(f.url)
           const fingerprint = [it.date.trim(), f.length ?? ''].filter(Boolean).join(' ')
-          entries.push({ url: f.url, ...(fingerprint ? { fingerprint } : {}) })
+          entries.push({ url: f.url, ...(fingerprint ? { fingerprint } : {}), ...(infoHash ? { infoHash } : {}) })
         }
       }
     }
@@ -188,13 +195,21 @@ export function parseFeed (bytes: Uint8Array, url: string): ParsedIndex {
   return { entries, broken, subdirs: [] }
 }
 
+/** An info hash a feed item states: a bare 40-hex `*:infoHash`, or a magnet's `xt=urn:btih:` (hex). */
+function statedHash (text: string): string | undefined {
+  const t = text.trim()
+  if (/^[0-9a-f]{40}$/i.test(t)) return t.toLowerCase()
+  const m = /(?:^|[?&\s])xt=urn:btih:([0-9a-f]{40})(?![0-9a-z])/i.exec(t)
+  return m ? m[1].toLowerCase() : undefined
+}
+
 /**
  * A manifest: text with one .torrent URL per line (blank lines and `#` comments skipped), or
  * JSON: an array of URLs or of `{ "url": ..., "infoHash": ... }` objects, or an object with
  * such a `torrents` array. A stated info hash lets a shard skip fetching other shards' torrents. Relative URLs resolve against the manifest's own URL.
  */
 export function parseManifest (bytes: Uint8Array, url: string): ParsedIndex {
-  const text = decoder.decode(bytes)
+  let text = decoder.decode(bytes)
   const entries: IndexEntry[] = []
   const broken: string[] = []
   const seen = new Set<string>()
@@ -213,6 +228,7 @@ export function parseManifest (bytes: Uint8Array, url: string): ParsedIndex {
     try { doc = JSON.parse(text) } catch (err) {
       throw new SourceError('ERR_SOURCE_PARSE', url, `manifest is not valid JSON: ${(err as Error).message}`)
     }
+    text = '' // 100 MB of text need not live through the walk below
     const list = Array.isArray(doc) ? doc : (doc && typeof doc === 'object' && Array.isArray((doc as { torrents?: unknown }).torrents)) ? (doc as { torrents: unknown[] }).torrents : undefined
     if (!list) throw new SourceError('ERR_SOURCE_PARSE', url, 'JSON manifest is neither an array nor an object with a "torrents" array')
     list.forEach((v, i) => take(v, `entry ${i + 1}`))

@@ -65,6 +65,8 @@ interface Entry extends CachedEntry {
   failedAtPoll: number
   /** The last warning said about this URL, so it is said once. */
   warned?: string
+  /** The info hash the index states for it (checked against the fetched file; not saved). */
+  stated?: string
 }
 
 const DEFAULT_POLL_MS = 300_000
@@ -210,13 +212,14 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
           }
           continue
         }
+        if (e !== undefined && e.stated !== stated) { if (stated === undefined) delete e.stated; else e.stated = stated }
         if (e?.hint !== undefined) {
           // Wanted after all (the index changed its word): fetch it.
           this.emit('removed', url, e.hint)
           delete e.hint
         }
         if (!e) {
-          e = { url, ...(fingerprint !== undefined ? { fingerprint } : {}), failures: 0, failedAtPoll: 0 }
+          e = { url, ...(fingerprint !== undefined ? { fingerprint } : {}), ...(stated !== undefined ? { stated } : {}), failures: 0, failedAtPoll: 0 }
           this.entries.set(url, e)
           dirty = true
           todo.add(e)
@@ -358,7 +361,13 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
       if (r.etag) e.etag = r.etag; else delete e.etag
       if (r.lastModified) e.lastModified = r.lastModified; else delete e.lastModified
       e.failures = 0
-      delete e.warned
+      // A wrong stated hash: served under its real one here, but shards decide by the stated
+      // one, so the real one's shard may never fetch it. Said once per URL.
+      const mismatch = e.stated !== undefined && e.stated !== parsed.infoHash ? `stated ${e.stated}` : undefined
+      if (mismatch !== undefined && e.warned !== mismatch) {
+        this.warn('WARN_SOURCE_STATED_HASH', e.url, `${e.url}: the index states info hash ${e.stated}, the .torrent's is ${parsed.infoHash}; with --shard the shard owning ${parsed.infoHash} may never fetch it: fix the index`)
+      }
+      if (mismatch !== undefined) e.warned = mismatch; else delete e.warned
       const sha = this.cache.put(r.bytes)
       if (sha === e.sha) return validatorsChanged
       const previousSha = e.sha
