@@ -356,6 +356,9 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
         return changed
       }
       const parsed = await parseTorrent(r.bytes, e.url)
+      const sha = TorrentCache.shaOf(r.bytes)
+      if (sha !== e.sha && !this.closed) this.cache.put(r.bytes, sha)
+      // Nothing about the entry changes unless the bytes are in the cache and it is still listed.
       if (this.closed || this.entries.get(e.url) !== e) return false // removed meanwhile
       const validatorsChanged = e.etag !== r.etag || e.lastModified !== r.lastModified
       if (r.etag) e.etag = r.etag; else delete e.etag
@@ -368,7 +371,6 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
         this.warn('WARN_SOURCE_STATED_HASH', e.url, `${e.url}: the index states info hash ${e.stated}, the .torrent's is ${parsed.infoHash}; with --shard the shard owning ${parsed.infoHash} may never fetch it: fix the index`)
       }
       if (mismatch !== undefined) e.warned = mismatch; else delete e.warned
-      const sha = this.cache.put(r.bytes)
       if (sha === e.sha) return validatorsChanged
       const previousSha = e.sha
       const previousHash = e.infoHash
