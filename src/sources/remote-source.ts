@@ -132,11 +132,13 @@ export class RemoteSource extends EventEmitter<SourceEvents> implements TorrentS
   report (): SourceReport {
     let torrents = 0
     let failing = 0
+    let pending = 0
     for (const e of this.entries.values()) {
       if (e.infoHash !== undefined || e.hint !== undefined) torrents += 1
+      else if (e.failures === 0) pending += 1
       if (e.failures > 0) failing += 1
     }
-    return { ...this.state, torrents, failing }
+    return { ...this.state, torrents, failing, pending }
   }
 
   /** Serves what the cache holds, then polls now and every interval after. */

@@ -43,6 +43,8 @@ export interface SourceReport {
   notModified: number
   /** Torrents served from the on-disk cache at start. */
   fromCache?: number
+  /** Listed .torrent URLs not fetched yet (a cold first fill in progress; remote sources). */
+  pending?: number
   nextPollAt?: number
 }
 

@@ -125,6 +125,7 @@ test('a long first fill checkpoints the cache index on the clock; closing mid-po
     }
   }
   await fetched(3)
+  assert.equal(source.report().pending, 3, '/health says how much of the fill is left')
   assert.equal(await servedFromCache(url, cacheDir), 0, 'within checkpointMs of the start nothing is saved yet')
   await drive(clock, h.arrived(4))
   await clock.advance(5000)
