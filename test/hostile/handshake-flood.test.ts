@@ -6,8 +6,8 @@
 // then silence. They are not half-open, so the half-open rules do not touch them; before, a
 // newcomer could only evict a connection idle for a second, none ever was at this rate, and the
 // correct leecher got 7% through here (54.5% in the bench, at 4,000/s). Now the oldest handshaken
-// connection that never asked for metadata makes room (after any half-open one that had its
-// chance to speak), and the correct leecher keeps >= 99%.
+// connection that never asked for metadata makes room (half-open ones go first only while
+// there are more of them than one batch of newcomers), and the correct leecher keeps >= 99%.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { makeTorrent, writeTorrentFiles } from '../fixtures/torrents.ts'
