@@ -22,7 +22,9 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import vm from 'node:vm'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { writeFile } from 'node:fs/promises'
 import ts from 'typescript'
+import { tmpDir } from '../fixtures/tmp.ts'
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const DIST = path.join(REPO, 'dist')
@@ -211,10 +213,10 @@ function forbidden (file: string): string | undefined {
   return undefined
 }
 
-/** Every declaration file a public type reaches, with the first path that reached it. */
-function reachedFiles (p: Program, entry: string): Map<string, string> {
+/** Every declaration file a public type reaches, with the paths (one per type) that reached it. */
+function reachedFiles (p: Program, entry: string): Map<string, string[]> {
   const { checker } = p
-  const reached = new Map<string, string>()
+  const reached = new Map<string, string[]>()
   const seen = new Set<ts.Type>()
   const external = (file: string): boolean => file.includes('/node_modules/')
   const isHidden = (s: ts.Symbol): boolean => (s.declarations ?? []).some(d => (ts.getCombinedModifierFlags(d) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) !== 0) || s.name.startsWith('#') || s.name.startsWith('__@')
@@ -226,7 +228,9 @@ function reachedFiles (p: Program, entry: string): Map<string, string> {
     for (const s of [type.aliasSymbol, type.getSymbol()]) {
       for (const d of s?.declarations ?? []) {
         const file = d.getSourceFile().fileName
-        if (!reached.has(file)) reached.set(file, `${trail} (${s!.name})`)
+        const trails = reached.get(file) ?? []
+        if (trails.length === 0) reached.set(file, trails)
+        trails.push(`${trail} (${s!.name})`)
         if (external(file) || forbidden(file)) outside = true
       }
     }
@@ -269,10 +273,33 @@ test('no public type exposes another package\'s internals (Wire, streamx streams
   for (const [name, p] of [['index', node], ['node', node], ['browser', browser]] as const) {
     const reached = reachedFiles(p, path.join(DIST, `${name}.d.ts`))
     assert.ok(reached.size > 10, `the walk reached the declarations of dist/${name}.d.ts (${reached.size} files)`)
-    for (const [file, trail] of reached) {
+    for (const [file, trails] of reached) {
       const why = forbidden(file)
-      if (why) leaks.push(`dist/${name}.d.ts: ${trail} reaches ${why}`)
+      if (why) leaks.push(`dist/${name}.d.ts: ${trails.slice(0, 5).join(', ')} reach${trails.length === 1 ? 'es' : ''} ${why}`)
     }
   }
   assert.deepEqual(leaks, [], `public types lead to other packages' internals:\n${leaks.join('\n')}`)
+})
+
+test('the walk finds a leak where there is one (through a method, a property and a base class)', async t => {
+  const dir = await tmpDir(t, 'api-leak')
+  const entry = path.join(dir, 'leaky.d.ts')
+  const wire = path.join(DIST, 'core', 'wire.js')
+  const streamx = path.join(DIST, 'types', 'streamx.js')
+  await writeFile(entry, [
+    `import type { GuardedWire } from '${wire}'`,
+    `import { Duplex } from '${streamx}'`,
+    'export interface Handle { readonly id: number, open (): { wire: GuardedWire } }',
+    'export interface Plain { readonly name: string }',
+    'export declare class Piped implements Plain { readonly name: string; private hidden; pipe (): Duplex }',
+    'export declare class Sub extends Duplex {}',
+    ''
+  ].join('\n'))
+  const p = compile([entry], { types: ['node'], lib: ['lib.es2023.d.ts'] })
+  const reached = reachedFiles(p, entry)
+  const leaks = [...reached].filter(([file]) => forbidden(file)).flatMap(([, trails]) => trails)
+  assert.ok(leaks.some(l => l.startsWith('Handle.open().wire')), `Handle.open().wire reaches the Wire subclass: ${leaks.join('; ')}`)
+  assert.ok(leaks.some(l => l.startsWith('Piped.prototype.pipe()') || l.startsWith('Piped.pipe()')), `Piped.pipe() reaches streamx: ${leaks.join('; ')}`)
+  assert.ok(leaks.some(l => l.startsWith('Sub')), `class Sub extends Duplex reaches streamx: ${leaks.join('; ')}`)
+  assert.ok(!leaks.some(l => l.startsWith('Plain')), 'an interface of plain fields leaks nothing')
 })
