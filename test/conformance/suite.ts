@@ -6,7 +6,9 @@
  * Isomorphic on purpose: no node:test, no node:* imports, so a browser page can run it.
  */
 import { hash } from 'uint8-util'
-import { MetadataPeer, limits, type ByteStream, type MetadataPeerOptions, type PeerClosedEvent } from '../../src/index.ts'
+// The session class itself (not the public interface): the suite also reads its store.
+import { MetadataPeer, type MetadataPeerOptions, type PeerClosedEvent } from '../../src/core/metadata-peer.ts'
+import { limits, type ByteStream } from '../../src/index.ts'
 import { startLeecher, type Leecher } from '../fixtures/leecher.ts'
 import { makeTorrent, makeLargeTorrent, makeUnsortedTorrent, type TestTorrent } from '../fixtures/memory-torrents.ts'
 
