@@ -134,7 +134,7 @@ async function stop (fish: Instance): Promise<void> {
 }
 
 /** One measured start: seconds to ready, what the server saw, torrents, memory and CPU of the instance. */
-interface Sample { s: number, requests: number, notModified: number, connections: number, torrents: number, rss: number, hwm: number, cpu: number }
+interface Sample { failing: number, s: number, requests: number, notModified: number, connections: number, torrents: number, rss: number, hwm: number, cpu: number }
 const COLUMNS = ['run', 'start -> all served (s)', 'requests', 'of them 304', 'connections', 'torrents served', 'RSS (MiB)', 'peak RSS (MiB)', 'CPU (s)']
 
 async function sample (args: string[], ready: (h: any) => boolean, pub: Publisher | null, everyMs = 100): Promise<Sample & { fish: Instance }> {
@@ -146,6 +146,7 @@ async function sample (args: string[], ready: (h: any) => boolean, pub: Publishe
   const mem = memoryKiB(fish.child.pid!)
   const out = {
     fish,
+    failing: (h.sources?.sources ?? []).reduce((n: number, r: { failing?: number }) => n + (r.failing ?? 0), 0) as number,
     s,
     requests: pub && before ? pub.counts.requests - before.requests : 0,
     notModified: pub && before ? pub.counts.notModified - before.notModified : 0,
@@ -174,7 +175,7 @@ async function repeat (times: number, label: string, once: () => Promise<Sample>
   const out: Sample[] = []
   for (let i = 0; i < times; i++) {
     const x = await once()
-    log(`${label} ${i + 1}/${times}: ${x.s.toFixed(1)} s, ${x.torrents} torrents, ${x.requests} requests over ${x.connections} connections, RSS ${x.rss.toFixed(0)} MiB (peak ${x.hwm.toFixed(0)}), CPU ${x.cpu.toFixed(1)} s`)
+    log(`${label} ${i + 1}/${times}: ${x.s.toFixed(1)} s, ${x.torrents} torrents, ${x.failing} failing, ${x.requests} requests over ${x.connections} connections, RSS ${x.rss.toFixed(0)} MiB (peak ${x.hwm.toFixed(0)}), CPU ${x.cpu.toFixed(1)} s`)
     out.push(x)
   }
   return out
@@ -230,7 +231,7 @@ async function shards (): Promise<Array<Array<string | number>>> {
     const since = Date.now()
     const list = await Promise.all(states.map(async (state, i) => {
       const x = await sample(['-l', pub.url, '--state-dir', state, '--shard', `${i + 1}/${SHARDS}`], h => h.sources?.sources?.[0]?.lastPollAt > since && h.sources.sources[0].ok === true, null, 500)
-      log(`${label} ${i + 1}/${SHARDS}: ${x.s.toFixed(1)} s, ${x.torrents} torrents, RSS ${x.rss.toFixed(0)} MiB (peak ${x.hwm.toFixed(0)}), CPU ${x.cpu.toFixed(1)} s`)
+      log(`${label} ${i + 1}/${SHARDS}: ${x.s.toFixed(1)} s, ${x.torrents} torrents, ${x.failing} failing, RSS ${x.rss.toFixed(0)} MiB (peak ${x.hwm.toFixed(0)}), CPU ${x.cpu.toFixed(1)} s`)
       return x
     }))
     for (const [i, x] of list.entries()) rows.push(row(`${n} in ${SHARDS} shards, ${label}: ${i + 1}/${SHARDS}`, [x], false))
