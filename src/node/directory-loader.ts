@@ -3,13 +3,14 @@
  * a file added, replaced or removed takes effect without a restart. Each bad file gets one
  * warning naming it; everything else keeps serving.
  */
-import { watch, openSync, readSync, fstatSync, closeSync, readdirSync, statSync, type FSWatcher, type Stats } from 'node:fs'
+import { watch, open, read, fstat, close, readdirSync, statSync, type FSWatcher, type Stats } from 'node:fs'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { parseTorrent } from '../core/torrent.ts'
 import { DuplicateTorrentError } from '../core/errors.ts'
 import { MAX_TORRENT_FILE_SIZE } from '../core/constants.ts'
 import type { MetadataPeer } from '../core/metadata-peer.ts'
+import { PathTable } from './path-table.ts'
 
 /** Editors and copies write a file in several steps; wait this long after the last event. */
 const WATCH_SETTLE_MS = 150
@@ -39,14 +40,12 @@ export class DirectoryLoader {
   readonly dir: string
   private readonly peer: MetadataPeer
   private readonly pin: boolean
-  /** Absolute path -> info hash it provides. */
-  private readonly byPath = new Map<string, string>()
+  /** Absolute path -> the info hash it provides and the mtime and size it loaded with (packed). */
+  private readonly byPath = new PathTable()
   /** Paths whose last load failed or was a duplicate, with the mtime we saw, so we do not warn twice. */
   private readonly skipped = new Map<string, number>()
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>()
   private readonly inFlight = new Map<string, Promise<void>>()
-  /** Absolute path -> "mtime:size" when it last loaded, so a rescan skips files that did not change. */
-  private readonly stamps = new Map<string, string>()
 
   constructor (peer: MetadataPeer, dir: string, options: DirectoryLoaderOptions = {}) {
     this.peer = peer
@@ -56,8 +55,11 @@ export class DirectoryLoader {
 
   /** The info hash a file provides, if it is loaded. */
   infoHashOf (file: string): string | undefined {
-    return this.byPath.get(path.resolve(file))
+    return this.byPath.infoHash(path.resolve(file))
   }
+
+  /** Bytes the loader's per-file table holds (for the memory figures). */
+  get tableBytes (): number { return this.byPath.bytes }
 
   /** Reads the whole directory (recursively). */
   async scan (): Promise<ScanResult> {
@@ -68,13 +70,14 @@ export class DirectoryLoader {
     files.sort()
     let loaded = 0
     let failed = 0
-    // One file at a time into one reused buffer: at 100k files, per-file promises and
-    // buffers cost more than the reads, and the garbage they leave inflates the heap.
-    const reader = new SyncFileReader()
+    // The thread pool reads a few files ahead (open, fstat, read, close: syscalls off the main
+    // thread) into a few reused buffers while this thread parses, hashes and indexes in order.
+    const reads = new ReadAhead(files)
     for (const file of files) {
-      if (await this.load(file, reader)) loaded += 1
+      if (await this.load(file, await reads.next())) loaded += 1
       else failed += 1
     }
+    this.byPath.trim()
     return { loaded, failed, ignored }
   }
 
@@ -98,29 +101,36 @@ export class DirectoryLoader {
     // Torrents under a directory we could not read this time stay: unreadable is not removed.
     const unreadable = listing.unreadable.map(u => u.dir + path.sep)
     for (const { dir, message } of listing.unreadable) this.peer.warn('WARN_UNREADABLE_DIRECTORY', `${dir}: skipped, cannot read this directory (${message})`)
-    for (const file of [...this.byPath.keys()]) {
+    for (const file of [...this.byPath.paths()]) {
       if (!present.has(file) && !unreadable.some(d => file.startsWith(d))) { this.unload(file); result.removed += 1 }
     }
     for (const file of [...this.skipped.keys()]) if (!present.has(file)) this.skipped.delete(file)
     listing.files.sort()
-    const reader = new SyncFileReader()
+    const changed: string[] = []
     for (const file of listing.files) {
       const st = statSyncOrNull(file)
-      if (st && this.byPath.has(file) && this.stamps.get(file) === `${st.mtimeMs}:${st.size}`) { result.unchanged += 1; continue }
-      if (await this.load(file, reader)) result.loaded += 1
+      if (st && this.byPath.unchanged(file, st.mtimeMs, st.size)) result.unchanged += 1
+      else changed.push(file)
+    }
+    const reads = new ReadAhead(changed)
+    for (const file of changed) {
+      if (await this.load(file, await reads.next())) result.loaded += 1
       else result.failed += 1
     }
     return result
   }
 
-  /** Loads or reloads one file; returns whether it is now served. */
-  async load (file: string, reader?: SyncFileReader): Promise<boolean> {
+  /**
+   * Loads or reloads one file; returns whether it is now served. `read` is the file as the
+   * scan's read-ahead found it (its bytes valid until the next read), else it is read here.
+   */
+  async load (file: string, read?: FileRead | Error): Promise<boolean> {
     const full = path.isAbsolute(file) ? file : path.resolve(file)
     let info: { mtimeMs: number } | undefined
     try {
       let bytes: Uint8Array
-      if (reader) {
-        const read = reader.read(full)
+      if (read instanceof Error) throw read
+      if (read) {
         info = read
         bytes = read.bytes
       } else {
@@ -129,14 +139,14 @@ export class DirectoryLoader {
         if (!st.isFile()) throw new Error('not a regular file')
         // Loaded from these very bytes already (a watch event after a rescan, a touch without
         // a change of size or mtime): reloading would only drop its connections.
-        if (this.byPath.has(full) && this.stamps.get(full) === `${st.mtimeMs}:${st.size}`) return true
+        if (this.byPath.unchanged(full, st.mtimeMs, st.size)) return true
         if (st.size > MAX_TORRENT_FILE_SIZE) throw new Error(`file is ${st.size} bytes, above the ${MAX_TORRENT_FILE_SIZE}-byte cap`)
         bytes = new Uint8Array(await readFile(full))
       }
       // With a shared read buffer the torrent must be pinned from a copy or not at all;
       // the store copies pinned bytes and keeps no view of unpinned ones.
       const parsed = await parseTorrent(bytes, full)
-      const previous = this.byPath.get(full)
+      const previous = this.byPath.infoHash(full)
       if (previous === parsed.infoHash) {
         // Same torrent rewritten (maybe with other trackers or web seeds): replace the record.
         await this.peer.addTorrent(parsed, { pin: this.pin, replace: true })
@@ -144,9 +154,8 @@ export class DirectoryLoader {
         await this.peer.addTorrent(parsed, { pin: this.pin })
         if (previous) this.peer.removeTorrent(previous)
       }
-      this.byPath.set(full, parsed.infoHash)
-      this.stamps.set(full, `${info.mtimeMs}:${bytes.length}`)
-      this.skipped.delete(full)
+      this.byPath.set(full, parsed.infoHash, info.mtimeMs, bytes.length)
+      if (this.skipped.size > 0) this.skipped.delete(full)
       return true
     } catch (err) {
       const seen = this.skipped.get(full)
@@ -166,8 +175,7 @@ export class DirectoryLoader {
   unload (file: string): void {
     const full = path.resolve(file)
     this.skipped.delete(full)
-    this.stamps.delete(full)
-    const infoHash = this.byPath.get(full)
+    const infoHash = this.byPath.infoHash(full)
     if (infoHash === undefined) return
     this.byPath.delete(full)
     this.peer.removeTorrent(infoHash)
@@ -301,27 +309,71 @@ function statSyncOrNull (file: string): Stats | null {
   try { return statSync(file) } catch { return null }
 }
 
-/** Reads whole files synchronously into one growing buffer (the initial scan). */
-class SyncFileReader {
-  private buf = new Uint8Array(256 * 1024)
+/** A file as read: its bytes (a view of a reused buffer) and its mtime. */
+export interface FileRead {
+  bytes: Uint8Array
+  mtimeMs: number
+}
 
-  read (file: string): { bytes: Uint8Array, mtimeMs: number } {
-    const fd = openSync(file, 'r')
-    try {
-      const st = fstatSync(fd)
-      if (!st.isFile()) throw new Error('not a regular file')
-      if (st.size > MAX_TORRENT_FILE_SIZE) throw new Error(`file is ${st.size} bytes, above the ${MAX_TORRENT_FILE_SIZE}-byte cap`)
-      if (st.size > this.buf.length) this.buf = new Uint8Array(Math.max(st.size, this.buf.length * 2))
-      let n = 0
-      while (n < st.size) {
-        const got = readSync(fd, this.buf, n, st.size - n, n)
-        if (got === 0) break
-        n += got
-      }
-      return { bytes: this.buf.subarray(0, n), mtimeMs: st.mtimeMs }
-    } finally {
-      closeSync(fd)
+/** Files read at once on the thread pool: enough to keep its threads busy, few buffers. */
+const READ_AHEAD = 8
+
+/**
+ * Reads a list of files in order on libuv's thread pool, up to READ_AHEAD ahead of the one the
+ * caller is working on, each slot into its own reused buffer. The bytes next() gives are valid
+ * until the next call (that call reuses the buffer for a read further ahead).
+ */
+class ReadAhead {
+  private readonly files: string[]
+  private readonly buffers: Uint8Array[] = []
+  private readonly pending: Array<Promise<FileRead | Error>> = []
+  private index = 0
+
+  constructor (files: string[]) {
+    this.files = files
+    for (let i = 0; i < Math.min(READ_AHEAD, files.length); i++) {
+      this.buffers.push(new Uint8Array(64 * 1024))
+      this.pending.push(this.read(i))
     }
+  }
+
+  /** The next file, in order: its bytes and mtime, or why it could not be read. */
+  next (): Promise<FileRead | Error> {
+    const i = this.index++
+    const slot = i % READ_AHEAD
+    // The previous file's slot is free again: the caller is done with its bytes.
+    if (i > 0) {
+      const prev = (i - 1) % READ_AHEAD
+      if (i - 1 + READ_AHEAD < this.files.length) this.pending[prev] = this.read(i - 1 + READ_AHEAD)
+    }
+    return this.pending[slot]
+  }
+
+  private read (i: number): Promise<FileRead | Error> {
+    const slot = i % READ_AHEAD
+    const file = this.files[i]
+    return new Promise(resolve => {
+      open(file, 'r', (err, fd) => {
+        if (err) return resolve(err)
+        const done = (result: FileRead | Error): void => { close(fd, () => {}); resolve(result) }
+        fstat(fd, (err, st) => {
+          if (err) return done(err)
+          if (!st.isFile()) return done(new Error('not a regular file'))
+          if (st.size > MAX_TORRENT_FILE_SIZE) return done(new Error(`file is ${st.size} bytes, above the ${MAX_TORRENT_FILE_SIZE}-byte cap`))
+          if (st.size > this.buffers[slot].length) this.buffers[slot] = new Uint8Array(Math.max(st.size, this.buffers[slot].length * 2))
+          const buf = this.buffers[slot]
+          const more = (n: number): void => {
+            if (n >= st.size) return done({ bytes: buf.subarray(0, n), mtimeMs: st.mtimeMs })
+            read(fd, buf, n, st.size - n, n, (err, got) => {
+              if (err) return done(err)
+              if (got === 0) return done({ bytes: buf.subarray(0, n), mtimeMs: st.mtimeMs })
+              more(n + got)
+            })
+          }
+          more(0)
+        })
+      })
+    })
   }
 }
 
