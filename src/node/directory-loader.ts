@@ -3,7 +3,7 @@
  * a file added, replaced or removed takes effect without a restart. Each bad file gets one
  * warning naming it; everything else keeps serving.
  */
-import { watch, openSync, readSync, fstatSync, closeSync, readdirSync, statSync, type FSWatcher, type Stats } from 'node:fs'
+import { watch, openSync, readSync, fstatSync, closeSync, opendirSync, statSync, type FSWatcher, type Stats } from 'node:fs'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { parseTorrent } from '../core/torrent.ts'
@@ -63,11 +63,13 @@ export class DirectoryLoader {
 
   /** Reads the whole directory (recursively). */
   async scan (): Promise<ScanResult> {
-    const { files, others, unreadable } = listTorrentFiles(this.dir)
-    const ignored = others.length
-    for (const other of others) this.peer.warn('WARN_NOT_A_TORRENT', `${other}: ignored, not a .torrent file`)
-    for (const { dir, message } of unreadable) this.peer.warn('WARN_UNREADABLE_DIRECTORY', `${dir}: skipped, cannot read this directory (${message})`)
-    files.sort()
+    let ignored = 0
+    // The tree is walked as it loads, one directory's names at a time, in the order of the
+    // sorted full paths: no list of every path (nor of 100k Dirent objects) is built first.
+    const files = walkTorrentFiles(this.dir, {
+      other: file => { ignored += 1; this.peer.warn('WARN_NOT_A_TORRENT', `${file}: ignored, not a .torrent file`) },
+      unreadable: (dir, message) => this.peer.warn('WARN_UNREADABLE_DIRECTORY', `${dir}: skipped, cannot read this directory (${message})`)
+    })
     let loaded = 0
     let failed = 0
     // One file at a time, synchronously, into one reused buffer. Reading ahead on the thread
@@ -345,34 +347,59 @@ class SyncFileReader {
   }
 }
 
+/** Where a walk reports what it skips. */
+interface WalkVisitor {
+  other (file: string): void
+  unreadable (dir: string, message: string): void
+}
+
 /**
- * Lists the directory tree: .torrent files and other files. Synchronous and one directory at
- * a time, so no array of 100k Dirent objects (with their name and path strings) lives on.
+ * The .torrent files under `root`, in the order `Array.prototype.sort` gives their full paths
+ * (each directory's entries sorted with a `/` after directory names, which is that order),
+ * read one directory at a time through a directory handle, so neither a list of every path
+ * nor an array of Dirent objects for a 100k-file directory is held.
  */
+function * walkTorrentFiles (root: string, visit: WalkVisitor): Generator<string> {
+  yield * walkDir(root, root, visit)
+}
+
+function * walkDir (dir: string, root: string, visit: WalkVisitor): Generator<string> {
+  const keys: string[] = []
+  let handle
+  try {
+    handle = opendirSync(dir, { bufferSize: 256 })
+  } catch (err) {
+    // The load path itself failing is the caller's error; a subdirectory we cannot read
+    // (an ext4 root's lost+found, a permission mistake) is one warning, not a failed start.
+    if (dir === root) throw err
+    visit.unreadable(dir, (err as Error).message)
+    return
+  }
+  try {
+    for (let e = handle.readSync(); e !== null; e = handle.readSync()) {
+      if (e.isDirectory()) keys.push(e.name + '/')
+      else if (e.isFile()) keys.push(e.name)
+    }
+  } catch (err) {
+    if (dir === root) throw err
+    visit.unreadable(dir, (err as Error).message)
+    return
+  } finally {
+    handle.closeSync()
+  }
+  keys.sort()
+  for (const key of keys) {
+    if (key.endsWith('/')) { yield * walkDir(path.join(dir, key.slice(0, -1)), root, visit); continue }
+    const full = path.join(dir, key)
+    if (key.toLowerCase().endsWith('.torrent')) yield full
+    else visit.other(full)
+  }
+}
+
+/** The whole tree at once (rescans need the set of present files). */
 function listTorrentFiles (root: string): { files: string[], others: string[], unreadable: Array<{ dir: string, message: string }> } {
-  const files: string[] = []
   const others: string[] = []
   const unreadable: Array<{ dir: string, message: string }> = []
-  const dirs = [root]
-  while (dirs.length > 0) {
-    const dir = dirs.pop()!
-    let entries
-    try {
-      entries = readdirSync(dir, { withFileTypes: true })
-    } catch (err) {
-      // The load path itself failing is the caller's error; a subdirectory we cannot read
-      // (an ext4 root's lost+found, a permission mistake) is one warning, not a failed start.
-      if (dir === root) throw err
-      unreadable.push({ dir, message: (err as Error).message })
-      continue
-    }
-    for (const e of entries) {
-      const full = path.join(dir, e.name)
-      if (e.isDirectory()) dirs.push(full)
-      else if (!e.isFile()) continue
-      else if (e.name.toLowerCase().endsWith('.torrent')) files.push(full)
-      else others.push(full)
-    }
-  }
+  const files = [...walkTorrentFiles(root, { other: f => others.push(f), unreadable: (dir, message) => unreadable.push({ dir, message }) })]
   return { files, others, unreadable }
 }
