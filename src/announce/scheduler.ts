@@ -302,12 +302,12 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
   has (infoHash: string): boolean { return this.torrents.find(infoHash) >= 0 }
 
   /** Ends a job: out of its heap now, its index freed now or (in flight) when its announce ends. */
-  private retire (j: number, infoHash: string, sendStopped: boolean): void {
+  private retire (j: number, infoHash: string | undefined, sendStopped: boolean): void {
     const jobs = this.jobs
     const state = this.targetList[jobs.target[j]]
     this.counters.jobs -= 1
     if (sendStopped && (jobs.flags[j] & J_ANNOUNCED) !== 0 && state.target.sendsStopped) {
-      this.stopQueue.push({ infoHash, target: state })
+      this.stopQueue.push({ infoHash: infoHash ?? this.torrents.key(jobs.torrent[j]), target: state })
     }
     this.oddResults.delete(j)
     if ((jobs.flags[j] & J_IN_FLIGHT) !== 0) { jobs.flags[j] |= J_REMOVED; return }
@@ -698,7 +698,7 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
     for (let j = 0; j < jobs.extent; j++) {
       if (jobs.heapPos[j] < 0 && (jobs.flags[j] & J_IN_FLIGHT) === 0) continue // free
       if ((jobs.flags[j] & J_REMOVED) !== 0) continue
-      this.retire(j, this.torrents.key(jobs.torrent[j]), true)
+      this.retire(j, undefined, true) // the key is made only when a `stopped` is owed
     }
     this.torrents = new TorrentKeys()
     this.pump()
