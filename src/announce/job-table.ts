@@ -29,8 +29,8 @@ export const J_HAS_LAST = 8
 
 function grown<T extends Int32Array | Uint8Array | Uint16Array | Float64Array> (a: T, size: number, fill = 0): T {
   const out = new (a.constructor as new (n: number) => T)(size)
-  out.set(a)
-  if (fill !== 0) out.fill(fill, a.length)
+  out.set(a.length > size ? a.subarray(0, size) : a)
+  if (fill !== 0 && size > a.length) out.fill(fill, a.length)
   return out
 }
 
@@ -127,6 +127,18 @@ export class TorrentKeys {
     }
   }
 
+  /** Gives back the columns' growth slack (after a large load). */
+  trim (): void {
+    const cap = Math.max(this.next, 16)
+    if (cap >= this.cap) return
+    this.hashes = this.hashes.slice(0, cap * HASH)
+    this.first = this.first.slice(0, cap)
+    this.cap = cap
+  }
+
+  /** Bytes the hashes, the job links and the lookup table hold. */
+  get bytes (): number { return this.hashes.byteLength + this.first.byteLength + this.table.byteLength }
+
   /** The key of a torrent id, as given (hex keys come back lowercase). */
   key (tid: number): string {
     return this.oddNames.get(tid) ?? hexAt(this.hashes, tid * HASH)
@@ -172,6 +184,12 @@ export class JobTable {
     this.heapPos[j] = -1
     this.free.push(j)
     this.live -= 1
+  }
+
+  /** Gives back the columns' growth slack (after a large load). */
+  trim (): void {
+    const cap = Math.max(this.next, 16)
+    if (cap < this.cap) this.grow(cap)
   }
 
   /** Highest job index ever used + 1 (for walks over every job). */

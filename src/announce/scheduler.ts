@@ -241,7 +241,7 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
   get packedBytes (): number {
     let heaps = 0
     for (const s of this.targetList) heaps += s.heap.bytes
-    return this.jobs.bytes + heaps
+    return this.jobs.bytes + this.torrents.bytes + heaps
   }
 
   /** Changes the announce budget (announces per second) from now on. */
@@ -683,6 +683,8 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
 
   /** Gives back the tables' growth slack (after a large load). */
   trim (): void {
+    this.jobs.trim()
+    this.torrents.trim()
     for (const s of this.targetList) s.heap.trim()
   }
 

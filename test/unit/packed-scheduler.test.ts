@@ -51,6 +51,7 @@ test('churn: adds, removes and target changes over reused job slots announce exa
   for (let i = 0; i < 3000; i += 3) { scheduler.remove(hash(i)); model.delete(hash(i)); removedAt.set(hash(i), clock.now()) }
   for (let i = 0; i < 3000; i += 9) { scheduler.add(hash(i), [b]); model.set(hash(i), new Set([b.key])); removedAt.delete(hash(i)) }
   for (let i = 1; i < 3000; i += 6) { scheduler.update(hash(i), [a, b]); model.set(hash(i), new Set([a.key, b.key])) }
+  scheduler.trim() // the tables shrink to what is used, then grow again
   for (let i = 3000; i < 4000; i++) { scheduler.add(hash(i), [dht]); model.set(hash(i), new Set([dht.key])) }
   await clock.advance(2000)
   const announced = new Map<string, Set<string>>()
