@@ -204,7 +204,8 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
   /** Last results that did not fit the interned shapes, by job. */
   private readonly oddResults = new Map<number, AnnounceResult>()
   private readonly stopQueue: StopJob[] = []
-  private readonly controllers = new Set<AbortController>()
+  /** Announces in flight: their abort, and how to end them (close() ends what is left). */
+  private readonly running = new Map<AbortController, (outcome: undefined, err: unknown) => void>()
   private inFlight = 0
   private nextSlot = 0
   private timer: TimerHandle | null = null
@@ -469,29 +470,39 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
     })
   }
 
-  /** One announce with its timeout and abort; `done` runs once with the outcome or the error. */
+  /**
+   * One announce with its timeout and abort; `done` runs once with the outcome or the error.
+   * The timeout (and close()) ends the announce directly and aborts the target's work: no abort
+   * listener or second promise per announce, which at the budget's rate is most of the cost
+   * of an announce that LSD or a UDP tracker makes in microseconds.
+   */
   private run (state: TargetState, infoHash: string, event: AnnounceEvent, done: (outcome: AnnounceOutcome | undefined, err: unknown) => void): void {
     const controller = new AbortController()
-    this.controllers.add(controller)
     state.inFlight += 1
     this.inFlight += 1
-    const timeout = this.clock.setTimeout(() => controller.abort(new TrackerUnreachableError(state.target.key, `no answer within ${this.opts.announceTimeoutMs} ms`)), this.opts.announceTimeoutMs)
+    let over = false
+    const end = (outcome: AnnounceOutcome | undefined, err: unknown): void => {
+      if (over) return
+      over = true
+      this.clock.clearTimeout(timeout)
+      this.running.delete(controller)
+      state.inFlight -= 1
+      this.inFlight -= 1
+      done(outcome, err)
+    }
+    this.running.set(controller, end)
+    const timeout = this.clock.setTimeout(() => {
+      const err = new TrackerUnreachableError(state.target.key, `no answer within ${this.opts.announceTimeoutMs} ms`)
+      controller.abort(err)
+      end(undefined, err)
+    }, this.opts.announceTimeoutMs)
     let settled: Promise<AnnounceOutcome>
     try {
       settled = state.target.announce(infoHash, event, controller.signal)
     } catch (err) {
       settled = Promise.reject(err)
     }
-    const aborted = new Promise<never>((_resolve, reject) => {
-      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true })
-    })
-    Promise.race([settled, aborted]).then(
-      outcome => { state.inFlight -= 1; this.inFlight -= 1; done(outcome, undefined) },
-      err => { state.inFlight -= 1; this.inFlight -= 1; done(undefined, err) }
-    ).finally(() => {
-      this.clock.clearTimeout(timeout)
-      this.controllers.delete(controller)
-    })
+    settled.then(outcome => end(outcome, undefined), err => end(undefined, err))
   }
 
   /** The target's side of a finished announce (counters, pausing, warnings); returns its result. */
@@ -713,7 +724,11 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
     this.closedFlag = true
     this.stopQueue.length = 0
     this.arm(Infinity)
-    for (const c of [...this.controllers]) c.abort(new TorrentFishError('ERR_SHUTDOWN', 'shutting down'))
+    for (const [c, end] of [...this.running]) {
+      const err = new TorrentFishError('ERR_SHUTDOWN', 'shutting down')
+      c.abort(err)
+      end(undefined, err)
+    }
     for (const state of this.targetList) {
       try { await state.target.close?.() } catch {}
     }
