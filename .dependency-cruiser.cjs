@@ -17,6 +17,13 @@ module.exports = {
       to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } }
     },
     {
+      name: 'entries-are-leaves',
+      severity: 'error',
+      comment: 'src/index.ts, node.ts and browser.ts are the public API (docs/api.md) and nothing else: modules import each other directly, so narrowing the API never breaks the inside.',
+      from: { path: '^src/', pathNot: '^src/(index|node|browser)\\.ts$' },
+      to: { path: '^src/(index|node|browser)\\.ts$' }
+    },
+    {
       name: 'core-imports-only-core',
       severity: 'error',
       comment: 'src/core is isomorphic and the base of every room: it imports nothing from the other rooms.',

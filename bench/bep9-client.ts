@@ -46,13 +46,15 @@ export interface FetchOptions {
    * for every piece at once, as WebTorrent does.
    */
   window?: number
+  /** Source address to connect from (the load generator spreads its leechers over 127.0.0.0/8). */
+  localAddress?: string
 }
 
 /** One full exchange; resolves with the metadata size once its SHA-1 matched. */
 export function fetchMetadata (options: FetchOptions): Promise<number> {
   return new Promise((resolve, reject) => {
     const want = Buffer.from(options.infoHash, 'hex')
-    const socket = net.connect({ host: options.host, port: options.port, noDelay: true })
+    const socket = net.connect({ host: options.host, port: options.port, noDelay: true, ...(options.localAddress ? { localAddress: options.localAddress } : {}) })
     let buf: Buffer = Buffer.alloc(0)
     let handshaken = false
     let size = -1

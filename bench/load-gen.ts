@@ -47,12 +47,17 @@ async function runFor (config: GenConfig, durationMs: number, rand: () => number
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   const deadline = t0 + durationMs
-  const worker = async (): Promise<void> => {
+  // Each exchange slot is its own leecher address in 127.0.0.0/8 (its own /24), as leechers on
+  // the internet are: 128 connections from one address would meet the per-IP caps on
+  // connections still handshaking, which protect the peer from exactly that.
+  const loopback = config.host === '127.0.0.1'
+  const worker = async (slot: number): Promise<void> => {
+    const localAddress = loopback ? `127.${1 + (slot % 250)}.${1 + (Math.floor(slot / 250) % 250)}.1` : undefined
     while (performance.now() < deadline) {
       const target = config.targets[Math.floor(rand() * config.targets.length)]
       const start = performance.now()
       try {
-        const size = await fetch({ host: config.host, port: config.port, infoHash: target.h, timeoutMs: config.timeoutMs, window: config.window })
+        const size = await fetch({ host: config.host, port: config.port, infoHash: target.h, timeoutMs: config.timeoutMs, window: config.window, localAddress })
         if (size !== target.s) throw new ExchangeError('wrong-size', `metadata_size ${size}, expected ${target.s}`)
         result.latencies[target.c].push(performance.now() - start)
         result.exchanges += 1
@@ -63,7 +68,7 @@ async function runFor (config: GenConfig, durationMs: number, rand: () => number
       }
     }
   }
-  await Promise.all(Array.from({ length: config.concurrency }, worker))
+  await Promise.all(Array.from({ length: config.concurrency }, (_, slot) => worker(slot)))
   result.wallMs = performance.now() - t0
   const cpu = process.cpuUsage(cpu0)
   result.cpuMs = (cpu.user + cpu.system) / 1000

@@ -19,6 +19,7 @@ import type { StatsSnapshot, TorrentCounters } from './core/stats.ts'
 import type { TorrentStore } from './core/torrent-store.ts'
 import { WebRtcAnswerPool, type WebRtcPoolOptions } from './transport/webrtc-answer-pool.ts'
 import type { RtcImplementation } from './transport/webrtc-negotiation.ts'
+import type { WebRtcView } from './transport/webrtc-view.ts'
 import { AnnounceScheduler } from './announce/scheduler.ts'
 import { Announcer, normalizeTrackerUrl } from './announce/announcer.ts'
 import { WebSocketTrackerTarget } from './announce/ws-tracker-target.ts'
@@ -26,15 +27,15 @@ import type { WebSocketConstructor } from './announce/ws-tracker-socket.ts'
 import { Parts } from './util/parts.ts'
 import { resolveOptions, integerIn, numberIn, isBoolean, anything, type OptionSpec } from './util/options.ts'
 
+// The public API (docs/api.md); test/package/api-surface.test.ts pins these names.
 export * from './index.ts'
-export { WebRtcAnswerPool } from './transport/webrtc-answer-pool.ts'
+export type { WebRtcView, WebRtcEvents } from './transport/webrtc-view.ts'
 export type { WebRtcPoolOptions, WebRtcStats, NegotiationClosedEvent } from './transport/webrtc-answer-pool.ts'
-export { TrackerSocket } from './announce/ws-tracker-socket.ts'
-export type { TrackerStatus, TrackerState } from './announce/ws-tracker-socket.ts'
-export { backoffDelay } from './util/backoff.ts'
-export { DataChannelStream } from './transport/webrtc-stream.ts'
-export { NegotiationError } from './transport/webrtc-negotiation.ts'
+export type { TrackerStatus, TrackerState, WebSocketConstructor, WebSocketLike } from './announce/ws-tracker-socket.ts'
 export type { RtcImplementation } from './transport/webrtc-negotiation.ts'
+export { TransportUnavailableError } from './transport/transport.ts'
+export { TrackerUnreachableError, TrackerRefusedError, TrackerBadResponseError, UnsupportedTrackerError } from './announce/errors.ts'
+export { NegotiationError } from './transport/webrtc-negotiation.ts'
 
 export interface BrowserPeerOptions extends MetadataPeerOptions, WebRtcPoolOptions {
   /** ws:// or wss:// tracker URLs every torrent is announced on. */
@@ -51,8 +52,8 @@ export interface BrowserPeerOptions extends MetadataPeerOptions, WebRtcPoolOptio
   reconnectMaxMs?: number
 }
 
-/** Defaults of the browser peer's own options, each with its reason. */
-export const BROWSER_PEER_DEFAULTS = {
+/** Defaults of the browser peer's own options, each with its reason (docs/api.md lists them). */
+const BROWSER_PEER_DEFAULTS = {
   /** None: the torrents' own ws trackers are announced to anyway. */
   trackers: [] as string[],
   /** A torrent's own tracker is where its leechers look for it. */
@@ -80,11 +81,13 @@ type Listener<K extends keyof MetadataPeerEvents> = (...args: MetadataPeerEvents
 
 /** A metadata peer living in a browser tab, reachable over WebRTC. */
 export class BrowserPeer {
-  /** The metadata session: torrents, connections, counters; the one source of their events. */
+  /** The metadata session: torrents, connections, counters; the one source of their events. @internal */
   readonly session: MetadataPeer
-  /** The WebRTC answer pool (stats, trackers, `negotiation-close` events). */
-  readonly webrtc: WebRtcAnswerPool
+  /** The WebRTC answer pool, read-only: `stats()`, `trackers()`, `negotiation-close` and `tracker` events. */
+  readonly webrtc: WebRtcView
+  /** @internal */
   readonly scheduler: AnnounceScheduler
+  private readonly pool: WebRtcAnswerPool
   private readonly announcer: Announcer
   private readonly parts: Parts
   private readonly trackerUrls: string[]
@@ -99,11 +102,11 @@ export class BrowserPeer {
     const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
     if (!WS) throw new InvalidOptionError('WebSocket', 'no WebSocket implementation in this environment')
     const session = this.session = new MetadataPeer(pick(SESSION_KEYS) as MetadataPeerOptions)
-    this.webrtc = new WebRtcAnswerPool(session, rtc as RtcImplementation, pick(POOL_KEYS) as WebRtcPoolOptions)
+    this.webrtc = this.pool = new WebRtcAnswerPool(session, rtc as RtcImplementation, pick(POOL_KEYS) as WebRtcPoolOptions)
     this.scheduler = new AnnounceScheduler({ rate: o.announceRate })
     this.trackerUrls = [...new Set(o.trackers.map(normalizeTrackerUrl))]
     this.torrentTrackers = o.torrentTrackers
-    const signaling = this.webrtc
+    const signaling = this.pool
     this.announcer = new Announcer(session, this.scheduler, {
       trackers: o.torrentTrackers,
       extraTrackers: this.trackerUrls,
@@ -113,7 +116,7 @@ export class BrowserPeer {
         : undefined
     })
     this.parts = new Parts((err, p) => session.warnError(err, `shutdown of ${p.name}`))
-    this.parts.add(this.webrtc)
+    this.parts.add(this.pool)
     this.parts.add({ name: 'announce', start: () => this.announcer.start(), close: async () => { this.announcer.close(); await this.scheduler.close(); for (const t of this.announcer.knownTargets()) await t.close?.() } })
   }
 
@@ -131,16 +134,27 @@ export class BrowserPeer {
 
   // ---- the session's API ----
 
+  /** @internal */
   get store (): TorrentStore { return this.session.store }
+  /** @internal */
   get stats (): MetadataPeer['stats'] { return this.session.stats }
+  /** Our 20-byte peer id, sent in every handshake and announce. */
   get peerId (): Uint8Array { return this.session.peerId }
+  /** True once `close()` has begun. */
   get closed (): boolean { return this.session.closed }
+  /** Serves a torrent from .torrent bytes or a parsed torrent (kept in memory: a tab has no files to re-read). */
   addTorrent (input: Uint8Array | ParsedTorrent, options?: AddTorrentOptions): Promise<TorrentRecord> { return this.session.addTorrent(input, options) }
+  /** Stops serving and announcing a torrent; its peers close with reason `torrent-removed`. */
   removeTorrent (infoHash: string): boolean { return this.session.removeTorrent(infoHash) }
+  /** A served torrent by its info hash. */
   getTorrent (infoHash: string): TorrentRecord | undefined { return this.session.getTorrent(infoHash) }
+  /** Every served torrent. */
   torrents (): TorrentRecord[] { return this.session.torrents() }
+  /** One torrent's counters. */
   torrentStats (infoHash: string): TorrentCounters { return this.session.torrentStats(infoHash) }
+  /** Totals, per transport, closes by reason. */
   getStats (): StatsSnapshot { return this.session.getStats() }
+  /** Open connections. */
   peers (): PeerSummary[] { return this.session.peers() }
   on<K extends keyof MetadataPeerEvents> (event: K, fn: Listener<K>): this { this.session.on(event, fn as never); return this }
   once<K extends keyof MetadataPeerEvents> (event: K, fn: Listener<K>): this { this.session.once(event, fn as never); return this }

@@ -1,45 +1,31 @@
 /**
- * torrent-fish for Node: the neutral API plus the service (TCP, uTP, WebRTC answer pool,
- * discovery, HTTP face, web seed checks, directory loading) and the pieces a Node program
- * composes it from.
+ * torrent-fish for Node: the neutral API (index.ts) plus the service, `createTorrentFish()`:
+ * TCP, uTP, the WebRTC answer pool, discovery, the HTTP face, web seed checks and directory
+ * loading, composed and started in order.
+ *
+ * Only what docs/api.md documents is exported; the parts themselves (transports, discovery,
+ * the HTTP server, loaders) are internal and import each other directly.
+ * test/package/api-surface.test.ts pins these names.
  */
 export * from './index.ts'
 export { TorrentFish, createTorrentFish } from './node/torrent-fish.ts'
 export type { TorrentFishOptions, ListeningTransport } from './node/torrent-fish.ts'
-export { SERVICE_DEFAULTS } from './node/service-options.ts'
-export { DirectoryLoader } from './node/directory-loader.ts'
-export { listenTcp, dialTcp } from './transport/tcp.ts'
-export type { TcpListener, TcpListenOptions, TcpDialOptions } from './transport/tcp.ts'
-export { TcpTransport } from './transport/tcp-transport.ts'
-export { UtpTransport } from './transport/utp-transport.ts'
-export { MemoryTransport } from './transport/memory-transport.ts'
-export { dialPolicy } from './transport/dial-policy.ts'
-export type { Transport, DialAddress, DialOptions } from './transport/transport.ts'
-export { ListenError } from './transport/listen.ts'
-export { startWebSeed } from './node/web-seed-server.ts'
-export type { WebSeedServer } from './node/web-seed-server.ts'
-export { startHttp } from './http/server.ts'
-export type { HttpOptions, HttpFace } from './http/server.ts'
-export type { HttpHost, TorrentCatalogue, HealthSources, AdminSink } from './http/host.ts'
-export type { DiscoverySource, TrackerReport } from './http/discovery-view.ts'
-export { WebSeedHealth } from './node/web-seed-health.ts'
+export type { DiscoveryView, WebSeedChecks, TorrentAnnounceStatus } from './node/service-views.ts'
+export type { DiscoveryOptions } from './discovery/options.ts'
+export type { DiscoveryStatus } from './discovery/discovery.ts'
+export type { TrackerReport } from './http/discovery-view.ts'
+export type { HttpOptions } from './http/options.ts'
+export type { HttpFace } from './http/server.ts'
+export type { SourcesOptions } from './sources/options.ts'
 export type { WebSeedHealthOptions, WebSeedStatus, WebSeedState, WebSeedUrlCheck } from './node/web-seed-health.ts'
-export { Discovery, defaultStateDir } from './discovery/discovery.ts'
-export type { DiscoveryOptions, DiscoveryStatus, DiscoveryContext } from './discovery/discovery.ts'
-export { AnnounceScheduler } from './announce/scheduler.ts'
-export type { AnnounceResult, SchedulerOptions, SchedulerStats, TargetStatus } from './announce/scheduler.ts'
-export type { AnnounceTarget, AnnounceOutcome, AnnounceEvent } from './announce/target.ts'
-export { startEmbeddedTracker } from './discovery/embedded-tracker.ts'
-export type { EmbeddedTracker, EmbeddedTrackerOptions } from './discovery/embedded-tracker.ts'
-export type { PeerDialerOptions, DialerStats } from './discovery/peer-dialer.ts'
-export { listenUtp, utpAvailable } from './transport/utp.ts'
-export type { UtpListener, UtpListenOptions } from './transport/utp.ts'
+export type { NodeWebRtcOptions } from './node/webrtc-hybrid.ts'
+export type { WebRtcView, WebRtcEvents } from './transport/webrtc-view.ts'
+export type { WebRtcPoolOptions, WebRtcStats, NegotiationClosedEvent } from './transport/webrtc-answer-pool.ts'
+export type { TrackerStatus, TrackerState } from './announce/ws-tracker-socket.ts'
+export type { RtcImplementation } from './transport/webrtc-negotiation.ts'
+export { ListenError } from './transport/listen.ts'
+export { TransportUnavailableError } from './transport/transport.ts'
 export { TrackerUnreachableError, TrackerRefusedError, TrackerBadResponseError, UnsupportedTrackerError } from './announce/errors.ts'
 export { DhtError } from './discovery/errors.ts'
-export { TransportUnavailableError } from './transport/transport.ts'
-export { WebRtcAnswerPool } from './transport/webrtc-answer-pool.ts'
-export type { WebRtcPoolOptions, WebRtcStats, NegotiationClosedEvent } from './transport/webrtc-answer-pool.ts'
-export type { TrackerStatus } from './announce/ws-tracker-socket.ts'
-export type { RtcImplementation } from './transport/webrtc-negotiation.ts'
-export { loadNodeWebRtc } from './node/webrtc-hybrid.ts'
-export type { NodeWebRtcOptions } from './node/webrtc-hybrid.ts'
+export { SourceError } from './sources/errors.ts'
+export { NegotiationError } from './transport/webrtc-negotiation.ts'

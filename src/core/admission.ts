@@ -5,14 +5,19 @@
  * nothing: silent TCP connections, a handshake dripped one byte every two seconds, a spoofed
  * uTP SYN. Refusing newcomers while such connections hold every slot locks real leechers
  * out (libtorrent does that too). The policy instead:
- * - a newcomer at the limit evicts the oldest half-open connection (half-open uTP first:
- *   SYNs are spoofable), else the connection idle longest with nothing outstanding;
+ * - a newcomer at the limit evicts the oldest half-open uTP connection (SYNs are spoofable);
+ *   else the oldest half-open TCP connection while there are more of them than one batch of
+ *   newcomers; else, of that and the oldest handshaken connection with nothing left to ask
+ *   (it never asked for metadata, or it has all of it), the one stalled longer; else the
+ *   connection idle longest with nothing outstanding;
  * - half-open uTP connections hold at most a share of the table, so a SYN flood only ever
  *   displaces other uTP SYNs, never TCP leechers;
  * - half-open connections per IP and per subnet (/24, /64) are capped, the oldest of that
  *   group making room, so one network cannot occupy the table by itself;
  * - the pre-handshake deadline shortens when the table is half full.
- * A correct leecher handshakes within a round trip, so it is never the oldest half-open.
+ * A correct leecher handshakes within a round trip and asks for metadata within the next, so
+ * it has never been stalled longest: a flood of silent connections or of complete handshakes
+ * that then say nothing only ever displaces itself, however fast it churns.
  *
  * Isomorphic, no timers: time comes from an injected clock, the owner runs the sweeps.
  */
@@ -28,6 +33,9 @@ export interface Admittable {
   /** True while the peer has a request outstanding (it must not be evicted as idle). */
   readonly isBusy: boolean
 }
+
+/** Why a connection was chosen to make room (for its close message). */
+export type EvictionKind = 'half-open' | 'unproductive' | 'idle'
 
 export interface AdmissionOptions {
   /** Open connections at most. */
@@ -88,6 +96,14 @@ export class Admission<T extends Admittable> {
   /** Half-open connections, oldest first (a Set iterates in insertion order). */
   private readonly halfOpen = new Set<T>()
   private readonly halfOpenUtp = new Set<T>()
+  /**
+   * Handshaken connections with nothing left to ask, in the order they got there: they never
+   * asked for metadata yet, or they have all of it. Leaves on the first request (and comes
+   * back at the end once everything was served).
+   */
+  private readonly unproductive = new Set<T>()
+  /** When each unproductive connection got there. */
+  private readonly unproductiveSince = new Map<T, number>()
   private readonly byIp = new Map<string, number>()
   private readonly halfOpenByIp = new Map<string, Set<T>>()
   private readonly halfOpenBySubnet = new Map<string, Set<T>>()
@@ -153,7 +169,7 @@ export class Admission<T extends Admittable> {
     if (this.all.size - evict.size >= this.options.connectionLimit) {
       // uTP newcomers may displace only uTP half-opens or idle peers: a spoofed SYN must
       // never push out a TCP connection that is still handshaking.
-      const victim = oldestOf(this.halfOpenUtp) ?? (utp ? undefined : oldestOf(this.halfOpen)) ?? this.idlest(evict)
+      const victim = oldestOf(this.halfOpenUtp) ?? (utp ? undefined : this.stalledLongest(evict)) ?? this.idlest(evict)
       if (!victim) {
         return { admit: false, reason: 'connection-limit', message: `${this.options.connectionLimit} connections open, none half-open or idle` }
       }
@@ -177,15 +193,42 @@ export class Admission<T extends Admittable> {
     }
   }
 
-  /** The connection completed its handshake: it leaves the half-open groups. */
+  /**
+   * The connection completed its handshake: it leaves the half-open groups and, until it
+   * asks for something, counts as having nothing to ask.
+   */
   handshaken (conn: T): void {
     if (!this.all.has(conn)) return
     this.leaveHalfOpen(conn)
+    this.unproductive.add(conn)
+    this.unproductiveSince.set(conn, this.now())
+  }
+
+  /** The connection asked for metadata it does not have yet: it is doing what a leecher does. */
+  asked (conn: T): void {
+    this.unproductive.delete(conn)
+    this.unproductiveSince.delete(conn)
+  }
+
+  /** Everything was served to the connection: once idle it may make room first. */
+  satisfied (conn: T): void {
+    if (!this.all.has(conn)) return
+    this.unproductive.delete(conn)
+    this.unproductive.add(conn)
+    this.unproductiveSince.set(conn, this.now())
+  }
+
+  /** How a connection would be described as a victim now. */
+  kindOf (conn: T): EvictionKind {
+    if (!conn.isHandshaken) return 'half-open'
+    return this.unproductive.has(conn) ? 'unproductive' : 'idle'
   }
 
   remove (conn: T): void {
     if (!this.all.delete(conn)) return
     this.leaveHalfOpen(conn)
+    this.unproductive.delete(conn)
+    this.unproductiveSince.delete(conn)
     const key = this.keys.get(conn)
     this.keys.delete(conn)
     if (key) {
@@ -225,6 +268,33 @@ export class Admission<T extends Admittable> {
       removeFrom(this.halfOpenByIp, key.ip, conn)
       removeFrom(this.halfOpenBySubnet, key.subnet, conn)
     }
+  }
+
+  /**
+   * How many of the newest half-open connections may be a burst of newcomers whose first
+   * bytes are simply not read yet: accepts come in batches, and a batch is read on the next
+   * turn of the event loop, later still when the process is busy.
+   */
+  get newcomerBatch (): number { return Math.max(16, Math.floor(this.options.connectionLimit / 8)) }
+
+  /**
+   * A half-open TCP connection or a handshaken one with nothing to ask, whichever has been
+   * stalled longer (since it connected; since its handshake or its last piece). Two things
+   * this must never do under a churn of newcomers: let silent connections displace a leecher
+   * that handshook a moment ago (so while more half-opens are open than one batch of
+   * newcomers, the oldest of them goes), and let handshakes that then say nothing displace a
+   * leecher whose first bytes are still unread (so within one batch, the connection with
+   * nothing to ask goes first unless it is the younger). TCP newcomers only: a spoofed uTP
+   * SYN never displaces a TCP connection.
+   */
+  private stalledLongest (exclude: Set<T>): T | undefined {
+    let half: T | undefined
+    for (const c of this.halfOpen) if (!exclude.has(c)) { half = c; break }
+    let quiet: T | undefined
+    for (const c of this.unproductive) if (!c.isBusy && !exclude.has(c)) { quiet = c; break }
+    if (!half || !quiet) return half ?? quiet
+    if (this.halfOpen.size - countIn(this.halfOpen, exclude) > this.newcomerBatch) return half
+    return half.createdAt < this.unproductiveSince.get(quiet)! ? half : quiet
   }
 
   /** The handshaken connection quiet longest with nothing outstanding, if quiet long enough. */

@@ -16,7 +16,7 @@ import { Stats, type StatsSnapshot, type TorrentCounters } from './stats.ts'
 import { parseTorrent, type ParsedTorrent, type TorrentRecord } from './torrent.ts'
 import { TorrentStore, type TorrentStoreOptions } from './torrent-store.ts'
 import { Throttle, TokenBucket } from './rate-limit.ts'
-import { Admission, ADMISSION_DEFAULTS, type AdmissionOptions } from './admission.ts'
+import { Admission, ADMISSION_DEFAULTS, type AdmissionOptions, type EvictionKind } from './admission.ts'
 import { PeerFault } from './peer-fault.ts'
 import { installBencodeGuard } from './bencode-guard.ts'
 
@@ -80,6 +80,12 @@ export interface MetadataPeerEvents {
   'torrent-removed': [TorrentRecord]
   'warning': [Warning]
   'close': []
+}
+
+const EVICTION_MESSAGES: Record<EvictionKind, string> = {
+  'half-open': 'connection still handshaking replaced by a newcomer (oldest half-open first)',
+  unproductive: 'handshaken connection with nothing to ask (no metadata request yet, or all of it served) replaced by a newcomer at the connection limit',
+  idle: 'idle connection replaced by a newcomer at the connection limit'
 }
 
 function positiveInt (name: string, value: number | undefined, fallback: number, allowZero = false): number {
@@ -231,11 +237,7 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
       conn.close(verdict.reason, 'accept', verdict.message)
       return conn
     }
-    for (const victim of verdict.evict) {
-      victim.close('evicted', 'accept', victim.isHandshaken
-        ? 'idle connection replaced by a newcomer at the connection limit'
-        : 'connection still handshaking replaced by a newcomer (oldest half-open first)')
-    }
+    for (const victim of verdict.evict) victim.close('evicted', 'accept', EVICTION_MESSAGES[this.admission.kindOf(victim)])
     this.admission.add(conn)
     this.stats.transport(info.transport).connections += 1
     this.stats.transport(info.transport).peers += 1
@@ -259,7 +261,12 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
     if (this.listenerCount('peer') > 0) this.emit('peer', conn.summary())
   }
 
+  onMetadataAsked (conn: PeerConnection): void {
+    this.admission.asked(conn)
+  }
+
   onMetadataServed (conn: PeerConnection): void {
+    this.admission.satisfied(conn)
     const infoHash = conn.record!.infoHash
     this.stats.count(infoHash, 'metadataServed')
     this.stats.transport(conn.info.transport).metadataServed += 1

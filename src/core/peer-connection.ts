@@ -54,25 +54,52 @@ export interface PeerSummary {
   client: string | undefined
 }
 
+
+/** `\x13BitTorrent protocol`, the first 20 bytes of every plaintext handshake. */
+const PROTOCOL = new Uint8Array([19, ...Array.from('BitTorrent protocol', c => c.charCodeAt(0))])
+/** pstrlen + pstr + reserved + info hash: what it takes to know where a handshake goes. */
+const ROUTE_BYTES = 48
+
+/**
+ * Reads the start of an incoming stream: `'more'` while it is a plaintext handshake too short
+ * to route, `'not-plaintext'` as soon as a byte differs from the protocol header, else the
+ * info hash (lowercase hex) the handshake asks for.
+ */
+export function routeHandshake (bytes: Uint8Array): 'more' | 'not-plaintext' | string {
+  const n = Math.min(bytes.length, PROTOCOL.length)
+  for (let i = 0; i < n; i++) if (bytes[i] !== PROTOCOL[i]) return 'not-plaintext'
+  if (bytes.length < ROUTE_BYTES) return 'more'
+  return arr2hex(bytes.subarray(28, ROUTE_BYTES))
+}
+
 let nextId = 1
 
 export class PeerConnection implements MetadataRequestSink {
   readonly id = nextId++
   readonly info: ConnectionInfo
-  readonly wire: GuardedWire
+  /**
+   * Built once the handshake is routed (or MSE is needed): until then a connection is a few
+   * fields and at most 48 buffered bytes, so silent, dripping or misdirected connections cost
+   * next to nothing. Private: it is bittorrent-protocol's class, not part of our API.
+   */
+  private wire: GuardedWire | undefined
+  /** Bytes received before the wire exists (at most the 48 bytes that route a handshake, or one chunk). */
+  private early: Uint8Array | undefined
   readonly createdAt: number
   lastActivity: number
   record: TorrentRecord | undefined
   closed: CloseInfo | undefined
   private readonly stream: ByteStream
   private readonly session: PeerSession
-  private readonly ext: UtMetadataServer
+  private ext: UtMetadataServer | undefined
   private readonly queue: number[] = []
   private serving = false
   private sentPieces: Uint8Array | undefined
   private distinctSent = 0
   private totalSent = 0
   private handshaken = false
+  /** Whether the peer has asked for a metadata piece we have (it is doing what leechers do). */
+  private asked = false
 
   constructor (session: PeerSession, stream: ByteStream, info: ConnectionInfo, now: number) {
     this.session = session
@@ -80,13 +107,6 @@ export class PeerConnection implements MetadataRequestSink {
     this.info = info
     this.createdAt = now
     this.lastActivity = now
-    const encrypted = info.encryption === true && info.direction === 'incoming'
-    this.wire = new GuardedWire(info.direction === 'incoming' ? 'tcpIncoming' : 'tcpOutgoing', encrypted ? 1 : 0,
-      () => session.admitKeyExchange(this))
-    this.wire.maxMessageSize = session.limits.maxMessageSize
-    this.wire.use(UtMetadataServer)
-    this.ext = (this.wire as unknown as { ut_metadata: UtMetadataServer }).ut_metadata
-    this.ext.attach(this)
     this.bind()
   }
 
@@ -103,41 +123,93 @@ export class PeerConnection implements MetadataRequestSink {
       remoteAddress: this.info.remoteAddress,
       remotePort: this.info.remotePort,
       infoHash: this.record?.infoHash,
-      peerId: this.wire.peerId ?? undefined,
-      client: typeof this.wire.peerExtendedHandshake?.v === 'string' ? this.wire.peerExtendedHandshake.v : undefined
+      peerId: this.wire?.peerId ?? undefined,
+      client: typeof this.wire?.peerExtendedHandshake?.v === 'string' ? this.wire.peerExtendedHandshake.v : undefined
     }
   }
 
   private bind (): void {
-    const { stream, wire, session } = this
+    const { stream, session } = this
     const upload = session.uploadThrottle()
     const download = session.downloadThrottle()
-    if (!upload && !download && typeof stream.write === 'function') {
-      // The hot path: no stream pipes. Received chunks go straight into the Wire's parser, and
-      // what the Wire sends within one tick leaves in one write. A socket that stops draining
-      // stops our reading too, so a peer that asks without reading cannot pile up replies.
-      const write = stream.write.bind(stream)
-      wire.attachDirect(chunk => {
-        if (write(chunk) === false && stream.pause && stream.resume && stream.once) {
-          stream.pause()
-          stream.once('drain', () => { if (!this.closed) stream.resume!() })
-        }
-      })
-      stream.on('data', (chunk: Uint8Array) => {
-        this.lastActivity = session.now()
-        wire.feed(chunk)
-      })
-    } else {
+    stream.on('error', (err: Error) => this.close('stream-error', 'read', err.message))
+    stream.on('end', () => this.close('remote-closed', 'read'))
+    stream.on('close', () => this.close('remote-closed', 'read'))
+
+    if (upload || download || typeof stream.write !== 'function') {
+      // Rate limits sit between the stream and the wire as pipes: the wire is built now.
+      const wire = this.buildWire(this.info.encryption === true && this.info.direction === 'incoming')
       if (download) stream.pipe(download).pipe(wire)
       else stream.pipe(wire)
       if (upload) (wire as unknown as StreamxDuplex).pipe(upload).pipe(stream)
       else (wire as unknown as StreamxDuplex).pipe(stream)
       stream.on('data', () => { this.lastActivity = session.now() })
+      this.startOutgoing()
+      return
     }
 
-    stream.on('error', (err: Error) => this.close('stream-error', 'read', err.message))
-    stream.on('end', () => this.close('remote-closed', 'read'))
-    stream.on('close', () => this.close('remote-closed', 'read'))
+    // The hot path: no stream pipes. Received chunks go straight into the Wire's parser, and
+    // what the Wire sends within one tick leaves in one write. A socket that stops draining
+    // stops our reading too, so a peer that asks without reading cannot pile up replies.
+    const write = stream.write.bind(stream)
+    this.writeOut = (chunk: Uint8Array): void => {
+      if (write(chunk) === false && stream.pause && stream.resume && stream.once) {
+        stream.pause()
+        stream.once('drain', () => { if (!this.closed) stream.resume!() })
+      }
+    }
+    stream.on('data', (chunk: Uint8Array) => {
+      this.lastActivity = session.now()
+      if (this.wire) this.wire.feed(chunk)
+      else this.beforeWire(chunk)
+    })
+    if (this.info.direction === 'outgoing') {
+      this.buildWire(false).attachDirect(this.writeOut)
+      this.startOutgoing()
+    }
+  }
+
+  private writeOut: (chunk: Uint8Array) => void = () => {}
+
+  /**
+   * An incoming connection's first bytes, before any per-connection protocol object exists:
+   * a plaintext handshake is checked and routed by its info hash here, so a peer that is not
+   * speaking BitTorrent, or asks for a torrent we do not hold, is closed without ever costing
+   * a Wire. Bytes that are not a plaintext handshake go to a Wire with MSE when encryption is
+   * on (they may be a key exchange), else close the connection.
+   */
+  private beforeWire (chunk: Uint8Array): void {
+    if (this.closed) return
+    let bytes = chunk
+    if (this.early) {
+      bytes = new Uint8Array(this.early.length + chunk.length)
+      bytes.set(this.early, 0)
+      bytes.set(chunk, this.early.length)
+    }
+    const verdict = routeHandshake(bytes)
+    if (verdict === 'more') { this.early = bytes; return }
+    this.early = undefined
+    const mayEncrypt = this.info.encryption === true
+    if (verdict === 'not-plaintext') {
+      if (!mayEncrypt) return this.close('not-bittorrent', 'handshake', 'the first bytes are not a BitTorrent handshake (and encryption is off)')
+      this.buildWire(true).attachDirect(this.writeOut)
+    } else {
+      const record = this.session.store.get(verdict)
+      if (!record) return this.close('unknown-infohash', 'handshake', `no torrent with info hash ${verdict}`)
+      this.buildWire(false).attachDirect(this.writeOut)
+    }
+    this.wire!.feed(bytes)
+  }
+
+  private buildWire (encrypted: boolean): GuardedWire {
+    const { session } = this
+    const wire = new GuardedWire(this.info.direction === 'incoming' ? 'tcpIncoming' : 'tcpOutgoing', encrypted ? 1 : 0,
+      () => session.admitKeyExchange(this))
+    this.wire = wire
+    wire.maxMessageSize = session.limits.maxMessageSize
+    wire.use(UtMetadataServer)
+    this.ext = (wire as unknown as { ut_metadata: UtMetadataServer }).ut_metadata
+    this.ext.attach(this)
     wire.on('error', (err: Error) => this.close('protocol-error', 'wire', err.message))
     // A throw from anything that ran on this peer's bytes (see GuardedWire._write).
     wire.on('fault', (err: unknown) => this.onFault(err))
@@ -147,22 +219,27 @@ export class PeerConnection implements MetadataRequestSink {
     wire.on('piece-request', () => {
       if (this.record) session.stats.count(this.record.infoHash, 'pieceRequestsRefused')
     })
-    wire.on('crypto-infohash', (obfuscated: string | Uint8Array) => {
-      const infoHash = session.store.resolveObfuscated(typeof obfuscated === 'string' ? obfuscated : arr2hex(obfuscated))
-      if (!infoHash) return this.close('unknown-infohash', 'encryption', 'encrypted handshake for a torrent we do not hold')
-      wire.setInfoHash(infoHash)
-    })
-    wire.once('handshake', (infoHash: string) => this.onHandshake(infoHash))
-
-    if (this.info.direction === 'outgoing') {
-      const record = this.info.infoHash ? session.store.get(this.info.infoHash) : undefined
-      if (!record) {
-        this.close('unknown-infohash', 'connect', `outgoing connection for ${this.info.infoHash ?? 'no'} info hash, which is not loaded`)
-        return
-      }
-      this.record = record
-      this.sendHandshake(record.infoHash)
+    if (encrypted) {
+      wire.on('crypto-infohash', (obfuscated: string | Uint8Array) => {
+        const infoHash = session.store.resolveObfuscated(typeof obfuscated === 'string' ? obfuscated : arr2hex(obfuscated))
+        if (!infoHash) return this.close('unknown-infohash', 'encryption', 'encrypted handshake for a torrent we do not hold')
+        wire.setInfoHash(infoHash)
+      })
     }
+    wire.once('handshake', (infoHash: string) => this.onHandshake(infoHash))
+    return wire
+  }
+
+  /** An outgoing connection speaks first: the handshake for the torrent it was dialed for. */
+  private startOutgoing (): void {
+    if (this.info.direction !== 'outgoing') return
+    const record = this.info.infoHash ? this.session.store.get(this.info.infoHash) : undefined
+    if (!record) {
+      this.close('unknown-infohash', 'connect', `outgoing connection for ${this.info.infoHash ?? 'no'} info hash, which is not loaded`)
+      return
+    }
+    this.record = record
+    this.sendHandshake(record.infoHash)
   }
 
   private onHandshake (infoHash: string): void {
@@ -186,7 +263,8 @@ export class PeerConnection implements MetadataRequestSink {
   }
 
   private sendHandshake (infoHash: string): void {
-    const { wire, session } = this
+    const { session } = this
+    const wire = this.wire!
     const record = this.record ?? session.store.get(infoHash)
     if (!record) return
     wire.extendedHandshake = {
@@ -200,14 +278,14 @@ export class PeerConnection implements MetadataRequestSink {
   /** BEP 6 have_none when both sides speak fast, else an all-zero bitfield of the right length. */
   private tellNoPieces (): void {
     const { wire, record } = this
-    if (!record) return
+    if (!record || !wire) return
     if (wire.hasFast) wire.haveNone()
     else wire.bitfield(new Uint8Array(Math.ceil(record.pieceCount / 8)))
   }
 
   onMetadataRequest (piece: number): void {
     const { record, session } = this
-    if (!record || this.closed) return
+    if (!record || this.closed || !this.ext) return
     if (!this.ext.peerSupports) {
       return this.close('no-ut-metadata', 'extension', 'peer asked for metadata without giving a ut_metadata id we can send on (an integer 1-255)')
     }
@@ -215,12 +293,13 @@ export class PeerConnection implements MetadataRequestSink {
     if (piece < 0 || piece >= pieces) {
       session.stats.count(record.infoHash, 'metadataRejects')
       // BEP 9: the reject names the piece that was asked for, whatever it was.
-      this.ext.sendReject(piece)
+      this.ext!.sendReject(piece)
       return
     }
     if (this.queue.length >= pieces + REQUEST_QUEUE_SLACK) {
       return this.close('request-flood', 'extension', `more than ${pieces + REQUEST_QUEUE_SLACK} metadata requests outstanding`)
     }
+    if (!this.asked) { this.asked = true; session.onMetadataAsked(this) }
     this.queue.push(piece)
     if (!this.serving) this.serve()
   }
@@ -250,7 +329,7 @@ export class PeerConnection implements MetadataRequestSink {
       }
       const start = piece * METADATA_PIECE_SIZE
       const data = info.subarray(start, Math.min(start + METADATA_PIECE_SIZE, info.length))
-      if (!this.ext.sendPiece(piece, data, info.length)) {
+      if (!this.ext!.sendPiece(piece, data, info.length)) {
         // A later extended handshake withdrew the id while the info bytes were being read.
         return this.close('no-ut-metadata', 'extension', 'peer withdrew its ut_metadata id')
       }
@@ -282,7 +361,8 @@ export class PeerConnection implements MetadataRequestSink {
     if (this.closed) return
     this.closed = { reason, op, ...(message ? { message } : {}) }
     this.queue.length = 0
-    try { this.wire.destroy() } catch { /* already gone */ }
+    this.early = undefined
+    try { this.wire?.destroy() } catch { /* already gone */ }
     try { this.stream.destroy() } catch { /* already gone */ }
     this.session.onPeerClosed(this)
   }

@@ -28,6 +28,8 @@ export interface PeerSession {
   uploadThrottle (): Throttle | null
   downloadThrottle (): Throttle | null
   onPeerReady (conn: PeerConnection): void
+  /** The first in-range metadata request of a connection. */
+  onMetadataAsked (conn: PeerConnection): void
   onMetadataServed (conn: PeerConnection): void
   onPeerClosed (conn: PeerConnection): void
   /** Before a connection's first Diffie-Hellman operation (MSE); throws a PeerFault to refuse. */

@@ -32,6 +32,8 @@ import { holdStartupWarnings } from './startup-warnings.ts'
 import type { Discovery } from '../discovery/discovery.ts'
 import type { HttpFace } from '../http/server.ts'
 import type { WebSeedHealth } from './web-seed-health.ts'
+import type { WebRtcView } from '../transport/webrtc-view.ts'
+import type { DiscoveryView, WebSeedChecks } from './service-views.ts'
 import type { SourcesPart, CoveragePart } from '../sources/attach.ts'
 import type { SourceSet } from '../sources/source-set.ts'
 import type { CoveragePlanner } from '../sources/coverage.ts'
@@ -51,8 +53,16 @@ function part (name: string, start: () => Promise<void> | void, close: () => Pro
   return { name, start, close, ...(listening ? { listening } : {}), ...(status ? { status } : {}) }
 }
 
+/**
+ * The Node service: a metadata session plus TCP, uTP, WebRTC, discovery, the HTTP face, web
+ * seed checks and directory loading, as configured. Events are the session's
+ * (MetadataPeerEvents). Prefer `createTorrentFish()`, which also starts it.
+ */
 export class TorrentFish {
-  /** The metadata session: torrents, connections, counters; the one source of their events. */
+  /**
+   * The metadata session: torrents, connections, counters; the one source of their events.
+   * @internal the service's own API below is the public one (docs/api.md)
+   */
   readonly session: MetadataPeer
   /** The options as given (resolved copies go to each part). */
   readonly options: Readonly<TorrentFishOptions>
@@ -195,23 +205,23 @@ export class TorrentFish {
     const l = this.utpTransport?.listening()[0]
     return l ? { port: l.port, host: l.address } : null
   }
-  /** The directory loader when `loadPath` is set. */
+  /** The directory loader when `loadPath` is set. @internal */
   get loader (): DirectoryLoader | null { return this.loaderPart }
-  /** The initial scan's result (after start); with `sources`, what their first scans and polls loaded. */
+  /** The initial scan's result (after start); with `sources`, what their first scans and polls loaded. @internal */
   get lastScan (): ScanResult | null { return this.sourcesPart?.scan ?? this.scan }
-  /** Torrent sources and shard filter when `sources` is set (after start). */
+  /** Torrent sources and shard filter when `sources` is set (after start). @internal */
   get sources (): SourceSet | null { return this.sourcesPart?.set ?? null }
-  /** Announce coverage plan while discovery runs (after start). */
+  /** Announce coverage plan while discovery runs (after start). @internal */
   get coverage (): CoveragePlanner | null { return this.coveragePart?.planner ?? null }
-  /** Announces and peer discovery (after start, unless `discovery: false`). */
-  get discovery (): Discovery | null { return this.discoveryPart }
-  /** The WebRTC answer pool unless `webrtc: false` (its RTC implementation loads on first need). */
-  get webrtcTransport (): WebRtcAnswerPool | null { return this.pool }
-  /** The HTTP face when `http` is set (after start). */
+  /** Announces and peer discovery, read-only (after start, unless `discovery: false`). */
+  get discovery (): DiscoveryView | null { return this.discoveryPart }
+  /** The WebRTC answer pool, read-only, unless `webrtc: false` (its RTC implementation loads on first need). */
+  get webrtcTransport (): WebRtcView | null { return this.pool }
+  /** The HTTP face when `http` is set (after start): its `url`, `publicUrl`, `port`, `address`. */
   get http (): HttpFace | null { return this.httpPart }
   /** Web seed checks when `webSeedCheck` is set (after start). */
-  get webSeedHealth (): WebSeedHealth | null { return this.healthPart }
-  /** For the HTTP face: our listeners are expected unless `listen: false`. */
+  get webSeedHealth (): WebSeedChecks | null { return this.healthPart }
+  /** For the HTTP face: our listeners are expected unless `listen: false`. @internal */
   get expectsListeners (): boolean { return this.options.listen !== false }
 
   /** Transports accepting connections now. */
@@ -226,10 +236,15 @@ export class TorrentFish {
 
   // ---- the session's API ----
 
+  /** @internal the HTTP face, the sources and tests read the store; the API is the methods below */
   get store (): TorrentStore { return this.session.store }
+  /** @internal */
   get stats (): MetadataPeer['stats'] { return this.session.stats }
+  /** Our 20-byte peer id, sent in every handshake. */
   get peerId (): Uint8Array { return this.session.peerId }
+  /** Whether private (BEP 27) torrents are served. */
   get allowPrivate (): boolean { return this.session.allowPrivate }
+  /** True once `close()` has begun. */
   get closed (): boolean { return this.session.closed }
 
   /**
@@ -249,14 +264,23 @@ export class TorrentFish {
     return await this.session.addTorrent(bytes, { pin: true, source: full, ...options })
   }
 
+  /** Stops serving a torrent; its peers close with reason `torrent-removed`. False if unknown. */
   removeTorrent (infoHash: string): boolean { return this.session.removeTorrent(infoHash) }
+  /** A served torrent by its v1 (or truncated v2) info hash. */
   getTorrent (infoHash: string): TorrentRecord | undefined { return this.session.getTorrent(infoHash) }
+  /** Every served torrent. */
   torrents (): TorrentRecord[] { return this.session.torrents() }
+  /** One torrent's counters (zeros for an unknown one). */
   torrentStats (infoHash: string): TorrentCounters { return this.session.torrentStats(infoHash) }
+  /** Totals, per transport, closes by reason. */
   getStats (): StatsSnapshot { return this.session.getStats() }
+  /** Open connections. */
   peers (): PeerSummary[] { return this.session.peers() }
+  /** Runs the BitTorrent session on a duplex byte stream from your own transport (see MetadataPeer). */
   handleConnection (stream: ByteStream, info: ConnectionInfo): PeerConnection { return this.session.handleConnection(stream, info) }
+  /** Emits a `warning` with a code. */
   warn (code: string, message: string, record?: TorrentRecord): void { this.session.warn(code, message, record) }
+  /** Emits an error as a `warning`, with its code when it has one. */
   warnError (err: unknown, source?: string): void { this.session.warnError(err, source) }
 
   /** Opens an outgoing connection to a peer for one torrent over TCP (via the proxy and outgoing interface if set). */

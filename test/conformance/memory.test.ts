@@ -1,6 +1,6 @@
 // The conformance suite over the in-memory transport: the reference run, no sockets.
 import { test } from 'node:test'
-import { memoryPair } from '../../src/index.ts'
+import { memoryPair } from '../../src/transport/memory.ts'
 import { casesFor, runConformanceCase, type ConformanceTransport } from './suite.ts'
 
 const memory: ConformanceTransport = {

@@ -6,7 +6,9 @@
  * Isomorphic on purpose: no node:test, no node:* imports, so a browser page can run it.
  */
 import { hash } from 'uint8-util'
-import { MetadataPeer, limits, type ByteStream, type MetadataPeerOptions, type PeerClosedEvent } from '../../src/index.ts'
+// The session class itself (not the public interface): the suite also reads its store.
+import { MetadataPeer, type MetadataPeerOptions, type PeerClosedEvent } from '../../src/core/metadata-peer.ts'
+import { limits, type ByteStream } from '../../src/index.ts'
 import { startLeecher, type Leecher } from '../fixtures/leecher.ts'
 import { makeTorrent, makeLargeTorrent, makeUnsortedTorrent, type TestTorrent } from '../fixtures/memory-torrents.ts'
 
@@ -360,14 +362,41 @@ export const conformanceCases: ConformanceCase[] = [
     name: 'enforces the connection limit with a reason',
     options: { connectionLimit: 1 },
     async run (ctx) {
-      const t = await ctx.add(makeTorrent())
+      const t = await ctx.add(makeLargeTorrent())
       const first = await ctx.leech(t)
       await first.waitFor('first handshake', o => o.extendedHandshake !== undefined)
+      // The first peer is mid-exchange (asked for one piece of several): it keeps its slot.
+      first.wire.extended(first.observed.extendedHandshake!.m.ut_metadata, { msg_type: 0, piece: 0 })
+      await first.waitFor('a data message', o => o.metadataMessages.some(m => m.msg.msg_type === 1))
       const closing = ctx.nextClose()
       await ctx.leech(t)
       await expectClose(ctx, closing, 'connection-limit')
       check(!first.observed.closed, 'the first connection is unaffected')
       first.destroy()
+    }
+  },
+  {
+    name: 'at the limit, a handshaken peer that never asked makes room for a newcomer',
+    options: { connectionLimit: 1 },
+    async run (ctx) {
+      const t = await ctx.add(makeTorrent())
+      const quiet = await ctx.leech(t)
+      await quiet.waitFor('first handshake', o => o.extendedHandshake !== undefined)
+      const closing = ctx.nextClose()
+      if (ctx.transport.name === 'utp') {
+        // A uTP newcomer is a SYN, which anyone can spoof: it never displaces a peer that
+        // handshook and may be about to ask; it is refused instead.
+        await ctx.leech(t)
+        await expectClose(ctx, closing, 'connection-limit')
+        check(!quiet.observed.closed, 'the handshaken peer keeps its slot')
+        quiet.destroy()
+        return
+      }
+      const newcomer = await ctx.leech(t)
+      await expectClose(ctx, closing, 'evicted')
+      await fetchMetadata(newcomer)
+      check(ctx.peer.torrentStats(t.infoHash).metadataServed === 1, 'the newcomer was served')
+      newcomer.destroy()
     }
   },
   {

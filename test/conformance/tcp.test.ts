@@ -1,7 +1,7 @@
 // The conformance suite over real TCP sockets on loopback, MSE allowed as in production.
 import { test } from 'node:test'
 import net from 'node:net'
-import { listenTcp } from '../../src/node.ts'
+import { listenTcp } from '../../src/transport/tcp.ts'
 import { casesFor, runConformanceCase, type ConformanceTransport } from './suite.ts'
 
 const tcp: ConformanceTransport = {

@@ -48,16 +48,67 @@ test('at the limit a newcomer evicts the oldest half-open connection instead of 
   const { a, clock, enter } = setup()
   const conns = [0, 1, 2, 3].map(i => new Conn(`c${i}`, `10.0.${i}.1`, clock.t++))
   for (const c of conns) assert.deepEqual(enter(c), [])
-  conns[0].isHandshaken = true; a.handshaken(conns[0])
+  conns[0].isHandshaken = true; a.handshaken(conns[0]); a.asked(conns[0])
   const fresh = new Conn('new', '10.9.9.9', clock.t++)
   assert.deepEqual(enter(fresh).map?.((c: Conn) => c.name), ['c1'], 'the oldest still handshaking goes, not the handshaken one')
   assert.equal(a.size, 4)
 })
 
+test('of half-open connections and handshaken ones that never asked, the one stalled longest makes room', () => {
+  const { a, clock, enter } = setup()
+  const silent = new Conn('silent', '10.0.0.1', clock.t)
+  enter(silent)
+  clock.t += 10
+  const asking = new Conn('asking', '10.0.1.1', clock.t)
+  enter(asking); asking.isHandshaken = true; a.handshaken(asking); a.asked(asking)
+  const quiet = new Conn('quiet', '10.0.2.1', clock.t)
+  enter(quiet)
+  clock.t += 5
+  quiet.isHandshaken = true; a.handshaken(quiet) // handshook 15 ms after the silent one connected
+  clock.t += 5
+  const fresh = new Conn('fresh', '10.0.3.1', clock.t)
+  enter(fresh)
+  clock.t += 10
+  // `silent` has said nothing since it connected, longest of all.
+  assert.deepEqual((enter(new Conn('n1', '10.1.0.1', clock.t)) as Conn[]).map(c => c.name), ['silent'])
+  // `quiet` handshook before `fresh` connected and asked nothing since: it goes before `fresh`.
+  assert.deepEqual((enter(new Conn('n2', '10.1.1.1', clock.t)) as Conn[]).map(c => c.name), ['quiet'])
+  // Then the oldest half-open; never the one that asked.
+  assert.deepEqual((enter(new Conn('n3', '10.1.2.1', clock.t)) as Conn[]).map(c => c.name), ['fresh'])
+  assert.ok([...a.connections()].includes(asking))
+})
+
+test('while more connections are half-open than one batch of newcomers, the oldest of them goes before any handshaken one', () => {
+  const { a, clock, enter } = setup({ connectionLimit: 40 })
+  const leecher = new Conn('leecher', '10.0.0.1', clock.t)
+  enter(leecher); leecher.isHandshaken = true; a.handshaken(leecher) // about to ask
+  clock.t += 1
+  for (let i = 0; i < 39; i++) enter(new Conn(`s${i}`, `10.2.${i}.1`, clock.t++)) // a silent churn, all younger
+  assert.ok(a.halfOpenCount > a.newcomerBatch)
+  assert.deepEqual((enter(new Conn('n', '10.1.0.1', clock.t)) as Conn[]).map(c => c.name), ['s0'])
+})
+
+test('a connection served everything it asked for may make room again; a busy one never', () => {
+  const { a, clock, enter } = setup({ connectionLimit: 2 })
+  const done = new Conn('done', '10.0.0.1', clock.t++)
+  const busy = new Conn('busy', '10.0.1.1', clock.t++)
+  for (const c of [done, busy]) { enter(c); c.isHandshaken = true; a.handshaken(c); a.asked(c) }
+  busy.isBusy = true
+  assert.equal(enter(new Conn('early', '10.1.0.1', clock.t)), 'connection-limit', 'both asked and are recent: nobody to evict')
+  a.satisfied(done)
+  assert.equal(a.kindOf(done), 'unproductive')
+  assert.deepEqual((enter(new Conn('late', '10.1.1.1', clock.t)) as Conn[]).map(c => c.name), ['done'])
+  // A uTP newcomer may not displace a handshaken TCP leecher that has not asked yet.
+  const utp = setup({ connectionLimit: 1 })
+  const tcp = new Conn('tcp', '10.0.0.1', utp.clock.t)
+  utp.enter(tcp); tcp.isHandshaken = true; utp.a.handshaken(tcp)
+  assert.equal(utp.enter(new Conn('syn', '192.0.0.1', utp.clock.t, 'utp')), 'connection-limit')
+})
+
 test('with nobody half-open, the connection idle longest with nothing outstanding goes; busy or recent ones stay', () => {
   const { a, clock, enter } = setup({ evictIdleAfterMs: 1000 })
   const conns = [0, 1, 2, 3].map(i => new Conn(`c${i}`, `10.0.${i}.1`, clock.t))
-  for (const c of conns) { enter(c); c.isHandshaken = true; a.handshaken(c) }
+  for (const c of conns) { enter(c); c.isHandshaken = true; a.handshaken(c); a.asked(c) }
   conns[0].isBusy = true
   conns[0].lastActivity = 0
   conns[2].lastActivity = clock.t - 200

@@ -19,7 +19,7 @@ import dgram from 'node:dgram'
 import { randomBytes } from 'node:crypto'
 
 export interface FloodConfig {
-  mode: 'silent' | 'drip' | 'mse-garbage' | 'dribble' | 'utp-syn' | 'handshake'
+  mode: 'silent' | 'drip' | 'mse-garbage' | 'dribble' | 'utp-syn' | 'handshake' | 'handshake-idle'
   port: number
   /** Concurrent connections (TCP modes) or source sockets (utp-syn). */
   count: number
@@ -29,6 +29,8 @@ export interface FloodConfig {
   dripMs?: number
   /** handshake: connections in all. */
   total?: number
+  /** handshake-idle: new connections per second (open loop) instead of re-opening each one. */
+  perSecond?: number
   /** utp-syn: total datagrams to send, and per millisecond. */
   packets?: number
   packetsPerMs?: number
@@ -38,7 +40,7 @@ const config = workerData as FloodConfig
 /** Ready once the first wave is open (or at once for uTP): the test then measures under load. */
 const readyAt = Math.min(config.count, 200)
 function ready (): void { parentPort!.postMessage({ type: 'ready', stats }) }
-const stats = { connects: 0, closes: 0, errors: 0, packets: 0, bytes: 0 }
+const stats = { connects: 0, closes: 0, errors: 0, packets: 0, bytes: 0, skipped: 0 }
 let stopping = false
 const sockets = new Set<net.Socket>()
 const timers: Array<ReturnType<typeof setInterval>> = []
@@ -89,6 +91,41 @@ function runTcp (): void {
         offsets.set(s, at + 1)
       }
     }, config.dripMs ?? 2000))
+  } else if (config.mode === 'handshake-idle') {
+    // A complete handshake and extended handshake (with a ut_metadata id), then nothing: a
+    // connection that looks like a leecher and never asks. Re-opened whenever closed.
+    const ext = Buffer.from('d1:md11:ut_metadatai3eee', 'latin1')
+    const extMsg = Buffer.alloc(6 + ext.length)
+    extMsg.writeUInt32BE(2 + ext.length, 0)
+    extMsg[4] = 20
+    extMsg[5] = 0
+    ext.copy(extMsg, 6)
+    const opening = Buffer.concat([hs, extMsg])
+    if (!config.perSecond) {
+      for (let i = 0; i < config.count; i++) openTcp(i, s => { s.write(opening) })
+    } else {
+      // Open loop, as the bench's handshake flood: perSecond new connections whatever became
+      // of the earlier ones (at most `count` open at once), never re-opened.
+      let opened = 0
+      let open = 0
+      const openOne = (i: number): void => {
+        const s = net.connect({ port: config.port, host: '127.0.0.1', localAddress: source(i), noDelay: true })
+        open++
+        sockets.add(s)
+        s.on('error', () => { stats.errors++ })
+        s.on('data', () => {})
+        s.once('connect', () => { stats.connects++; s.write(opening); if (stats.connects === readyAt) ready() })
+        s.once('close', () => { sockets.delete(s); open--; stats.closes++ })
+      }
+      const perTick = Math.max(1, Math.round(config.perSecond / 100))
+      timers.push(setInterval(() => {
+        for (let k = 0; k < perTick && !stopping; k++) {
+          if (config.total !== undefined && opened >= config.total) return
+          if (open >= config.count) { stats.skipped++; continue }
+          openOne(opened++)
+        }
+      }, 10))
+    }
   } else if (config.mode === 'mse-garbage') {
     for (let i = 0; i < config.count; i++) {
       openTcp(i, s => {

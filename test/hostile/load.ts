@@ -8,7 +8,7 @@ import { once } from 'node:events'
 import { fetchMetadataWire } from '../../bench/wire-client.ts'
 import type { FloodConfig } from './flood-worker.ts'
 
-export interface FloodStats { connects: number, closes: number, errors: number, packets: number, bytes: number }
+export interface FloodStats { connects: number, closes: number, errors: number, packets: number, bytes: number, skipped: number }
 
 export interface Flood {
   /** Resolves when the uTP flood has sent every packet (utp-syn only). */

@@ -189,7 +189,10 @@ test('default install: strict TypeScript (Node entry), CLI, serving over TCP, im
       files: ['node-consumer.ts']
     }, {
       'node-consumer.ts': [
-        "import { createTorrentFish, composeMagnet, InvalidOptionError, type TorrentRecord, type Warning } from 'torrent-fish'",
+        "import net from 'node:net'",
+        "import { createTorrentFish, composeMagnet, InvalidOptionError, MetadataPeer, type TorrentRecord, type Warning } from 'torrent-fish'",
+        '// @ts-expect-error internal classes are not exported',
+        "import { DirectoryLoader } from 'torrent-fish'",
         "const fish = await createTorrentFish({ port: 0, discovery: false, loadPath: './torrents' })",
         "fish.on('warning', (w: Warning) => console.warn(w.code, w.message))",
         "fish.on('metadata-served', e => console.log(e.infoHash, e.peer.transport))",
@@ -198,6 +201,19 @@ test('default install: strict TypeScript (Node entry), CLI, serving over TCP, im
         'const records: TorrentRecord[] = fish.torrents()',
         'for (const r of records) console.log(composeMagnet(r, { peerAddresses: [`127.0.0.1:${fish.port}`] }))',
         "console.log(new InvalidOptionError('port', 'bad').code, fish.getStats())",
+        '// Only the documented API: the parts are read-only views, the internals are not in the types.',
+        'const scheduled: number | undefined = fish.discovery?.status().scheduler.backlog',
+        'console.log(scheduled, fish.webrtcTransport?.stats().offersReceived, fish.webSeedHealth?.summary())',
+        '// @ts-expect-error the session behind the service is internal',
+        'console.log(fish.session)',
+        '// @ts-expect-error so are the directory loader and the store',
+        'console.log(fish.loader, fish.store)',
+        '// @ts-expect-error the WebRTC view has no signalling hooks',
+        "fish.webrtcTransport?.onOffer({}, 'ws://x', () => true)",
+        "const mine = new MetadataPeer({ connectionLimit: 10 })",
+        "const conn = mine.handleConnection(net.connect(1, '127.0.0.1'), { transport: 'mine', direction: 'outgoing', infoHash: '0'.repeat(40) })",
+        'console.log(typeof conn, mine.peers().length)',
+        'await mine.close()',
         'await fish.close()',
         ''
       ].join('\n')
@@ -227,6 +243,9 @@ test('--omit=optional: strict TypeScript (browser entry, no @types/node); no nat
         "fish.on('metadata-served', e => console.log('served', e.infoHash))",
         '// @ts-expect-error infoHash is a string: the typings are real, not any',
         "fish.on('metadata-served', e => { const n: number = e.infoHash; console.log(n) })",
+        "fish.webrtc.on('negotiation-close', e => console.log(e.reason, e.op, fish.webrtc.stats().peerConnections))",
+        '// @ts-expect-error the session and the scheduler behind the peer are internal',
+        'console.log(fish.session, fish.scheduler)',
         'export async function serveFile (file: File): Promise<string> {',
         '  const record = await fish.addTorrent(new Uint8Array(await file.arrayBuffer()), { source: file.name })',
         "  return composeMagnet(record, { extraTrackers: ['wss://tracker.example.org'] })",

@@ -5,7 +5,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { PackedIndex, hexAt, hexInto, type PackedFields } from '../../src/core/index-packed.ts'
-import { TorrentStore, parseTorrent } from '../../src/index.ts'
+import { TorrentStore } from '../../src/core/torrent-store.ts'
+import { parseTorrent } from '../../src/index.ts'
 import { makeTorrent } from '../fixtures/memory-torrents.ts'
 
 const sha1 = (s: string): Uint8Array => new Uint8Array(createHash('sha1').update(s).digest())

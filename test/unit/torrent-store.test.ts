@@ -3,7 +3,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { TorrentStore, parseTorrent, DuplicateTorrentError, type TorrentRecord } from '../../src/index.ts'
+import { TorrentStore } from '../../src/core/torrent-store.ts'
+import { parseTorrent, DuplicateTorrentError, type TorrentRecord } from '../../src/index.ts'
 import { makeTorrent, makeLargeTorrent } from '../fixtures/memory-torrents.ts'
 
 test('finds a torrent by info hash (any case) and by its MSE obfuscated hash', async () => {
