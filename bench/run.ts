@@ -54,6 +54,7 @@ const { values: args } = parseArgs({
     'exchange-corpus': { type: 'string', default: '1000' },
     'skip-exchange': { type: 'boolean', default: false },
     'skip-scale': { type: 'boolean', default: false },
+    'defaults-only': { type: 'boolean', default: false },
     'compare-clients': { type: 'boolean' },
     dist: { type: 'boolean', default: false },
     watch: { type: 'boolean', default: true },
@@ -90,6 +91,7 @@ if (args.help) {
                           torrent-fish with every default on (and with --http) always runs at the largest corpus
   --cpu-prof DIR          write a V8 CPU profile of torrent-fish (exchange runs) to DIR
   --heap-prof DIR         write a V8 sampling heap profile of torrent-fish (exchange runs) to DIR
+  --defaults-only         scale: only torrent-fish with every default on (and with --http) at the largest corpus
   --skip-exchange, --skip-scale, --out FILE`)
   process.exit(0)
 }
@@ -214,7 +216,7 @@ if (!args['skip-exchange']) {
 const scale: ScaleRun[] = []
 if (!args['skip-scale']) {
   log(`\n== scale: load time and RSS`)
-  for (const n of sizes) {
+  for (const n of args['defaults-only'] ? [] : sizes) {
     const corpus = corpora.get(n)!
     // The reference responder holds every info dict in memory: it is a CPU floor, not a scale peer.
     for (const name of peers.filter(p => p !== 'node-floor')) {

@@ -12,7 +12,7 @@
  */
 import { TorrentFishError } from '../core/errors.ts'
 import { EventEmitter } from 'events'
-import { MinHeap } from './min-heap.ts'
+import { EV_STARTED, EV_UPDATE, EVENTS, J_ANNOUNCED, J_HAS_LAST, J_IN_FLIGHT, J_REMOVED, JobHeap, JobTable, TorrentKeys } from './job-table.ts'
 import { backoffDelay } from '../util/backoff.ts'
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.ts'
 import { TrackerUnreachableError } from './errors.ts'
@@ -62,22 +62,17 @@ export interface SchedulerOptions {
   clock?: Clock
 }
 
-interface Job {
+/** A `stopped` owed to a target for a removed torrent: rare (removals, shutdown), so an object. */
+interface StopJob {
   readonly infoHash: string
   readonly target: TargetState
-  due: number
-  event: AnnounceEvent
-  failures: number
-  /** At least one announce succeeded, so a `stopped` is owed on removal. */
-  announced: boolean
-  removed: boolean
-  inFlight: boolean
-  last: AnnounceResult | undefined
 }
 
 interface TargetState {
   readonly target: AnnounceTarget
-  readonly heap: MinHeap<Job>
+  /** Index in the scheduler's target list (the job table's `target` column). */
+  readonly index: number
+  readonly heap: JobHeap
   inFlight: number
   consecutiveFailures: number
   pausedUntil: number
@@ -182,15 +177,35 @@ const WARNINGS_PER_MINUTE = 10
 /** Credit the pacer may bank after idling, so timer lateness does not lower the real rate. */
 const PACER_CREDIT_MS = 20
 
+/** Distinct result shapes (ok, event, code, message, interval) interned; beyond this, results are kept whole. */
+const MAX_SHAPES = 4096
+
+/** What a job's last result shares with many others: everything but its time and counts. */
+interface ResultShape {
+  ok: boolean
+  event: AnnounceEvent
+  code?: string
+  message?: string
+  intervalMs?: number
+}
+
 export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
   rate: number
   private readonly maxInFlight: number
   private readonly opts: Required<Omit<SchedulerOptions, 'rate' | 'maxInFlight' | 'clock'>> & { now: () => number }
   private readonly clock: Clock
   private readonly targets = new Map<string, TargetState>()
-  private readonly jobs = new Map<string, Job[]>()
-  private readonly stopQueue: Job[] = []
-  private readonly controllers = new Set<AbortController>()
+  private readonly targetList: TargetState[] = []
+  /** Every (torrent, target) job, packed (see job-table.ts). */
+  private readonly jobs = new JobTable()
+  private torrents = new TorrentKeys()
+  private readonly shapes: ResultShape[] = []
+  private readonly shapeIds = new Map<string, number>()
+  /** Last results that did not fit the interned shapes, by job. */
+  private readonly oddResults = new Map<number, AnnounceResult>()
+  private readonly stopQueue: StopJob[] = []
+  /** Announces in flight: their abort, and how to end them (close() ends what is left). */
+  private readonly running = new Map<AbortController, (outcome: undefined, err: unknown) => void>()
   private inFlight = 0
   private nextSlot = 0
   private timer: TimerHandle | null = null
@@ -223,6 +238,13 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
 
   get closed (): boolean { return this.closedFlag }
 
+  /** Bytes the packed job and torrent tables hold (for the memory figures). */
+  get packedBytes (): number {
+    let heaps = 0
+    for (const s of this.targetList) heaps += s.heap.bytes
+    return this.jobs.bytes + this.torrents.bytes + heaps
+  }
+
   /** Changes the announce budget (announces per second) from now on. */
   setRate (rate: number): void {
     if (!(rate > 0) || !Number.isFinite(rate)) throw new RangeError(`announce rate must be a positive number, got ${rate}`)
@@ -232,48 +254,66 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
 
   /** Starts announcing a torrent to these targets (adds targets not announced to yet). */
   add (infoHash: string, targets: AnnounceTarget[]): void {
-    if (this.closing) return
+    if (this.closing || targets.length === 0) return
     const now = this.opts.now()
-    const list = this.jobs.get(infoHash) ?? []
+    const jobs = this.jobs
+    let tid = this.torrents.find(infoHash)
+    let tail = -1
+    if (tid >= 0) for (let j = this.torrents.first[tid]; j >= 0; j = jobs.nextOfTorrent[j]) tail = j
     for (const target of targets) {
-      if (list.some(j => j.target.target.key === target.key)) continue
+      if (tid >= 0 && this.jobOf(tid, target.key) >= 0) continue
       const state = this.targetState(target)
-      const job: Job = {
-        infoHash,
-        target: state,
-        due: now + Math.floor(this.opts.random() * this.opts.startJitterMs),
-        event: 'started',
-        failures: 0,
-        announced: false,
-        removed: false,
-        inFlight: false,
-        last: undefined
-      }
-      list.push(job)
-      state.heap.push(job)
+      if (tid < 0) tid = this.torrents.insert(infoHash)
+      const j = jobs.alloc()
+      jobs.torrent[j] = tid
+      jobs.target[j] = state.index
+      jobs.due[j] = now + Math.floor(this.opts.random() * this.opts.startJitterMs)
+      jobs.event[j] = EV_STARTED
+      // Kept in the order added, as torrentStatus() lists them.
+      if (tail < 0) this.torrents.first[tid] = j
+      else jobs.nextOfTorrent[tail] = j
+      tail = j
+      state.heap.push(j)
       this.counters.jobs += 1
     }
-    if (list.length > 0) this.jobs.set(infoHash, list)
     this.pump()
+  }
+
+  /** The job of a torrent for one target key, or -1. */
+  private jobOf (tid: number, key: string): number {
+    for (let j = this.torrents.first[tid]; j >= 0; j = this.jobs.nextOfTorrent[j]) {
+      if (this.targetList[this.jobs.target[j]].target.key === key) return j
+    }
+    return -1
   }
 
   /** Stops announcing a torrent; trackers it was announced to get a `stopped`. */
   remove (infoHash: string): void {
-    const list = this.jobs.get(infoHash)
-    if (!list) return
-    this.jobs.delete(infoHash)
-    for (const job of list) this.retire(job, true)
+    const tid = this.torrents.find(infoHash)
+    if (tid < 0) return
+    for (let j = this.torrents.first[tid]; j >= 0;) {
+      const next = this.jobs.nextOfTorrent[j]
+      this.retire(j, infoHash, true)
+      j = next
+    }
+    this.torrents.delete(tid)
     this.pump()
   }
 
-  has (infoHash: string): boolean { return this.jobs.has(infoHash) }
+  has (infoHash: string): boolean { return this.torrents.find(infoHash) >= 0 }
 
-  private retire (job: Job, sendStopped: boolean): void {
-    job.removed = true
+  /** Ends a job: out of its heap now, its index freed now or (in flight) when its announce ends. */
+  private retire (j: number, infoHash: string | undefined, sendStopped: boolean): void {
+    const jobs = this.jobs
+    const state = this.targetList[jobs.target[j]]
     this.counters.jobs -= 1
-    if (sendStopped && job.announced && job.target.target.sendsStopped) {
-      this.stopQueue.push({ ...job, event: 'stopped', removed: false, inFlight: false })
+    if (sendStopped && (jobs.flags[j] & J_ANNOUNCED) !== 0 && state.target.sendsStopped) {
+      this.stopQueue.push({ infoHash: infoHash ?? this.torrents.key(jobs.torrent[j]), target: state })
     }
+    this.oddResults.delete(j)
+    if ((jobs.flags[j] & J_IN_FLIGHT) !== 0) { jobs.flags[j] |= J_REMOVED; return }
+    state.heap.remove(j)
+    jobs.release(j)
   }
 
   private targetState (target: AnnounceTarget): TargetState {
@@ -281,7 +321,8 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
     if (!state) {
       state = {
         target,
-        heap: new MinHeap<Job>(j => j.due),
+        index: this.targetList.length,
+        heap: new JobHeap(this.jobs),
         inFlight: 0,
         consecutiveFailures: 0,
         pausedUntil: 0,
@@ -293,6 +334,7 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
         suppressed: 0
       }
       this.targets.set(target.key, state)
+      this.targetList.push(state)
       target.attach?.({ reannounce: () => this.reannounce(target.key) })
     }
     return state
@@ -307,17 +349,17 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
     const state = this.targets.get(key)
     if (!state || this.closing) return
     const now = this.opts.now()
-    const jobs: Job[] = []
-    while (state.heap.size > 0) {
-      const job = state.heap.pop()!
-      if (job.removed) continue
-      job.due = now + Math.floor(this.opts.random() * this.opts.startJitterMs)
-      job.event = 'started'
-      jobs.push(job)
+    const jobs = this.jobs
+    for (let i = 0; i < state.heap.size; i++) {
+      const j = state.heap.at(i)
+      jobs.due[j] = now + Math.floor(this.opts.random() * this.opts.startJitterMs)
+      jobs.event[j] = EV_STARTED
     }
-    for (const job of jobs) state.heap.push(job)
+    state.heap.rebuild()
     // Jobs in flight re-queue themselves when they finish; mark them to start again too.
-    for (const list of this.jobs.values()) for (const job of list) if (job.target === state && job.inFlight) job.event = 'started'
+    for (let j = 0; j < jobs.extent; j++) {
+      if ((jobs.flags[j] & (J_IN_FLIGHT | J_REMOVED)) === J_IN_FLIGHT && jobs.target[j] === state.index) jobs.event[j] = EV_STARTED
+    }
     this.pump()
   }
 
@@ -327,16 +369,21 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
    */
   update (infoHash: string, targets: AnnounceTarget[]): void {
     if (this.closing) return
-    const list = this.jobs.get(infoHash)
-    if (!list) { this.add(infoHash, targets); return }
+    const tid = this.torrents.find(infoHash)
+    if (tid < 0) { this.add(infoHash, targets); return }
     const keys = new Set(targets.map(t => t.key))
-    const kept = list.filter(job => {
-      if (keys.has(job.target.target.key)) return true
-      this.retire(job, true)
-      return false
-    })
-    if (kept.length === 0) this.jobs.delete(infoHash)
-    else this.jobs.set(infoHash, kept)
+    const jobs = this.jobs
+    let prev = -1
+    for (let j = this.torrents.first[tid]; j >= 0;) {
+      const next = jobs.nextOfTorrent[j]
+      if (keys.has(this.targetList[jobs.target[j]].target.key)) { prev = j } else {
+        if (prev < 0) this.torrents.first[tid] = next
+        else jobs.nextOfTorrent[prev] = next
+        this.retire(j, infoHash, true)
+      }
+      j = next
+    }
+    if (this.torrents.first[tid] < 0) this.torrents.delete(tid)
     this.add(infoHash, targets)
   }
 
@@ -348,38 +395,50 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
     let wakeAt = Infinity
     while (this.inFlight < this.maxInFlight) {
       if (this.nextSlot > now) { wakeAt = this.nextSlot; break }
+      const stop = this.nextStop()
+      if (stop !== undefined) {
+        this.nextSlot = Math.max(this.nextSlot, now - PACER_CREDIT_MS) + 1000 / this.rate
+        this.dispatchStop(stop)
+        continue
+      }
+      if (this.closing) break
       const pick = this.pickDue(now)
-      if (pick.job === undefined) { wakeAt = pick.nextAt; break }
+      if (pick < 0) { wakeAt = this.pickNextAt; break }
       this.nextSlot = Math.max(this.nextSlot, now - PACER_CREDIT_MS) + 1000 / this.rate
-      this.dispatch(pick.job)
+      this.dispatch(pick)
     }
     this.arm(wakeAt)
     if (this.inFlight === 0 && this.stopQueue.length === 0) for (const w of [...this.idleWaiters]) w()
   }
 
-  /** The earliest due job among targets that may announce now; else when to look again. */
-  private pickDue (now: number): { job?: Job, nextAt: number } {
-    while (this.stopQueue.length > 0) {
-      const job = this.stopQueue[0]
-      if (job.target.inFlight >= job.target.target.maxInFlight) break
-      this.stopQueue.shift()
-      return { job, nextAt: now }
-    }
-    if (this.closing) return { nextAt: Infinity }
+  /** The next `stopped` to send, when its target has room. */
+  private nextStop (): StopJob | undefined {
+    const stop = this.stopQueue[0]
+    if (stop === undefined || stop.target.inFlight >= stop.target.target.maxInFlight) return undefined
+    this.stopQueue.shift()
+    return stop
+  }
+
+  /** When pickDue() found nothing due: when to look again. */
+  private pickNextAt = Infinity
+
+  /** The earliest due job among targets that may announce now (popped), else -1 with `pickNextAt` set. */
+  private pickDue (now: number): number {
     let best: TargetState | undefined
     let bestDue = Infinity
     let nextAt = Infinity
-    for (const state of this.targets.values()) {
-      let head = state.heap.peek()
-      while (head !== undefined && head.removed) { state.heap.pop(); head = state.heap.peek() }
-      if (head === undefined) continue
+    const due = this.jobs.due
+    for (const state of this.targetList) {
+      const head = state.heap.peek()
+      if (head < 0) continue
       if (state.inFlight >= state.target.maxInFlight) continue // woken again when one finishes
-      const at = Math.max(head.due, state.pausedUntil)
+      const at = Math.max(due[head], state.pausedUntil)
       if (at > now) { nextAt = Math.min(nextAt, at); continue }
-      if (head.due < bestDue) { best = state; bestDue = head.due }
+      if (due[head] < bestDue) { best = state; bestDue = due[head] }
     }
-    if (best === undefined) return { nextAt }
-    return { job: best.heap.pop()!, nextAt: now }
+    this.pickNextAt = nextAt
+    if (best === undefined) return -1
+    return best.heap.pop()
   }
 
   private arm (at: number): void {
@@ -395,43 +454,62 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
     this.timer = this.clock.setTimeout(() => { this.timer = null; this.timerAt = Infinity; this.pump() }, Math.max(0, at - this.opts.now()))
   }
 
-  private dispatch (job: Job): void {
-    const state = job.target
-    const controller = new AbortController()
-    this.controllers.add(controller)
-    job.inFlight = true
-    state.inFlight += 1
-    this.inFlight += 1
-    const event = job.event
-    const timeout = this.clock.setTimeout(() => controller.abort(new TrackerUnreachableError(state.target.key, `no answer within ${this.opts.announceTimeoutMs} ms`)), this.opts.announceTimeoutMs)
-    let settled: Promise<AnnounceOutcome>
-    try {
-      settled = state.target.announce(job.infoHash, event, controller.signal)
-    } catch (err) {
-      settled = Promise.reject(err)
-    }
-    const aborted = new Promise<never>((_resolve, reject) => {
-      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true })
-    })
-    Promise.race([settled, aborted]).then(
-      outcome => this.finish(job, event, outcome, undefined),
-      err => this.finish(job, event, undefined, err)
-    ).finally(() => {
-      this.clock.clearTimeout(timeout)
-      this.controllers.delete(controller)
+  private dispatch (j: number): void {
+    const jobs = this.jobs
+    jobs.flags[j] |= J_IN_FLIGHT
+    const event = EVENTS[jobs.event[j]]
+    const infoHash = this.torrents.key(jobs.torrent[j])
+    this.run(this.targetList[jobs.target[j]], infoHash, event, (outcome, err) => this.finish(j, infoHash, event, outcome, err))
+  }
+
+  private dispatchStop (stop: StopJob): void {
+    this.run(stop.target, stop.infoHash, 'stopped', (outcome, err) => {
+      const result = this.account(stop.target, stop.infoHash, 'stopped', outcome, err)
+      this.emit('result', stop.infoHash, stop.target.target.key, result)
+      this.pump()
     })
   }
 
-  private finish (job: Job, event: AnnounceEvent, outcome: AnnounceOutcome | undefined, err: unknown): void {
-    const state = job.target
-    job.inFlight = false
-    state.inFlight -= 1
-    this.inFlight -= 1
+  /**
+   * One announce with its timeout and abort; `done` runs once with the outcome or the error.
+   * The timeout (and close()) ends the announce directly and aborts the target's work: no abort
+   * listener or second promise per announce, which at the budget's rate is most of the cost
+   * of an announce that LSD or a UDP tracker makes in microseconds.
+   */
+  private run (state: TargetState, infoHash: string, event: AnnounceEvent, done: (outcome: AnnounceOutcome | undefined, err: unknown) => void): void {
+    const controller = new AbortController()
+    state.inFlight += 1
+    this.inFlight += 1
+    let over = false
+    const end = (outcome: AnnounceOutcome | undefined, err: unknown): void => {
+      if (over) return
+      over = true
+      this.clock.clearTimeout(timeout)
+      this.running.delete(controller)
+      state.inFlight -= 1
+      this.inFlight -= 1
+      done(outcome, err)
+    }
+    this.running.set(controller, end)
+    const timeout = this.clock.setTimeout(() => {
+      const err = new TrackerUnreachableError(state.target.key, `no answer within ${this.opts.announceTimeoutMs} ms`)
+      controller.abort(err)
+      end(undefined, err)
+    }, this.opts.announceTimeoutMs)
+    let settled: Promise<AnnounceOutcome>
+    try {
+      settled = state.target.announce(infoHash, event, controller.signal)
+    } catch (err) {
+      settled = Promise.reject(err)
+    }
+    settled.then(outcome => end(outcome, undefined), err => end(undefined, err))
+  }
+
+  /** The target's side of a finished announce (counters, pausing, warnings); returns its result. */
+  private account (state: TargetState, infoHash: string, event: AnnounceEvent, outcome: AnnounceOutcome | undefined, err: unknown, job?: { failures: number }): AnnounceResult {
     const now = this.opts.now()
     state.announces += 1
     this.counters.announces += 1
-    const first = job.last === undefined
-    if (first) this.counters.attemptedOnce += 1
     let result: AnnounceResult
     if (outcome) {
       result = {
@@ -443,23 +521,11 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
         ...(outcome.leechers !== undefined ? { leechers: outcome.leechers } : {}),
         ...(outcome.intervalMs !== undefined ? { intervalMs: outcome.intervalMs } : {})
       }
-      if (!job.announced && event !== 'stopped') this.counters.announcedOnce += 1
       if (state.consecutiveFailures >= this.opts.pauseAfterFailures) {
         this.emit('warning', { code: 'INFO_TRACKER_BACK', message: `${state.target.key} answers again`, target: state.target.key })
       }
       state.consecutiveFailures = 0
       state.pausedUntil = 0
-      job.failures = 0
-      if (event !== 'stopped') {
-        job.announced = true
-        // Unless a reannounce() asked for a fresh `started` while this one was in flight.
-        if (job.event === event) job.event = 'update'
-        const asked = outcome.intervalMs ?? state.target.defaultIntervalMs
-        const floor = Math.max(this.opts.minIntervalMs, outcome.minIntervalMs ?? 0)
-        const interval = Math.min(this.opts.maxIntervalMs, Math.max(floor, asked))
-        job.due = now + Math.round(interval * (1 + this.opts.jitter * this.opts.random()))
-      }
-      if (outcome.peers.length > 0 && event !== 'stopped' && !job.removed) this.emit('peers', job.infoHash, outcome.peers, state.target.key)
     } else if (this.closing) {
       // Aborted by close(): not the target's fault, nothing to warn about or retry.
       const e = err as { code?: string, message?: string }
@@ -469,7 +535,6 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
       result = { ok: false, at: now, event, code: e?.code ?? 'ERR_ANNOUNCE', message: e?.message ?? String(err) }
       state.failures += 1
       this.counters.failures += 1
-      job.failures += 1
       // A refusal concerns one torrent; anything else (no answer, garbage, no DHT nodes)
       // concerns the target, and is said once per target, not once per torrent.
       const unreachable = e?.code !== 'ERR_TRACKER_FAILURE' && e?.code !== 'ERR_TRACKER_BAD_RESPONSE'
@@ -486,16 +551,80 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
           }
         }
       }
-      if (event !== 'stopped') {
-        job.due = now + backoffDelay(job.failures, { baseMs: this.opts.retryBaseMs, maxMs: this.opts.retryMaxMs }, this.opts.random)
-        if (job.failures === 1 && !unreachable) this.warnLimited(state, { code: result.code!, message: `announce of ${job.infoHash} to ${state.target.key} failed: ${result.message}`, infoHash: job.infoHash, target: state.target.key })
+      if (job && event !== 'stopped' && job.failures === 1 && !unreachable) {
+        this.warnLimited(state, { code: result.code!, message: `announce of ${infoHash} to ${state.target.key} failed: ${result.message}`, infoHash, target: state.target.key })
       }
     }
-    job.last = result
     state.last = result
-    if (event !== 'stopped' && !job.removed && !this.closing) state.heap.push(job)
-    this.emit('result', job.infoHash, state.target.key, result)
+    return result
+  }
+
+  private finish (j: number, infoHash: string, event: AnnounceEvent, outcome: AnnounceOutcome | undefined, err: unknown): void {
+    const jobs = this.jobs
+    const state = this.targetList[jobs.target[j]]
+    jobs.flags[j] &= ~J_IN_FLIGHT
+    const removed = (jobs.flags[j] & J_REMOVED) !== 0
+    if ((jobs.flags[j] & J_HAS_LAST) === 0) this.counters.attemptedOnce += 1
+    const failed = outcome === undefined && !this.closing
+    // Counted before account() so its per-torrent warning sees the first failure.
+    const failures = outcome ? 0 : failed ? Math.min(jobs.failures[j] + 1, 0xffff) : jobs.failures[j]
+    const result = this.account(state, infoHash, event, outcome, err, { failures })
+    jobs.failures[j] = failures
+    const now = result.at
+    if (outcome) {
+      if ((jobs.flags[j] & J_ANNOUNCED) === 0) this.counters.announcedOnce += 1
+      jobs.flags[j] |= J_ANNOUNCED
+      // Unless a reannounce() asked for a fresh `started` while this one was in flight.
+      if (EVENTS[jobs.event[j]] === event) jobs.event[j] = EV_UPDATE
+      const asked = outcome.intervalMs ?? state.target.defaultIntervalMs
+      const floor = Math.max(this.opts.minIntervalMs, outcome.minIntervalMs ?? 0)
+      const interval = Math.min(this.opts.maxIntervalMs, Math.max(floor, asked))
+      jobs.due[j] = now + Math.round(interval * (1 + this.opts.jitter * this.opts.random()))
+      if (outcome.peers.length > 0 && !removed) this.emit('peers', infoHash, outcome.peers, state.target.key)
+    } else if (failed) {
+      jobs.due[j] = now + backoffDelay(failures, { baseMs: this.opts.retryBaseMs, maxMs: this.opts.retryMaxMs }, this.opts.random)
+    }
+    if (removed) jobs.release(j)
+    else {
+      this.setLast(j, result)
+      if (!this.closing) state.heap.push(j)
+    }
+    this.emit('result', infoHash, state.target.key, result)
     this.pump()
+  }
+
+  /** Keeps a job's last result: time and counts in its columns, the rest as an interned shape. */
+  private setLast (j: number, r: AnnounceResult): void {
+    const jobs = this.jobs
+    jobs.flags[j] |= J_HAS_LAST
+    jobs.lastAt[j] = r.at
+    jobs.lastPeers[j] = r.peers ?? -1
+    jobs.lastSeeders[j] = r.seeders ?? -1
+    jobs.lastLeechers[j] = r.leechers ?? -1
+    const key = `${r.ok ? 1 : 0}${r.event}\n${r.intervalMs ?? ''}\n${r.code ?? ''}\n${r.message ?? ''}`
+    let id = this.shapeIds.get(key)
+    if (id === undefined && this.shapes.length < MAX_SHAPES) {
+      id = this.shapes.length
+      this.shapes.push({ ok: r.ok, event: r.event, ...(r.code !== undefined ? { code: r.code } : {}), ...(r.message !== undefined ? { message: r.message } : {}), ...(r.intervalMs !== undefined ? { intervalMs: r.intervalMs } : {}) })
+      this.shapeIds.set(key, id)
+    }
+    if (id === undefined) { jobs.lastShape[j] = -1; this.oddResults.set(j, r) } else { jobs.lastShape[j] = id; this.oddResults.delete(j) }
+  }
+
+  private lastOf (j: number): AnnounceResult | undefined {
+    const jobs = this.jobs
+    if ((jobs.flags[j] & J_HAS_LAST) === 0) return undefined
+    const id = jobs.lastShape[j]
+    if (id < 0) return this.oddResults.get(j)
+    const s = this.shapes[id]
+    const r: AnnounceResult = { ok: s.ok, at: jobs.lastAt[j], event: s.event }
+    if (s.code !== undefined) r.code = s.code
+    if (s.message !== undefined) r.message = s.message
+    if (jobs.lastPeers[j] >= 0) r.peers = jobs.lastPeers[j]
+    if (jobs.lastSeeders[j] >= 0) r.seeders = jobs.lastSeeders[j]
+    if (jobs.lastLeechers[j] >= 0) r.leechers = jobs.lastLeechers[j]
+    if (s.intervalMs !== undefined) r.intervalMs = s.intervalMs
+    return r
   }
 
   private warnLimited (state: TargetState, warning: { code: string, message: string, infoHash?: string, target?: string }): void {
@@ -516,14 +645,15 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
     }
   }
 
+
   // ---- status ----
 
   stats (): SchedulerStats {
     let backlog = 0
     const now = this.opts.now()
-    for (const state of this.targets.values()) {
+    for (const state of this.targetList) {
       const head = state.heap.peek()
-      if (head && head.due <= now) backlog += 1 // cheap lower bound; exact counting would walk the heap
+      if (head >= 0 && this.jobs.due[head] <= now) backlog += 1 // cheap lower bound; exact counting would walk the heap
     }
     return {
       jobs: this.counters.jobs,
@@ -538,7 +668,7 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
 
   targetStatus (): TargetStatus[] {
     const now = this.opts.now()
-    return [...this.targets.values()].map(s => ({
+    return this.targetList.map(s => ({
       key: s.target.key,
       jobs: s.heap.size,
       inFlight: s.inFlight,
@@ -552,7 +682,21 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
 
   /** Last result per target for one torrent. */
   torrentStatus (infoHash: string): Array<{ target: string, due: number, failures: number, last: AnnounceResult | undefined }> {
-    return (this.jobs.get(infoHash.toLowerCase()) ?? []).map(j => ({ target: j.target.target.key, due: j.due, failures: j.failures, last: j.last }))
+    const tid = this.torrents.find(infoHash.toLowerCase())
+    const out: Array<{ target: string, due: number, failures: number, last: AnnounceResult | undefined }> = []
+    if (tid < 0) return out
+    const jobs = this.jobs
+    for (let j = this.torrents.first[tid]; j >= 0; j = jobs.nextOfTorrent[j]) {
+      out.push({ target: this.targetList[jobs.target[j]].target.key, due: jobs.due[j], failures: jobs.failures[j], last: this.lastOf(j) })
+    }
+    return out
+  }
+
+  /** Gives back the tables' growth slack (after a large load). */
+  trim (): void {
+    this.jobs.trim()
+    this.torrents.trim()
+    for (const s of this.targetList) s.heap.trim()
   }
 
   /**
@@ -563,8 +707,13 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
   async close (): Promise<void> {
     if (this.closing) return
     this.closing = true
-    for (const list of this.jobs.values()) for (const job of list) this.retire(job, true)
-    this.jobs.clear()
+    const jobs = this.jobs
+    for (let j = 0; j < jobs.extent; j++) {
+      if (jobs.heapPos[j] < 0 && (jobs.flags[j] & J_IN_FLIGHT) === 0) continue // free
+      if ((jobs.flags[j] & J_REMOVED) !== 0) continue
+      this.retire(j, undefined, true) // the key is made only when a `stopped` is owed
+    }
+    this.torrents = new TorrentKeys()
     this.pump()
     await new Promise<void>(resolve => {
       const done = (): void => { this.clock.clearTimeout(deadline); this.idleWaiters.delete(done); resolve() }
@@ -575,8 +724,12 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
     this.closedFlag = true
     this.stopQueue.length = 0
     this.arm(Infinity)
-    for (const c of [...this.controllers]) c.abort(new TorrentFishError('ERR_SHUTDOWN', 'shutting down'))
-    for (const state of this.targets.values()) {
+    for (const [c, end] of [...this.running]) {
+      const err = new TorrentFishError('ERR_SHUTDOWN', 'shutting down')
+      c.abort(err)
+      end(undefined, err)
+    }
+    for (const state of this.targetList) {
       try { await state.target.close?.() } catch {}
     }
   }

@@ -64,7 +64,12 @@ export function serveOptions (args: ServeArgs): TorrentFishOptions {
 export function logEvents (fish: TorrentFish, log: Logger): void {
   fish.on('warning', w => log.warn('warning', w.message, { code: w.code, infoHash: w.infoHash, source: w.source }))
   // Each torrent of the initial scan at debug level (there may be 100k); later ones at info.
-  fish.on('torrent-added', r => log.log(((fish.options.loadPath || fish.options.sources) && fish.lastScan === null) || (fish.sources && !fish.sources.synced) ? 'debug' : 'info', 'torrent-added', `loaded ${r.name} (${r.infoHash}) from ${r.source ?? 'memory'}`, { infoHash: r.infoHash, name: r.name, source: r.source }))
+  fish.on('torrent-added', r => {
+    const level = ((fish.options.loadPath || fish.options.sources) && fish.lastScan === null) || (fish.sources && !fish.sources.synced) ? 'debug' : 'info'
+    // Not even built when not printed: 100k lines of garbage would inflate the heap during the scan.
+    if (level === 'debug' && !log.verbose) return
+    log.log(level, 'torrent-added', `loaded ${r.name} (${r.infoHash}) from ${r.source ?? 'memory'}`, { infoHash: r.infoHash, name: r.name, source: r.source })
+  })
   fish.on('torrent-updated', r => log.info('torrent-updated', `updated ${r.name} (${r.infoHash}) from ${r.source ?? 'memory'}; its peers stay connected`, { infoHash: r.infoHash, name: r.name, source: r.source }))
   fish.on('torrent-removed', r => log.info('torrent-removed', `removed ${r.name} (${r.infoHash})`, { infoHash: r.infoHash, name: r.name }))
   // Per-connection lines only when asked for: building them for every peer costs CPU per exchange.

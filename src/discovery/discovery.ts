@@ -193,6 +193,7 @@ export class Discovery {
       targetFor: url => this.targetFor(url)
     })
     this.announcer.start()
+    this.scheduler.trim() // every loaded torrent is in: give back the job tables' growth slack
   }
 
   /** Peers for a torrent we hold (and may be found for) go to the dialer. */

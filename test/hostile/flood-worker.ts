@@ -123,6 +123,7 @@ function runTcp (): void {
           if (config.total !== undefined && opened >= config.total) return
           if (open >= config.count) { stats.skipped++; continue }
           openOne(opened++)
+          if (opened === config.total) parentPort!.postMessage({ type: 'done', stats })
         }
       }, 10))
     }
