@@ -132,6 +132,9 @@ export class Admission<T extends Admittable> {
     yield * this.halfOpen
   }
 
+  /** Whether half-open uTP connections hold their whole share: a uTP newcomer would displace one. */
+  get utpHalfOpenFull (): boolean { return this.halfOpenUtp.size >= this.utpHalfOpenLimit }
+
   /** Whether the table is at least half full: deadlines shorten. */
   get underPressure (): boolean { return this.all.size * 2 >= this.options.connectionLimit }
 
@@ -238,10 +241,16 @@ export class Admission<T extends Admittable> {
     }
   }
 
-  /** Half-open connections past their deadline now, oldest first. */
+  /**
+   * Half-open connections past their deadline now, oldest first. Half-open uTP connections
+   * also get the short deadline once they hold their whole share: the transport ignores new
+   * SYNs then, so the sooner stale ones go, the sooner a real uTP leecher gets in.
+   */
   * expiredHalfOpen (): IterableIterator<T> {
-    const cutoff = this.now() - this.handshakeDeadlineMs()
-    for (const set of [this.halfOpenUtp, this.halfOpen]) {
+    const now = this.now()
+    const utpDeadline = this.utpHalfOpenFull ? this.options.pressureHandshakeTimeoutMs : this.handshakeDeadlineMs()
+    for (const [set, deadline] of [[this.halfOpenUtp, utpDeadline], [this.halfOpen, this.handshakeDeadlineMs()]] as const) {
+      const cutoff = now - deadline
       for (const c of set) {
         if (c.createdAt > cutoff) break // insertion order is creation order
         yield c

@@ -245,6 +245,16 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
     return conn
   }
 
+  /**
+   * Whether a uTP newcomer would get a slot without displacing another uTP connection that is
+   * still handshaking. False while a SYN flood holds the uTP share: the uTP transport then stops
+   * accepting SYNs (each one costs a native connection and a 128 KiB read buffer, and answers a
+   * possibly spoofed address) until a slot frees.
+   */
+  acceptsUtpNewcomers (): boolean {
+    return !this.closedFlag && !this.admission.utpHalfOpenFull
+  }
+
   // ---- PeerSession ----
 
   now (): number { return Date.now() }

@@ -28,6 +28,8 @@ interface UtpSocket extends EventEmitter {
   send (buf: Uint8Array, offset: number, length: number, port: number, host: string, cb?: (err: Error | null) => void): void
   close (cb?: () => void): void
   unref (): void
+  /** libutp's firewall: true ignores incoming SYNs (no connection, no reply). */
+  firewall (yes: boolean): void
   connections: UtpConnection[]
 }
 
@@ -98,6 +100,8 @@ export interface UtpListener {
   udpSocket (): SharedUdpSocket
   /** Non-uTP datagrams dropped because their source (or everyone) was over budget. */
   readonly droppedDatagrams: number
+  /** How many times new uTP connections were shut out because SYNs held the whole uTP share. */
+  readonly firewallClosings: number
   close (): Promise<void>
 }
 
@@ -135,9 +139,28 @@ export async function listenUtp (peer: MetadataPeer, options: UtpListenOptions):
     socket.listen(options.port, host)
   })
   socket.on('error', err => peer.warnError(err, `utp socket :${options.port}`))
+  // While SYNs hold the session's whole uTP share, libutp's firewall ignores new ones: a SYN
+  // flood then costs nothing per datagram (no native connection, no 128 KiB read buffer, no
+  // reply to a spoofed address) instead of a connection built and evicted each time. Every
+  // event that can free a slot (a uTP connection closing, or its bytes completing a handshake)
+  // checks again; TCP is never affected.
+  let firewalled = false
+  let firewallClosings = 0
+  const refreshFirewall = (): void => {
+    const shut = !peer.acceptsUtpNewcomers()
+    if (shut === firewalled) return
+    firewalled = shut
+    if (shut) firewallClosings++
+    socket.firewall(shut)
+  }
+  const recheck = (): void => { if (firewalled) refreshFirewall() }
   socket.on('connection', (conn: UtpConnection) => {
     conn.on('error', () => {}) // the session records the close and its reason
     adopt(peer, conn, 'incoming')
+    // Registered after the session's own listeners, so these see the admission already updated.
+    conn.on('data', recheck)
+    conn.once('close', recheck)
+    refreshFirewall()
   })
   const port = socket.address().port
   let closed = false
@@ -156,6 +179,7 @@ export async function listenUtp (peer: MetadataPeer, options: UtpListenOptions):
   })
   return {
     get droppedDatagrams () { return dropped },
+    get firewallClosings () { return firewallClosings },
     port,
     host,
     dial: (remoteHost, remotePort, infoHash, timeoutMs = 10_000) => new Promise((resolve, reject) => {

@@ -180,6 +180,18 @@ test('the pre-handshake deadline shortens when the table is half full; expired h
   assert.deepEqual([...a.expiredHalfOpen()].map(c => c.name), ['c0', 'c1', 'c2', 'c3'], 'c4 is new')
 })
 
+test('half-open uTP connections holding their whole share get the short deadline', () => {
+  const { a, clock, enter } = setup({ connectionLimit: 40, utpHalfOpenShare: 0.25, handshakeTimeoutMs: 10_000, pressureHandshakeTimeoutMs: 2000 })
+  for (let i = 0; i < 9; i++) enter(new Conn(`u${i}`, `192.0.${i}.1`, clock.t, 'utp'))
+  enter(new Conn('t', '10.0.0.1', clock.t))
+  assert.equal(a.utpHalfOpenFull, false)
+  clock.t += 3000
+  assert.deepEqual([...a.expiredHalfOpen()], [], '9 of a share of 10: the normal 10 s deadline')
+  enter(new Conn('u9', '192.0.9.1', clock.t - 3000, 'utp'))
+  assert.equal(a.utpHalfOpenFull, true)
+  assert.deepEqual([...a.expiredHalfOpen()].map(c => c.name), ['u0', 'u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7', 'u8', 'u9'], 'the share is full: 2 s, and only for uTP')
+})
+
 test('MSE budget: per second overall and per subnet, refilled by the clock', () => {
   const clock = { t: 0 }
   const b = new OperationBudget({ perSecond: 10, perSourcePerSecond: 3 }, () => clock.t)
