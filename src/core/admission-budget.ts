@@ -48,6 +48,14 @@ export class OperationBudget {
     return null
   }
 
+  /** Whether `source` has spent its budget (nothing is spent or recorded by asking). */
+  exhausted (source: string): boolean {
+    const b = this.sources.get(source)
+    if (!b) return false
+    refill(b, this.now(), this.options.perSourcePerSecond)
+    return b.tokens < 1
+  }
+
   get trackedSources (): number { return this.sources.size }
 
   private prune (t: number): void {

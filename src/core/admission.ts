@@ -54,6 +54,11 @@ export interface AdmissionOptions {
   utpHalfOpenShare: number
   /** A handshaken connection idle this long with nothing outstanding may be evicted. */
   evictIdleAfterMs: number
+  /**
+   * Handshaken connections with nothing to ask evicted per second from one subnet before that
+   * subnet's newcomers are refused at the limit (before any protocol object is built for them).
+   */
+  unproductivePerSubnetPerSecond: number
   /** Diffie-Hellman operations (MSE) per second overall. */
   keyExchangesPerSecond: number
   /** Diffie-Hellman operations per second from one subnet. */
@@ -73,6 +78,12 @@ export const ADMISSION_DEFAULTS: Omit<AdmissionOptions, 'connectionLimit' | 'per
   utpHalfOpenShare: 0.25,
   /** A metadata exchange takes well under a second; one quiet second means it is done. */
   evictIdleAfterMs: 1_000,
+  /**
+   * A correct leecher asks and is never evicted for having nothing to ask; a peer that only
+   * connects (it has the torrent and wants pieces we never have) is evicted once and comes back
+   * minutes later. A network churning more than this through the table is flooding it.
+   */
+  unproductivePerSubnetPerSecond: 2,
   /**
    * ~0.3 ms each with the Node key exchange (idle machine): at most ~8% of one core on
    * garbage openers. Real MSE leechers are a minority of connections and retry.
@@ -109,6 +120,8 @@ export class Admission<T extends Admittable> {
   private readonly halfOpenBySubnet = new Map<string, Set<T>>()
   private readonly keys = new Map<T, { ip: string, subnet: string } | null>()
   private readonly keyExchanges: OperationBudget
+  /** Evictions of connections with nothing to ask, per subnet of the evicted connection. */
+  private readonly unproductiveChurn: OperationBudget
 
   constructor (options: AdmissionOptions, now: () => number) {
     this.options = { ...options, pressureHandshakeTimeoutMs: Math.min(options.pressureHandshakeTimeoutMs, options.handshakeTimeoutMs) }
@@ -116,6 +129,10 @@ export class Admission<T extends Admittable> {
     this.keyExchanges = new OperationBudget({
       perSecond: options.keyExchangesPerSecond,
       perSourcePerSecond: options.keyExchangesPerSubnetPerSecond
+    }, now)
+    this.unproductiveChurn = new OperationBudget({
+      perSecond: Number.MAX_SAFE_INTEGER,
+      perSourcePerSecond: options.unproductivePerSubnetPerSecond
     }, now)
   }
 
@@ -170,11 +187,21 @@ export class Admission<T extends Admittable> {
       evict.add(oldestOf(this.halfOpenUtp)!)
     }
     if (this.all.size - evict.size >= this.options.connectionLimit) {
+      // A network whose connections keep being evicted for having nothing to ask is refused
+      // here, before the session builds anything for its newcomer: a flood of complete
+      // handshakes would otherwise cost a Wire, a reply and a close per connection.
+      if (key && this.unproductiveChurn.exhausted(key.subnet)) {
+        return { admit: false, reason: 'unproductive-network', message: `${key.subnet} keeps opening connections that ask for nothing (more than ${this.options.unproductivePerSubnetPerSecond} evicted a second) while the table is full` }
+      }
       // uTP newcomers may displace only uTP half-opens or idle peers: a spoofed SYN must
       // never push out a TCP connection that is still handshaking.
       const victim = oldestOf(this.halfOpenUtp) ?? (utp ? undefined : this.stalledLongest(evict)) ?? this.idlest(evict)
       if (!victim) {
         return { admit: false, reason: 'connection-limit', message: `${this.options.connectionLimit} connections open, none half-open or idle` }
+      }
+      if (this.unproductive.has(victim)) {
+        const victimKey = this.keys.get(victim)
+        if (victimKey) this.unproductiveChurn.take(victimKey.subnet)
       }
       evict.add(victim)
     }

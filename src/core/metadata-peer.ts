@@ -147,6 +147,7 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
       halfOpenPerIp: positiveInt('admission.halfOpenPerIp', a.halfOpenPerIp, 0),
       halfOpenPerSubnet: positiveInt('admission.halfOpenPerSubnet', a.halfOpenPerSubnet, 0),
       utpHalfOpenShare: shareOf('admission.utpHalfOpenShare', a.utpHalfOpenShare),
+      unproductivePerSubnetPerSecond: positiveInt('admission.unproductivePerSubnetPerSecond', a.unproductivePerSubnetPerSecond, 0),
       evictIdleAfterMs: positiveInt('admission.evictIdleAfterMs', a.evictIdleAfterMs, 0),
       keyExchangesPerSecond: positiveInt('admission.keyExchangesPerSecond', a.keyExchangesPerSecond, 0),
       keyExchangesPerSubnetPerSecond: positiveInt('admission.keyExchangesPerSubnetPerSecond', a.keyExchangesPerSubnetPerSecond, 0)

@@ -192,6 +192,27 @@ test('half-open uTP connections holding their whole share get the short deadline
   assert.deepEqual([...a.expiredHalfOpen()].map(c => c.name), ['u0', 'u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7', 'u8', 'u9'], 'the share is full: 2 s, and only for uTP')
 })
 
+test('a network whose connections keep being evicted for asking nothing is refused at the limit', () => {
+  const { a, clock, enter } = setup({ connectionLimit: 2, unproductivePerSubnetPerSecond: 2 })
+  const handshake = (c: Conn): Conn => { enter(c); c.isHandshaken = true; a.handshaken(c); return c }
+  handshake(new Conn('leecher', '10.0.0.1', clock.t)); a.asked([...a.connections()][0])
+  let n = 0
+  handshake(new Conn(`f${n++}`, '192.0.2.1', clock.t))
+  // Two evictions of that /24's quiet connections: its budget is spent.
+  for (let i = 0; i < 2; i++) {
+    const r = enter(new Conn(`f${n}`, '192.0.2.1', clock.t))
+    assert.ok(Array.isArray(r) && r.length === 1, 'makes room by evicting the previous quiet one')
+    const c = [...a.connections()].find(x => x.name === `f${n}`)!
+    c.isHandshaken = true; a.handshaken(c); n++
+  }
+  assert.equal(enter(new Conn('f-next', '192.0.2.7', clock.t)), 'unproductive-network', 'the same /24: refused before anything is built')
+  const other = enter(new Conn('other', '198.51.100.1', clock.t))
+  assert.ok(Array.isArray(other), 'another network still gets in (evicting the quiet one)')
+  clock.t += 1000
+  assert.ok(Array.isArray(enter(new Conn('later', '192.0.2.9', clock.t))), 'a second later its budget has refilled')
+  assert.ok(!a.kindOf([...a.connections()].find(c => c.name === 'leecher')!).startsWith('unproductive'), 'the leecher that asked is never charged')
+})
+
 test('MSE budget: per second overall and per subnet, refilled by the clock', () => {
   const clock = { t: 0 }
   const b = new OperationBudget({ perSecond: 10, perSourcePerSecond: 3 }, () => clock.t)
