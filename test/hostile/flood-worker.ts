@@ -31,6 +31,8 @@ export interface FloodConfig {
   total?: number
   /** handshake-idle: new connections per second (open loop) instead of re-opening each one. */
   perSecond?: number
+  /** handshake-idle without `total`: post 'done' after this many connections, and keep going until stopped. */
+  doneAt?: number
   /** utp-syn: total datagrams to send, and per millisecond. */
   packets?: number
   packetsPerMs?: number
@@ -123,7 +125,7 @@ function runTcp (): void {
           if (config.total !== undefined && opened >= config.total) return
           if (open >= config.count) { stats.skipped++; continue }
           openOne(opened++)
-          if (opened === config.total) parentPort!.postMessage({ type: 'done', stats })
+          if (opened === (config.total ?? config.doneAt)) parentPort!.postMessage({ type: 'done', stats })
         }
       }, 10))
     }

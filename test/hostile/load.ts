@@ -57,8 +57,12 @@ export function percentile (sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]
 }
 
-/** Runs `count` exchanges, `concurrency` at a time; resolves with success rate and percentiles. */
-export async function runLeecher (options: { port: number, infoHash: string, count: number, concurrency?: number, timeoutMs?: number, until?: Promise<unknown> }): Promise<LeecherResult> {
+/**
+ * Runs `count` exchanges, `concurrency` at a time, or fewer if `until` resolves first, though never
+ * fewer than `minCount` (so a slow, shared machine still yields a sample worth asserting on);
+ * resolves with success rate and percentiles.
+ */
+export async function runLeecher (options: { port: number, infoHash: string, count: number, concurrency?: number, timeoutMs?: number, until?: Promise<unknown>, minCount?: number }): Promise<LeecherResult> {
   const latencies: number[] = []
   const errors: Record<string, number> = {}
   let ok = 0
@@ -67,7 +71,7 @@ export async function runLeecher (options: { port: number, infoHash: string, cou
   let stop = false
   void options.until?.then(() => { stop = true })
   const one = async (): Promise<void> => {
-    while (started < options.count && !stop) {
+    while (started < options.count && !(stop && started >= (options.minCount ?? 0))) {
       started++
       const t0 = performance.now()
       try {
