@@ -146,6 +146,7 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
       pressureHandshakeTimeoutMs: positiveInt('admission.pressureHandshakeTimeoutMs', a.pressureHandshakeTimeoutMs, 0),
       halfOpenPerIp: positiveInt('admission.halfOpenPerIp', a.halfOpenPerIp, 0),
       halfOpenPerSubnet: positiveInt('admission.halfOpenPerSubnet', a.halfOpenPerSubnet, 0),
+      halfOpenPerSubnetUnderPressure: positiveInt('admission.halfOpenPerSubnetUnderPressure', a.halfOpenPerSubnetUnderPressure, 0),
       utpHalfOpenShare: shareOf('admission.utpHalfOpenShare', a.utpHalfOpenShare),
       unproductivePerSubnetPerSecond: positiveInt('admission.unproductivePerSubnetPerSecond', a.unproductivePerSubnetPerSecond, 0),
       evictIdleAfterMs: positiveInt('admission.evictIdleAfterMs', a.evictIdleAfterMs, 0),
@@ -244,6 +245,24 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
     this.stats.transport(info.transport).peers += 1
     this.startSweeper()
     return conn
+  }
+
+  /**
+   * Asked by a transport before it builds anything for an incoming connection (the TCP
+   * listener asks with the accepted handle's address, before Node makes a socket of it):
+   * the close, counted under its reason, when admission would refuse the connection now;
+   * null to go on with handleConnection(). A `peer-close` for it has id 0 (no connection
+   * object ever existed).
+   */
+  refuseEarly (info: ConnectionInfo): CloseInfo | null {
+    const refusal = this.closedFlag ? { reason: 'shutdown', message: 'torrent-fish is closing' } : this.admission.wouldRefuse(info.transport, info.remoteAddress)
+    if (!refusal) return null
+    const close: CloseInfo = { reason: refusal.reason, op: 'accept', message: refusal.message }
+    this.stats.close(info.transport, close.reason)
+    if (this.listenerCount('peer-close') > 0) {
+      this.emit('peer-close', { id: 0, transport: info.transport, direction: info.direction, remoteAddress: info.remoteAddress, remotePort: info.remotePort, infoHash: undefined, peerId: undefined, client: undefined, ...close })
+    }
+    return close
   }
 
   /**
