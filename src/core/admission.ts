@@ -13,9 +13,7 @@
  * - half-open uTP connections hold at most a share of the table, so a SYN flood only ever
  *   displaces other uTP SYNs, never TCP leechers;
  * - half-open connections per IP and per subnet (/24, /64) are capped, the oldest of that
- *   group making room, so one network cannot occupy the table by itself; once the table is
- *   half full a subnet gets at most two half-open TCP connections at a time, newcomers beyond
- *   that refused;
+ *   group making room, so one network cannot occupy the table by itself;
  * - the pre-handshake deadline shortens when the table is half full;
  * - every TCP connection evicted or timed out for having done nothing (still half-open, or
  *   handshaken with nothing to ask) is charged to its subnet; a subnet charged more than its
@@ -58,12 +56,6 @@ export interface AdmissionOptions {
   halfOpenPerIp: number
   /** Half-open connections from one /24 (IPv4) or /64 (IPv6) at most. */
   halfOpenPerSubnet: number
-  /**
-   * While the table is at least half full: half-open TCP connections from one subnet at most;
-   * a newcomer beyond it is refused (not admitted to evict another). Counts TCP only, whose
-   * source address took a three-way handshake to claim.
-   */
-  halfOpenPerSubnetUnderPressure: number
   /** Half-open uTP connections at most, as a share of connectionLimit (spoofable SYNs). */
   utpHalfOpenShare: number
   /** A handshaken connection idle this long with nothing outstanding may be evicted. */
@@ -89,12 +81,6 @@ export const ADMISSION_DEFAULTS: Omit<AdmissionOptions, 'connectionLimit' | 'per
   pressureHandshakeTimeoutMs: 2_000,
   halfOpenPerIp: 16,
   halfOpenPerSubnet: 64,
-  /**
-   * A correct peer's connection is half-open for one round trip, so even a NAT full of
-   * leechers rarely has two at the same moment; a flood from one network has many. Refusing
-   * the third costs an accept; admitting it would cost a socket, a session and a victim.
-   */
-  halfOpenPerSubnetUnderPressure: 2,
   /** A quarter of the table: uTP leechers still get in, a SYN flood cannot fill it. */
   utpHalfOpenShare: 0.25,
   /** A metadata exchange takes well under a second; one quiet second means it is done. */
@@ -230,9 +216,6 @@ export class Admission<T extends Admittable> {
     if (key && this.underPressure && this.churn.exhausted(key.subnet)) {
       return { admit: false, reason: 'unproductive-network', message: `${key.subnet} keeps opening connections that do nothing (more than ${this.options.unproductivePerSubnetPerSecond} evicted or timed out a second) while the table is at least half full` }
     }
-    if (key && !utp && this.underPressure && this.tcpHalfOpenIn(key.subnet) >= this.options.halfOpenPerSubnetUnderPressure) {
-      return { admit: false, reason: 'subnet-half-open', message: `${this.options.halfOpenPerSubnetUnderPressure} connections from ${key.subnet} still handshaking while the table is at least half full` }
-    }
     if (utp && this.halfOpenUtp.size - countIn(this.halfOpenUtp, evict) >= this.utpHalfOpenLimit) {
       evict.add(oldestOf(this.halfOpenUtp)!)
     }
@@ -352,15 +335,6 @@ export class Admission<T extends Admittable> {
     if (spent === 'total') return { reason: 'mse-budget', message: `more than ${this.options.keyExchangesPerSecond} encrypted handshakes a second` }
     if (spent === 'source') return { reason: 'mse-budget', message: `more than ${this.options.keyExchangesPerSubnetPerSecond} encrypted handshakes a second from ${subnet}` }
     return null
-  }
-
-  /** Half-open TCP connections from `subnet` (at most halfOpenPerSubnet to look at). */
-  private tcpHalfOpenIn (subnet: string): number {
-    const set = this.halfOpenBySubnet.get(subnet)
-    if (!set) return 0
-    let n = 0
-    for (const c of set) if (c.info.transport === 'tcp') n++
-    return n
   }
 
   private leaveHalfOpen (conn: T): void {

@@ -146,7 +146,6 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
       pressureHandshakeTimeoutMs: positiveInt('admission.pressureHandshakeTimeoutMs', a.pressureHandshakeTimeoutMs, 0),
       halfOpenPerIp: positiveInt('admission.halfOpenPerIp', a.halfOpenPerIp, 0),
       halfOpenPerSubnet: positiveInt('admission.halfOpenPerSubnet', a.halfOpenPerSubnet, 0),
-      halfOpenPerSubnetUnderPressure: positiveInt('admission.halfOpenPerSubnetUnderPressure', a.halfOpenPerSubnetUnderPressure, 0),
       utpHalfOpenShare: shareOf('admission.utpHalfOpenShare', a.utpHalfOpenShare),
       unproductivePerSubnetPerSecond: positiveInt('admission.unproductivePerSubnetPerSecond', a.unproductivePerSubnetPerSecond, 0),
       evictIdleAfterMs: positiveInt('admission.evictIdleAfterMs', a.evictIdleAfterMs, 0),

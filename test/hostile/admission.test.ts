@@ -23,8 +23,7 @@ class Conn implements Admittable {
 
 function setup (options: Partial<AdmissionOptions> = {}): { a: Admission<Conn>, clock: { t: number }, enter: (c: Conn) => Conn[] | string } {
   const clock = { t: 1000 }
-  // The under-pressure subnet cap has its own test; elsewhere it is out of the way.
-  const a = new Admission<Conn>({ ...ADMISSION_DEFAULTS, connectionLimit: 4, perIpLimit: 100, handshakeTimeoutMs: 10_000, halfOpenPerSubnetUnderPressure: 1000, ...options }, () => clock.t)
+  const a = new Admission<Conn>({ ...ADMISSION_DEFAULTS, connectionLimit: 4, perIpLimit: 100, handshakeTimeoutMs: 10_000, ...options }, () => clock.t)
   // What MetadataPeer does: evict the victims, then add the newcomer.
   const enter = (c: Conn): Conn[] | string => {
     const v = a.admit(c)
@@ -248,21 +247,6 @@ test('half-open TCP connections that time out charge their subnet; a spent subne
   assert.equal(a.wouldRefuse('tcp', '192.0.2.99')?.reason, 'unproductive-network', 'four silent timeouts spent the /24 (and put it in debt)')
   assert.equal(enter(new Conn('x', '192.0.2.99', clock.t)), 'unproductive-network', 'below the limit, but half full: refused')
   assert.equal(a.wouldRefuse('tcp', '203.0.113.1'), null, 'other networks are not')
-})
-
-test('once the table is half full a subnet gets two half-open TCP connections at a time; newcomers beyond are refused', () => {
-  const { a, clock, enter } = setup({ connectionLimit: 8, halfOpenPerSubnetUnderPressure: 2 })
-  for (let i = 0; i < 4; i++) assert.ok(Array.isArray(enter(new Conn(`s${i}`, `192.0.2.${i + 1}`, clock.t++))), 'below half full: no cap')
-  assert.equal(a.underPressure, true)
-  assert.equal(enter(new Conn('s4', '192.0.2.9', clock.t)), 'subnet-half-open')
-  assert.equal(a.wouldRefuse('tcp', '192.0.2.10')?.reason, 'subnet-half-open', 'wouldRefuse agrees')
-  const leecher = new Conn('leecher', '10.0.0.1', clock.t)
-  assert.ok(Array.isArray(enter(leecher)), 'another network gets in')
-  leecher.isHandshaken = true; a.handshaken(leecher)
-  assert.ok(Array.isArray(enter(new Conn('leecher2', '10.0.0.1', clock.t))), 'its second connection too (the first one is handshaken)')
-  assert.ok(Array.isArray(enter(new Conn('u', '192.0.2.20', clock.t, 'utp'))), 'uTP is not counted or capped by this rule')
-  for (const c of [...a.connections()].filter(c => c.name.startsWith('s')).slice(0, 3)) a.remove(c)
-  assert.ok(Array.isArray(enter(new Conn('s5', '192.0.2.11', clock.t))), 'once its half-opens are gone, the subnet gets in again')
 })
 
 test('uTP evictions never charge a subnet: a spoofed SYN cannot get a network refused', () => {
