@@ -123,6 +123,8 @@ export class Admission<T extends Admittable> {
   private readonly unproductive = new Set<T>()
   /** When each unproductive connection got there. */
   private readonly unproductiveSince = new Map<T, number>()
+  /** Connections served everything they asked: evicting one charges nobody (it was useful). */
+  private readonly served = new Set<T>()
   private readonly byIp = new Map<string, number>()
   private readonly halfOpenByIp = new Map<string, Set<T>>()
   private readonly halfOpenBySubnet = new Map<string, Set<T>>()
@@ -233,13 +235,14 @@ export class Admission<T extends Admittable> {
   }
 
   /**
-   * A victim that had done nothing costs its subnet one token of churn. Only TCP: its address
+   * A victim that had done nothing (half-open, or handshaken and never asked) costs its subnet
+   * one token of churn; one that was served everything it asked did something. Only TCP: its address
    * took a three-way handshake to claim, while a uTP SYN's can be spoofed (charging it would let
    * anyone get a leecher's network refused).
    */
   private chargeChurn (victim: T): void {
     if (victim.info.transport !== 'tcp') return
-    if (victim.isHandshaken && !this.unproductive.has(victim)) return
+    if (victim.isHandshaken && (!this.unproductive.has(victim) || this.served.has(victim))) return
     const key = this.keys.get(victim)
     if (key) this.churn.charge(key.subnet)
   }
@@ -279,6 +282,7 @@ export class Admission<T extends Admittable> {
   /** Everything was served to the connection: once idle it may make room first. */
   satisfied (conn: T): void {
     if (!this.all.has(conn)) return
+    this.served.add(conn)
     this.unproductive.delete(conn)
     this.unproductive.add(conn)
     this.unproductiveSince.set(conn, this.now())
@@ -295,6 +299,7 @@ export class Admission<T extends Admittable> {
     this.leaveHalfOpen(conn)
     this.unproductive.delete(conn)
     this.unproductiveSince.delete(conn)
+    this.served.delete(conn)
     const key = this.keys.get(conn)
     this.keys.delete(conn)
     if (key) {

@@ -249,6 +249,16 @@ test('half-open TCP connections that time out charge their subnet; a spent subne
   assert.equal(a.wouldRefuse('tcp', '203.0.113.1'), null, 'other networks are not')
 })
 
+test('evicting a connection that was served everything charges nobody', () => {
+  const { a, clock, enter } = setup({ connectionLimit: 1, unproductivePerSubnetPerSecond: 1 })
+  for (let i = 0; i < 5; i++) {
+    const c = new Conn(`l${i}`, '10.0.0.1', clock.t++)
+    assert.ok(Array.isArray(enter(c)), `leecher connection ${i} gets in`)
+    c.isHandshaken = true; a.handshaken(c); a.asked(c); a.satisfied(c)
+  }
+  assert.equal(a.wouldRefuse('tcp', '10.0.0.2'), null, 'four served connections evicted: its /24 owes nothing')
+})
+
 test('uTP evictions never charge a subnet: a spoofed SYN cannot get a network refused', () => {
   const { a, clock, enter } = setup({ connectionLimit: 2, unproductivePerSubnetPerSecond: 1, utpHalfOpenShare: 1 })
   for (let i = 0; i < 10; i++) assert.ok(Array.isArray(enter(new Conn(`u${i}`, '10.0.0.1', clock.t++, 'utp'))))
