@@ -31,6 +31,8 @@ export interface Attempts {
   ok: number
   /** Latencies of the successful attempts, ms. */
   latencies: number[]
+  /** When each of those started, ms after the phase began (which part of a flood was slow). */
+  startedAtMs: number[]
   errors: Record<string, number>
 }
 
@@ -41,7 +43,7 @@ export interface PhaseResult {
 
 const WARMUP_EXCHANGES = 5
 
-const empty = (): Attempts => ({ started: 0, ok: 0, latencies: [], errors: {} })
+const empty = (): Attempts => ({ started: 0, ok: 0, latencies: [], startedAtMs: [], errors: {} })
 
 function httpFetch (url: string, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -59,15 +61,18 @@ function httpFetch (url: string, timeoutMs: number): Promise<void> {
 let config: LeecherConfig | null = null
 const phases = new Map<string, PhaseResult>()
 let phase: PhaseResult | null = null
+let phaseStart = 0
 let timer: ReturnType<typeof setInterval> | null = null
 const inFlight = new Set<Promise<void>>()
 
 function attempt (bucket: Attempts, run: () => Promise<unknown>): void {
   bucket.started += 1
   const t0 = performance.now()
+  const at = t0 - phaseStart
   const p = run().then(() => {
     bucket.ok += 1
     bucket.latencies.push(performance.now() - t0)
+    bucket.startedAtMs.push(at)
   }, (err: unknown) => {
     // bep9-client reports every socket error as 'socket'; keep the errno (ECONNRESET, ETIMEDOUT...).
     const code = !(err instanceof ExchangeError) ? 'unexpected' : err.code === 'socket' || err.code === 'http-socket' ? `${err.code}:${/\b(E[A-Z]+)\b/.exec(err.message)?.[1] ?? 'other'}` : err.code
@@ -105,6 +110,7 @@ process.on('message', (msg: { type: string, name?: string } & Partial<LeecherCon
     })()
   } else if (msg.type === 'phase' && config && msg.name) {
     phase = { bep9: empty(), ...(config.httpUrl ? { http: empty() } : {}) }
+    phaseStart = performance.now()
     phases.set(msg.name, phase)
   } else if (msg.type === 'stop') {
     if (timer) clearInterval(timer)

@@ -79,6 +79,11 @@ export function notes (results: CaseResult[]): string {
     const parts: string[] = []
     if (r.floodReport) parts.push(r.floodReport.summary)
     parts.push(`leecher ${r.phases.flood.ok}/${r.phases.flood.started} during the flood (failures: ${errors(r.phases.flood)}), ${r.phases.after.ok}/${r.phases.after.started} after`)
+    const slow = r.phases.flood.slowest
+    if (slow && slow.length > 0) {
+      const steady = r.phases.flood.p99AfterFirstSecondMs
+      parts.push(`slowest exchanges of the flood phase started at ${slow.map(x => `${(x.atMs / 1000).toFixed(1)} s`).join(', ')}${steady != null ? `; p99 of those started after its first second ${latency(steady)} ms` : ''}`)
+    }
     if (r.http) parts.push(`HTTP probe (GET /<infohash>.torrent): ${pct(r.http.calm)}% ok calm, ${pct(r.http.flood)}% during the flood (p99 ${latency(r.http.flood.p99Ms)} ms; failures: ${errors(r.http.flood)}), ${pct(r.http.after)}% after`)
     if (r.died) parts.push(`peer process died in the ${r.died.phase} phase${r.died.error ? `: \`${r.died.error}\`` : ''}`)
     if (r.generatorCpuPct !== null && r.generatorCpuPct > GENERATOR_BUSY_PCT) parts.push(`the flood generator was ${f(r.generatorCpuPct)}% busy: it, not the peer, may have set the flood's pace`)

@@ -46,6 +46,13 @@ export interface PhaseFigures {
   okPct: number | null
   p50Ms: number | null
   p99Ms: number | null
+  /** The slowest successful exchanges: when they started (ms into the phase) and how long they took. */
+  slowest?: Array<{ atMs: number, ms: number }>
+  /**
+   * p99 of the exchanges started at least a second into the phase: without the burst a flood
+   * opens with (its connections all arriving at once), for reading beside p99Ms.
+   */
+  p99AfterFirstSecondMs?: number | null
   errors: Record<string, number>
 }
 
@@ -80,6 +87,9 @@ export interface CaseResult {
 /** A generator this busy (of one core) may be what limits the flood, not the peer. */
 export const GENERATOR_BUSY_PCT = 90
 
+/** Slow exchanges kept per phase in the JSON: enough to see whether a p99 is one burst or spread out. */
+const SLOWEST_KEPT = 5
+
 function percentile (sorted: number[], p: number): number | null {
   if (sorted.length === 0) return null
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
@@ -88,7 +98,10 @@ function percentile (sorted: number[], p: number): number | null {
 function figures (a: Attempts | undefined): PhaseFigures {
   if (!a) return { started: 0, ok: 0, okPct: null, p50Ms: null, p99Ms: null, errors: {} }
   const sorted = [...a.latencies].sort((x, y) => x - y)
-  return { started: a.started, ok: a.ok, okPct: a.started ? (100 * a.ok) / a.started : null, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), errors: a.errors }
+  const slowest = a.latencies.map((ms, i) => ({ atMs: Math.round(a.startedAtMs?.[i] ?? -1), ms: Math.round(ms * 10) / 10 }))
+    .sort((x, y) => y.ms - x.ms).slice(0, SLOWEST_KEPT)
+  const later = a.latencies.filter((_, i) => (a.startedAtMs?.[i] ?? 0) >= 1000).sort((x, y) => x - y)
+  return { started: a.started, ok: a.ok, okPct: a.started ? (100 * a.ok) / a.started : null, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), slowest, p99AfterFirstSecondMs: percentile(later, 99), errors: a.errors }
 }
 
 /** A forked child speaking the {type: ...} IPC protocol, with a next-message helper. */

@@ -1,7 +1,8 @@
 /**
  * A budget of operations per second, overall and per source: token buckets refilled lazily
  * from an injected clock. Used for Diffie-Hellman work (MSE), which a peer can make us do
- * by sending 96 bytes of garbage. The per-source table is bounded: when full, the entries
+ * by sending 96 bytes of garbage, and for evictions of connections that did nothing (which
+ * may put a source into debt, see charge()). The per-source table is bounded: when full, the entries
  * that have refilled completely (they carry no information) are dropped, then the oldest.
  */
 
@@ -46,6 +47,24 @@ export class OperationBudget {
     }
     this.total.tokens -= 1
     return null
+  }
+
+  /**
+   * Charges `source` one operation that happened anyway (it cannot be refused: a connection
+   * was already evicted), going into debt down to minus one second of its budget, so a source
+   * charged faster than it refills stays exhausted for as long as it keeps that up (plus at
+   * most a second) instead of getting a token back every 1/rate s.
+   */
+  charge (source: string): void {
+    const t = this.now()
+    let b = this.sources.get(source)
+    if (b) refill(b, t, this.options.perSourcePerSecond)
+    else {
+      if (this.sources.size >= this.options.maxSources) this.prune(t)
+      b = { tokens: this.options.perSourcePerSecond, last: t }
+      this.sources.set(source, b)
+    }
+    b.tokens = Math.max(-this.options.perSourcePerSecond, b.tokens - 1)
   }
 
   /** Whether `source` has spent its budget (nothing is spent or recorded by asking). */

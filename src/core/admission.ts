@@ -14,7 +14,13 @@
  *   displaces other uTP SYNs, never TCP leechers;
  * - half-open connections per IP and per subnet (/24, /64) are capped, the oldest of that
  *   group making room, so one network cannot occupy the table by itself;
- * - the pre-handshake deadline shortens when the table is half full.
+ * - the pre-handshake deadline shortens when the table is half full;
+ * - every TCP connection evicted or timed out for having done nothing (still half-open, or
+ *   handshaken with nothing to ask) is charged to its subnet; a subnet charged more than its
+ *   budget has its newcomers refused while the table is at least half full, and the transport
+ *   can ask `wouldRefuse` before it builds anything for a connection, so a flood that
+ *   reconnects as fast as it is evicted is refused for the price of an accept instead of being
+ *   admitted and evicted again.
  * A correct leecher handshakes within a round trip and asks for metadata within the next, so
  * it has never been stalled longest: a flood of silent connections or of complete handshakes
  * that then say nothing only ever displaces itself, however fast it churns.
@@ -55,8 +61,9 @@ export interface AdmissionOptions {
   /** A handshaken connection idle this long with nothing outstanding may be evicted. */
   evictIdleAfterMs: number
   /**
-   * Handshaken connections with nothing to ask evicted per second from one subnet before that
-   * subnet's newcomers are refused at the limit (before any protocol object is built for them).
+   * TCP connections that had done nothing (still half-open, or handshaken with nothing to ask)
+   * evicted or timed out per second from one subnet before that subnet's newcomers are refused
+   * while the table is at least half full (before any protocol object is built for them).
    */
   unproductivePerSubnetPerSecond: number
   /** Diffie-Hellman operations (MSE) per second overall. */
@@ -79,9 +86,10 @@ export const ADMISSION_DEFAULTS: Omit<AdmissionOptions, 'connectionLimit' | 'per
   /** A metadata exchange takes well under a second; one quiet second means it is done. */
   evictIdleAfterMs: 1_000,
   /**
-   * A correct leecher asks and is never evicted for having nothing to ask; a peer that only
-   * connects (it has the torrent and wants pieces we never have) is evicted once and comes back
-   * minutes later. A network churning more than this through the table is flooding it.
+   * A correct leecher handshakes within a round trip and then asks, so it is never evicted
+   * half-open or for having nothing to ask; a peer that only connects (it has the torrent and
+   * wants pieces we never have) is evicted once and comes back minutes later. A network
+   * churning more than this through a full table is flooding it.
    */
   unproductivePerSubnetPerSecond: 2,
   /**
@@ -115,13 +123,15 @@ export class Admission<T extends Admittable> {
   private readonly unproductive = new Set<T>()
   /** When each unproductive connection got there. */
   private readonly unproductiveSince = new Map<T, number>()
+  /** Connections served everything they asked: evicting one charges nobody (it was useful). */
+  private readonly served = new Set<T>()
   private readonly byIp = new Map<string, number>()
   private readonly halfOpenByIp = new Map<string, Set<T>>()
   private readonly halfOpenBySubnet = new Map<string, Set<T>>()
   private readonly keys = new Map<T, { ip: string, subnet: string } | null>()
   private readonly keyExchanges: OperationBudget
-  /** Evictions of connections with nothing to ask, per subnet of the evicted connection. */
-  private readonly unproductiveChurn: OperationBudget
+  /** Evictions of TCP connections that had done nothing, per subnet of the evicted connection. */
+  private readonly churn: OperationBudget
 
   constructor (options: AdmissionOptions, now: () => number) {
     this.options = { ...options, pressureHandshakeTimeoutMs: Math.min(options.pressureHandshakeTimeoutMs, options.handshakeTimeoutMs) }
@@ -130,7 +140,7 @@ export class Admission<T extends Admittable> {
       perSecond: options.keyExchangesPerSecond,
       perSourcePerSecond: options.keyExchangesPerSubnetPerSecond
     }, now)
-    this.unproductiveChurn = new OperationBudget({
+    this.churn = new OperationBudget({
       perSecond: Number.MAX_SAFE_INTEGER,
       perSourcePerSecond: options.unproductivePerSubnetPerSecond
     }, now)
@@ -162,11 +172,31 @@ export class Admission<T extends Admittable> {
 
   /**
    * Decides on a newcomer. On admit, the caller closes every connection in `evict` (each
-   * one's close calls remove()), then calls add(conn).
+   * one's close calls remove()), then calls add(conn). Evicting a TCP connection that had
+   * done nothing charges its subnet's churn budget.
    */
   admit (conn: T): AdmissionVerdict<T> {
-    const key = keyOf(conn)
-    const utp = conn.info.transport === 'utp'
+    return this.decide(conn.info.transport, conn.info.remoteAddress, true)
+  }
+
+  /**
+   * Whether a newcomer from `address` would be refused now, and why: what admit() would answer,
+   * without charging anything. Lets a transport refuse a connection before it builds a socket
+   * object, a session or a Wire for it: a flood that reconnects as fast as it is evicted would
+   * otherwise cost a socket, a session (a Wire and a reply for complete handshakes) and a close
+   * per connection.
+   */
+  wouldRefuse (transport: string, address: string | undefined): { reason: string, message: string } | null {
+    // Nothing is refused below half the limit: skip the work for the common case.
+    if (!this.underPressure && address !== undefined &&
+      (this.byIp.get(normalizeAddress(address)) ?? 0) < this.options.perIpLimit) return null
+    const verdict = this.decide(transport, address, false)
+    return verdict.admit ? null : { reason: verdict.reason, message: verdict.message }
+  }
+
+  private decide (transport: string, address: string | undefined, charge: boolean): AdmissionVerdict<T> {
+    const key = address === undefined ? null : { ip: normalizeAddress(address), subnet: subnetOf(address) }
+    const utp = transport === 'utp'
     const evict = new Set<T>()
     const oldestOf = (set: Iterable<T> | undefined): T | undefined => {
       if (set) for (const c of set) if (!evict.has(c)) return c
@@ -183,29 +213,38 @@ export class Admission<T extends Admittable> {
       const netHalf = this.halfOpenBySubnet.get(key.subnet)
       if (netHalf && netHalf.size - countIn(netHalf, evict) >= this.options.halfOpenPerSubnet) evict.add(oldestOf(netHalf)!)
     }
+    // A network that churns through the table is refused as soon as the table is half full,
+    // not only at the limit: slots freed by deadlines would otherwise go to the same flood.
+    if (key && this.underPressure && this.churn.exhausted(key.subnet)) {
+      return { admit: false, reason: 'unproductive-network', message: `${key.subnet} keeps opening connections that do nothing (more than ${this.options.unproductivePerSubnetPerSecond} evicted or timed out a second) while the table is at least half full` }
+    }
     if (utp && this.halfOpenUtp.size - countIn(this.halfOpenUtp, evict) >= this.utpHalfOpenLimit) {
       evict.add(oldestOf(this.halfOpenUtp)!)
     }
     if (this.all.size - evict.size >= this.options.connectionLimit) {
-      // A network whose connections keep being evicted for having nothing to ask is refused
-      // here, before the session builds anything for its newcomer: a flood of complete
-      // handshakes would otherwise cost a Wire, a reply and a close per connection.
-      if (key && this.unproductiveChurn.exhausted(key.subnet)) {
-        return { admit: false, reason: 'unproductive-network', message: `${key.subnet} keeps opening connections that ask for nothing (more than ${this.options.unproductivePerSubnetPerSecond} evicted a second) while the table is full` }
-      }
       // uTP newcomers may displace only uTP half-opens or idle peers: a spoofed SYN must
       // never push out a TCP connection that is still handshaking.
       const victim = oldestOf(this.halfOpenUtp) ?? (utp ? undefined : this.stalledLongest(evict)) ?? this.idlest(evict)
       if (!victim) {
         return { admit: false, reason: 'connection-limit', message: `${this.options.connectionLimit} connections open, none half-open or idle` }
       }
-      if (this.unproductive.has(victim)) {
-        const victimKey = this.keys.get(victim)
-        if (victimKey) this.unproductiveChurn.take(victimKey.subnet)
-      }
       evict.add(victim)
     }
+    if (charge) for (const victim of evict) this.chargeChurn(victim)
     return { admit: true, evict: [...evict] }
+  }
+
+  /**
+   * A victim that had done nothing (half-open, or handshaken and never asked) costs its subnet
+   * one token of churn; one that was served everything it asked did something. Only TCP: its address
+   * took a three-way handshake to claim, while a uTP SYN's can be spoofed (charging it would let
+   * anyone get a leecher's network refused).
+   */
+  private chargeChurn (victim: T): void {
+    if (victim.info.transport !== 'tcp') return
+    if (victim.isHandshaken && (!this.unproductive.has(victim) || this.served.has(victim))) return
+    const key = this.keys.get(victim)
+    if (key) this.churn.charge(key.subnet)
   }
 
   add (conn: T): void {
@@ -243,6 +282,7 @@ export class Admission<T extends Admittable> {
   /** Everything was served to the connection: once idle it may make room first. */
   satisfied (conn: T): void {
     if (!this.all.has(conn)) return
+    this.served.add(conn)
     this.unproductive.delete(conn)
     this.unproductive.add(conn)
     this.unproductiveSince.set(conn, this.now())
@@ -259,6 +299,7 @@ export class Admission<T extends Admittable> {
     this.leaveHalfOpen(conn)
     this.unproductive.delete(conn)
     this.unproductiveSince.delete(conn)
+    this.served.delete(conn)
     const key = this.keys.get(conn)
     this.keys.delete(conn)
     if (key) {
@@ -269,9 +310,12 @@ export class Admission<T extends Admittable> {
   }
 
   /**
-   * Half-open connections past their deadline now, oldest first. Half-open uTP connections
-   * also get the short deadline once they hold their whole share: the transport ignores new
-   * SYNs then, so the sooner stale ones go, the sooner a real uTP leecher gets in.
+   * Half-open connections past their deadline now, oldest first; the caller closes each one.
+   * Half-open uTP connections also get the short deadline once they hold their whole share:
+   * the transport ignores new SYNs then, so the sooner stale ones go, the sooner a real uTP
+   * leecher gets in. Each TCP one yielded charges its subnet's churn budget, as an eviction
+   * does: it held a slot and did nothing (refusals keep the table full longer, so under a flood
+   * more connections end at the deadline than evicted).
    */
   * expiredHalfOpen (): IterableIterator<T> {
     const now = this.now()
@@ -280,6 +324,7 @@ export class Admission<T extends Admittable> {
       const cutoff = now - deadline
       for (const c of set) {
         if (c.createdAt > cutoff) break // insertion order is creation order
+        this.chargeChurn(c)
         yield c
       }
     }

@@ -247,6 +247,24 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
   }
 
   /**
+   * Asked by a transport before it builds anything for an incoming connection (the TCP
+   * listener asks with the accepted handle's address, before Node makes a socket of it):
+   * the close, counted under its reason, when admission would refuse the connection now;
+   * null to go on with handleConnection(). A `peer-close` for it has id 0 (no connection
+   * object ever existed).
+   */
+  refuseEarly (info: ConnectionInfo): CloseInfo | null {
+    const refusal = this.closedFlag ? { reason: 'shutdown', message: 'torrent-fish is closing' } : this.admission.wouldRefuse(info.transport, info.remoteAddress)
+    if (!refusal) return null
+    const close: CloseInfo = { reason: refusal.reason, op: 'accept', message: refusal.message }
+    this.stats.close(info.transport, close.reason)
+    if (this.listenerCount('peer-close') > 0) {
+      this.emit('peer-close', { id: 0, transport: info.transport, direction: info.direction, remoteAddress: info.remoteAddress, remotePort: info.remotePort, infoHash: undefined, peerId: undefined, client: undefined, ...close })
+    }
+    return close
+  }
+
+  /**
    * Whether a uTP newcomer would get a slot without displacing another uTP connection that is
    * still handshaking. False while a SYN flood holds the uTP share: the uTP transport then stops
    * accepting SYNs (each one costs a native connection and a 128 KiB read buffer, and answers a

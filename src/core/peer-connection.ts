@@ -59,6 +59,23 @@ export interface PeerSummary {
 const PROTOCOL = new Uint8Array([19, ...Array.from('BitTorrent protocol', c => c.charCodeAt(0))])
 /** pstrlen + pstr + reserved + info hash: what it takes to know where a handshake goes. */
 const ROUTE_BYTES = 48
+/** A whole handshake (ROUTE_BYTES + the peer id): messages start after it. */
+const HANDSHAKE_BYTES = 68
+
+/**
+ * The first length prefix above `max` among the whole messages after a plaintext handshake in
+ * `bytes` (as far as they go), or -1. A peer that opens with a handshake and then a frame no
+ * cap allows is closed without a Wire ever being built for it.
+ */
+export function firstOversizedFrame (bytes: Uint8Array, max: number): number {
+  let at = HANDSHAKE_BYTES
+  while (at + 4 <= bytes.length) {
+    const length = ((bytes[at] << 24) >>> 0) + (bytes[at + 1] << 16) + (bytes[at + 2] << 8) + bytes[at + 3]
+    if (length > max) return length
+    at += 4 + length
+  }
+  return -1
+}
 
 /**
  * Reads the start of an incoming stream: `'more'` while it is a plaintext handshake too short
@@ -196,6 +213,9 @@ export class PeerConnection implements MetadataRequestSink {
     } else {
       const record = this.session.store.get(verdict)
       if (!record) return this.close('unknown-infohash', 'handshake', `no torrent with info hash ${verdict}`)
+      const max = this.session.limits.maxMessageSize
+      const oversized = firstOversizedFrame(bytes, max)
+      if (oversized >= 0) return this.close('message-too-large', 'read', `peer announced a ${oversized}-byte message (cap ${max})`)
       this.buildWire(false).attachDirect(this.writeOut)
     }
     this.wire!.feed(bytes)

@@ -7,6 +7,7 @@ import net from 'node:net'
 import type { MetadataPeer } from '../core/metadata-peer.ts'
 import type { PeerConnection } from '../core/peer-connection.ts'
 import { listenAnyStack } from './listen.ts'
+import { gateAccepts } from './tcp-accept-gate.ts'
 import { setMseKeyExchange } from '../core/mse-hook.ts'
 import { nodeMseKeyExchange } from './mse-dh.ts'
 
@@ -24,6 +25,8 @@ export interface TcpListener {
   readonly port: number
   readonly host: string
   readonly server: net.Server
+  /** Whether connections admission refuses are closed before a socket is built (see tcp-accept-gate.ts). */
+  readonly gated: boolean
   close (): Promise<void>
 }
 
@@ -60,10 +63,15 @@ export async function listenTcp (peer: MetadataPeer, options: TcpListenOptions):
   await listenAnyStack(server, options.port, options.host, 'TCP', PEER_LISTEN_BACKLOG)
   const address = server.address() as net.AddressInfo
   server.on('error', err => peer.warnError(err, `tcp listener :${address.port}`))
+  // Under a flood, connections admission would refuse now cost an accept and a close, not a
+  // socket, a session and a close (without the gate they are refused in handleConnection).
+  const gated = gateAccepts(server, (remote, remotePort) =>
+    peer.refuseEarly({ transport: 'tcp', direction: 'incoming', remoteAddress: stripV4Mapped(remote), remotePort }) !== null)
   return {
     port: address.port,
     host: address.address,
     server,
+    gated,
     close: () => new Promise(resolve => server.close(() => resolve()))
   }
 }

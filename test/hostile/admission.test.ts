@@ -213,6 +213,74 @@ test('a network whose connections keep being evicted for asking nothing is refus
   assert.ok(!a.kindOf([...a.connections()].find(c => c.name === 'leecher')!).startsWith('unproductive'), 'the leecher that asked is never charged')
 })
 
+test('TCP connections evicted still half-open charge their subnet: once spent, its newcomers are refused at the limit', () => {
+  const { a, clock, enter } = setup({ connectionLimit: 2, unproductivePerSubnetPerSecond: 2 })
+  const leecher = new Conn('leecher', '10.0.0.1', clock.t)
+  enter(leecher); leecher.isHandshaken = true; a.handshaken(leecher); a.asked(leecher)
+  enter(new Conn('s0', '192.0.2.1', clock.t++))
+  // Silent newcomers from one /24 evict each other (the oldest half-open goes), twice.
+  for (let i = 1; i <= 2; i++) {
+    const r = enter(new Conn(`s${i}`, '192.0.2.2', clock.t++))
+    assert.deepEqual(Array.isArray(r) && r.map(c => c.name), [`s${i - 1}`])
+  }
+  assert.equal(enter(new Conn('s3', '192.0.2.3', clock.t)), 'unproductive-network', 'two silent evictions a second spent the budget')
+  const other = new Conn('other', '198.51.100.1', clock.t)
+  assert.deepEqual((enter(other) as Conn[]).map(c => c.name), ['s2'], 'another network still gets in')
+  assert.ok([...a.connections()].includes(leecher), 'the leecher that handshook and asked is never the victim')
+  // That third eviction put the /24 into debt: half a second refills only what it owes.
+  clock.t += 500
+  assert.equal(enter(new Conn('s4', '192.0.2.4', clock.t)), 'unproductive-network', 'a subnet evicted faster than its budget stays refused')
+  clock.t += 500
+  assert.ok(Array.isArray(enter(new Conn('later', '192.0.2.9', clock.t))), 'a second after its last eviction it gets in again')
+})
+
+test('half-open TCP connections that time out charge their subnet; a spent subnet is refused once the table is half full', () => {
+  const { a, clock, enter } = setup({ connectionLimit: 8, unproductivePerSubnetPerSecond: 2, pressureHandshakeTimeoutMs: 2000 })
+  for (let i = 0; i < 4; i++) enter(new Conn(`s${i}`, `192.0.2.${i + 1}`, clock.t))
+  enter(new Conn('u', '192.0.2.50', clock.t, 'utp'))
+  assert.equal(a.underPressure, true)
+  clock.t += 2001
+  for (const c of [...a.expiredHalfOpen()]) a.remove(c) // what the sweep does: close each one
+  assert.equal(a.size, 0)
+  for (let i = 0; i < 4; i++) enter(new Conn(`t${i}`, `198.51.100.${i + 1}`, clock.t))
+  assert.equal(a.size, 4, 'half full again, by another network')
+  assert.equal(a.wouldRefuse('tcp', '192.0.2.99')?.reason, 'unproductive-network', 'four silent timeouts spent the /24 (and put it in debt)')
+  assert.equal(enter(new Conn('x', '192.0.2.99', clock.t)), 'unproductive-network', 'below the limit, but half full: refused')
+  assert.equal(a.wouldRefuse('tcp', '203.0.113.1'), null, 'other networks are not')
+})
+
+test('evicting a connection that was served everything charges nobody', () => {
+  const { a, clock, enter } = setup({ connectionLimit: 1, unproductivePerSubnetPerSecond: 1 })
+  for (let i = 0; i < 5; i++) {
+    const c = new Conn(`l${i}`, '10.0.0.1', clock.t++)
+    assert.ok(Array.isArray(enter(c)), `leecher connection ${i} gets in`)
+    c.isHandshaken = true; a.handshaken(c); a.asked(c); a.satisfied(c)
+  }
+  assert.equal(a.wouldRefuse('tcp', '10.0.0.2'), null, 'four served connections evicted: its /24 owes nothing')
+})
+
+test('uTP evictions never charge a subnet: a spoofed SYN cannot get a network refused', () => {
+  const { a, clock, enter } = setup({ connectionLimit: 2, unproductivePerSubnetPerSecond: 1, utpHalfOpenShare: 1 })
+  for (let i = 0; i < 10; i++) assert.ok(Array.isArray(enter(new Conn(`u${i}`, '10.0.0.1', clock.t++, 'utp'))))
+  assert.equal(a.wouldRefuse('tcp', '10.0.0.2'), null, 'TCP from the SYNs\' claimed /24 still gets in')
+})
+
+test('wouldRefuse answers what admit would, and charges nothing', () => {
+  const { a, clock, enter } = setup({ connectionLimit: 2, unproductivePerSubnetPerSecond: 1, perIpLimit: 1 })
+  assert.equal(a.wouldRefuse('tcp', '192.0.2.1'), null, 'below the limit')
+  enter(new Conn('s0', '192.0.2.1', clock.t++))
+  assert.equal(a.wouldRefuse('tcp', '192.0.2.1'), null, 'per IP: its own half-open would make room')
+  enter(new Conn('s1', '192.0.2.2', clock.t++))
+  for (let i = 0; i < 5; i++) assert.equal(a.wouldRefuse('tcp', '192.0.2.3'), null, 'asking charges nothing')
+  assert.ok(Array.isArray(enter(new Conn('s2', '192.0.2.3', clock.t++))), 'admitted, evicting s0 (charged)')
+  assert.equal(a.wouldRefuse('tcp', '192.0.2.4')?.reason, 'unproductive-network')
+  assert.equal(enter(new Conn('s3', '192.0.2.4', clock.t)), 'unproductive-network', 'admit agrees')
+  assert.equal(a.wouldRefuse('tcp', '198.51.100.1'), null, 'another network')
+  for (const c of [...a.connections()]) { c.isHandshaken = true; a.handshaken(c); a.asked(c); c.isBusy = true }
+  assert.equal(a.wouldRefuse('tcp', '198.51.100.1')?.reason, 'connection-limit', 'nothing evictable: refused')
+  assert.equal(a.wouldRefuse('tcp', '192.0.2.2')?.reason, 'per-ip-limit', 'its IP is at its limit, nothing of it half-open')
+})
+
 test('MSE budget: per second overall and per subnet, refilled by the clock', () => {
   const clock = { t: 0 }
   const b = new OperationBudget({ perSecond: 10, perSourcePerSecond: 3 }, () => clock.t)
@@ -228,6 +296,18 @@ test('MSE budget: per second overall and per subnet, refilled by the clock', () 
   assert.equal(a.admitKeyExchange('10.0.0.2'), null)
   assert.equal(a.admitKeyExchange('10.0.0.3')?.reason, 'mse-budget', 'same /24')
   assert.equal(a.admitKeyExchange('10.0.1.3'), null)
+})
+
+test('a charge goes into debt down to one second of the budget, then refills', () => {
+  const clock = { t: 0 }
+  const b = new OperationBudget({ perSecond: 1e9, perSourcePerSecond: 2 }, () => clock.t)
+  for (let i = 0; i < 10; i++) b.charge('net')
+  assert.equal(b.exhausted('net'), true)
+  clock.t += 1000
+  assert.equal(b.exhausted('net'), true, 'ten charges owe one second (the floor), not five')
+  clock.t += 500
+  assert.equal(b.exhausted('net'), false, 'one and a half seconds after the last charge: a token again')
+  assert.equal(b.exhausted('other'), false)
 })
 
 test('the per-source table stays bounded', () => {
