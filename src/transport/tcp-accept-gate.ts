@@ -34,7 +34,11 @@ export function gateAccepts (server: Server, refuse: (address: string, port: num
   handle.onconnection = function gatedOnConnection (err, clientHandle) {
     if (!err && clientHandle && typeof clientHandle.getpeername === 'function' && typeof clientHandle.close === 'function') {
       const peer: { address?: string, port?: number } = {}
-      if (clientHandle.getpeername(peer) === 0 && typeof peer.address === 'string' && refuse(peer.address, peer.port ?? 0)) {
+      let refused = false
+      // A throw here would leave Node's accept callback: never let the gate's own error stop
+      // the listener; the connection then goes the ordinary way and admission decides there.
+      try { refused = clientHandle.getpeername(peer) === 0 && typeof peer.address === 'string' && refuse(peer.address, peer.port ?? 0) } catch { refused = false }
+      if (refused) {
         clientHandle.close()
         return
       }
