@@ -252,6 +252,7 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
    * the close, counted under its reason, when admission would refuse the connection now;
    * null to go on with handleConnection(). A `peer-close` for it has id 0 (no connection
    * object ever existed).
+   * @internal
    */
   refuseEarly (info: ConnectionInfo): CloseInfo | null {
     const refusal = this.closedFlag ? { reason: 'shutdown', message: 'torrent-fish is closing' } : this.admission.wouldRefuse(info.transport, info.remoteAddress)
