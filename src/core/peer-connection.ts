@@ -10,6 +10,7 @@ import { UtMetadataServer, type MetadataRequestSink } from './ut-metadata-server
 import { METADATA_PIECE_SIZE, REQUEST_QUEUE_SLACK, MAX_METADATA_COPIES_PER_CONNECTION, CLIENT_NAME } from './constants.ts'
 import type { TorrentRecord } from './torrent.ts'
 import type { PeerSession } from './peer-session.ts'
+import type { TorrentCounters } from './stats.ts'
 
 /** Which transport a connection came over. */
 export type TransportName = 'tcp' | 'utp' | 'webrtc' | 'memory' | (string & {})
@@ -74,6 +75,25 @@ export function routeHandshake (bytes: Uint8Array): 'more' | 'not-plaintext' | s
 
 let nextId = 1
 
+/**
+ * Our extended handshake's fields, one frozen object per (metadata_size, port): the wire
+ * finds the encoded bytes by the object (GuardedWire._sendExtendedHandshake), so a
+ * connection neither builds the object nor a key for it.
+ */
+const extendedHandshakes = new Map<number, Readonly<Record<string, unknown>>>()
+const EXTENDED_HANDSHAKES_MAX = 4096
+
+function extendedHandshakeFor (infoSize: number, port: number | undefined): Readonly<Record<string, unknown>> {
+  const key = infoSize * 65536 + (port ?? 0)
+  let hs = extendedHandshakes.get(key)
+  if (!hs) {
+    hs = Object.freeze({ v: CLIENT_NAME, metadata_size: infoSize, ...(port ? { p: port } : {}) })
+    if (extendedHandshakes.size >= EXTENDED_HANDSHAKES_MAX) extendedHandshakes.clear()
+    extendedHandshakes.set(key, hs)
+  }
+  return hs
+}
+
 export class PeerConnection implements MetadataRequestSink {
   readonly id = nextId++
   readonly info: ConnectionInfo
@@ -88,7 +108,12 @@ export class PeerConnection implements MetadataRequestSink {
   readonly createdAt: number
   lastActivity: number
   record: TorrentRecord | undefined
+  /** This torrent's counters, looked up once per connection. */
+  counters: TorrentCounters | undefined
   closed: CloseInfo | undefined
+  /** The record a plaintext handshake was routed to, and the hash it named (reused at the handshake). */
+  private routed: TorrentRecord | undefined
+  private routedHash: string | undefined
   private readonly stream: ByteStream
   private readonly session: PeerSession
   private ext: UtMetadataServer | undefined
@@ -196,6 +221,8 @@ export class PeerConnection implements MetadataRequestSink {
     } else {
       const record = this.session.store.get(verdict)
       if (!record) return this.close('unknown-infohash', 'handshake', `no torrent with info hash ${verdict}`)
+      this.routed = record
+      this.routedHash = verdict
       this.buildWire(false).attachDirect(this.writeOut)
     }
     this.wire!.feed(bytes)
@@ -217,7 +244,7 @@ export class PeerConnection implements MetadataRequestSink {
     wire.on('oversized', (length: number) =>
       this.close('message-too-large', 'read', `peer announced a ${length}-byte message (cap ${wire.maxMessageSize})`))
     wire.on('piece-request', () => {
-      if (this.record) session.stats.count(this.record.infoHash, 'pieceRequestsRefused')
+      if (this.counters) session.stats.add(this.counters, 'pieceRequestsRefused')
     })
     if (encrypted) {
       wire.on('crypto-infohash', (obfuscated: string | Uint8Array) => {
@@ -245,7 +272,9 @@ export class PeerConnection implements MetadataRequestSink {
   private onHandshake (infoHash: string): void {
     if (this.closed) return
     const { session } = this
-    const record = session.store.get(infoHash)
+    // The routed record is the same lookup, done a moment ago on the same bytes.
+    const record = this.routedHash === infoHash && session.store.isCurrent(this.routed!) ? this.routed : session.store.get(infoHash)
+    this.routed = undefined
     if (this.info.direction === 'outgoing' && (!record || record.infoHash !== this.record?.infoHash)) {
       return this.close('infohash-mismatch', 'handshake', `dialed for ${this.record?.infoHash}, peer answered ${infoHash}`)
     }
@@ -254,6 +283,7 @@ export class PeerConnection implements MetadataRequestSink {
       return this.close('private-torrent', 'handshake', `${infoHash} is private (BEP 27) and serving private torrents is off`)
     }
     this.record = record
+    this.counters = session.stats.torrent(record.infoHash)
     this.handshaken = true
     this.sentPieces = new Uint8Array(Math.ceil(record.infoSize / METADATA_PIECE_SIZE))
     // Echo the hash the peer used: a v2 peer of a hybrid torrent handshakes with the truncated v2 hash.
@@ -267,11 +297,7 @@ export class PeerConnection implements MetadataRequestSink {
     const wire = this.wire!
     const record = this.record ?? session.store.get(infoHash)
     if (!record) return
-    wire.extendedHandshake = {
-      v: CLIENT_NAME,
-      metadata_size: record.infoSize,
-      ...(session.listenPort ? { p: session.listenPort } : {})
-    }
+    wire.extendedHandshake = extendedHandshakeFor(record.infoSize, session.listenPort) as Record<string, unknown>
     wire.handshake(infoHash, session.peerId, { dht: session.dht, fast: true })
   }
 
@@ -291,7 +317,7 @@ export class PeerConnection implements MetadataRequestSink {
     }
     const pieces = this.sentPieces!.length
     if (piece < 0 || piece >= pieces) {
-      session.stats.count(record.infoHash, 'metadataRejects')
+      session.stats.add(this.counters!, 'metadataRejects')
       // BEP 9: the reject names the piece that was asked for, whatever it was.
       this.ext!.sendReject(piece)
       return
@@ -334,8 +360,8 @@ export class PeerConnection implements MetadataRequestSink {
         return this.close('no-ut-metadata', 'extension', 'peer withdrew its ut_metadata id')
       }
       this.totalSent += 1
-      session.stats.count(record.infoHash, 'metadataPiecesServed')
-      session.stats.count(record.infoHash, 'bytesServed', data.length)
+      session.stats.add(this.counters!, 'metadataPiecesServed')
+      session.stats.add(this.counters!, 'bytesServed', data.length)
       if (this.sentPieces![piece] === 0) {
         this.sentPieces![piece] = 1
         this.distinctSent += 1
@@ -362,6 +388,7 @@ export class PeerConnection implements MetadataRequestSink {
     this.closed = { reason, op, ...(message ? { message } : {}) }
     this.queue.length = 0
     this.early = undefined
+    this.routed = undefined
     try { this.wire?.destroy() } catch { /* already gone */ }
     try { this.stream.destroy() } catch { /* already gone */ }
     this.session.onPeerClosed(this)

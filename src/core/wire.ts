@@ -31,6 +31,8 @@ import { hookMseKeyExchange, type MseGate } from './mse-hook.ts'
  */
 const handshakeCache = new Map<string, Uint8Array>()
 const HANDSHAKE_CACHE_MAX = 4096
+/** The same bytes by (frozen) handshake object, for callers that reuse one object per content. */
+const handshakeByObject = new WeakMap<object, { mapping: string, bytes: Uint8Array }>()
 
 /** Whether the `debug` package would print bittorrent-protocol's lines (DEBUG / localStorage.debug). */
 const DEBUG_ON = (() => {
@@ -245,9 +247,18 @@ export class GuardedWire extends Wire {
   _sendExtendedHandshake (): void {
     const self = this as unknown as WireInternals
     const hs = this.extendedHandshake as Record<string, unknown>
-    let key = ''
+    let mapping = ''
+    for (const id in self.extendedMapping) mapping += `m${self.extendedMapping[id]}\u0000${id}\u0000`
+    // A caller that shares one (unchanged) handshake object between connections skips even
+    // building the content key: the object itself finds the bytes.
+    const shared = handshakeByObject.get(hs)
+    if (shared && shared.mapping === mapping) {
+      this._push(shared.bytes)
+      self._extendedHandshakeSent = true
+      return
+    }
+    let key = mapping
     for (const k in hs) key += `${k}\u0000${String(hs[k])}\u0000`
-    for (const id in self.extendedMapping) key += `m${self.extendedMapping[id]}\u0000${id}\u0000`
     let bytes = handshakeCache.get(key)
     if (!bytes) {
       const m: Record<string, number> = {}
@@ -256,6 +267,7 @@ export class GuardedWire extends Wire {
       if (handshakeCache.size >= HANDSHAKE_CACHE_MAX) handshakeCache.delete(handshakeCache.keys().next().value!)
       handshakeCache.set(key, bytes)
     }
+    if (Object.isFrozen(hs)) handshakeByObject.set(hs, { mapping, bytes })
     this._push(bytes)
     self._extendedHandshakeSent = true
   }
