@@ -5,7 +5,7 @@
  */
 import type { Duplex as StreamxDuplex } from 'streamx'
 import { arr2hex } from 'uint8-util'
-import { GuardedWire } from './wire.ts'
+import { GuardedWire, type WireSink } from './wire.ts'
 import { UtMetadataServer, type MetadataRequestSink } from './ut-metadata-server.ts'
 import { METADATA_PIECE_SIZE, REQUEST_QUEUE_SLACK, MAX_METADATA_COPIES_PER_CONNECTION, CLIENT_NAME } from './constants.ts'
 import type { TorrentRecord } from './torrent.ts'
@@ -76,6 +76,21 @@ export function routeHandshake (bytes: Uint8Array): 'more' | 'not-plaintext' | s
 let nextId = 1
 
 /**
+ * Stream and wire handlers shared by every connection (`this` is the stream or the wire), so a
+ * connection allocates no closure per event it listens to. A stream finds its connection
+ * under this key; a wire through its sink.
+ */
+const CONNECTION = Symbol('torrent-fish connection')
+function connectionOf (stream: unknown): PeerConnection { return (stream as Record<symbol, PeerConnection>)[CONNECTION] }
+function onStreamError (this: unknown, err: Error): void { connectionOf(this).close('stream-error', 'read', err.message) }
+function onStreamEnd (this: unknown): void { connectionOf(this).close('remote-closed', 'read') }
+function onStreamData (this: unknown, chunk: Uint8Array): void { connectionOf(this).onData(chunk) }
+function onStreamActivity (this: unknown): void { connectionOf(this).touch() }
+function onWireError (this: GuardedWire, err: Error): void { (this.sink as PeerConnection | null)?.close('protocol-error', 'wire', err.message) }
+function onWireClose (this: GuardedWire): void { (this.sink as PeerConnection | null)?.onWireEnd() }
+function onWireHandshake (this: GuardedWire, infoHash: string): void { (this.sink as PeerConnection | null)?.onHandshake(infoHash) }
+
+/**
  * Our extended handshake's fields, one frozen object per (metadata_size, port): the wire
  * finds the encoded bytes by the object (GuardedWire._sendExtendedHandshake), so a
  * connection neither builds the object nor a key for it.
@@ -94,7 +109,7 @@ function extendedHandshakeFor (infoSize: number, port: number | undefined): Read
   return hs
 }
 
-export class PeerConnection implements MetadataRequestSink {
+export class PeerConnection implements MetadataRequestSink, WireSink {
   readonly id = nextId++
   readonly info: ConnectionInfo
   /**
@@ -157,44 +172,67 @@ export class PeerConnection implements MetadataRequestSink {
     const { stream, session } = this
     const upload = session.uploadThrottle()
     const download = session.downloadThrottle()
-    stream.on('error', (err: Error) => this.close('stream-error', 'read', err.message))
-    stream.on('end', () => this.close('remote-closed', 'read'))
-    stream.on('close', () => this.close('remote-closed', 'read'))
+    ;(stream as unknown as Record<symbol, PeerConnection>)[CONNECTION] = this
+    stream.on('error', onStreamError)
+    stream.on('end', onStreamEnd)
+    stream.on('close', onStreamEnd)
 
     if (upload || download || typeof stream.write !== 'function') {
       // Rate limits sit between the stream and the wire as pipes: the wire is built now.
       const wire = this.buildWire(this.info.encryption === true && this.info.direction === 'incoming')
+      wire.on('close', onWireClose)
       if (download) stream.pipe(download).pipe(wire)
       else stream.pipe(wire)
       if (upload) (wire as unknown as StreamxDuplex).pipe(upload).pipe(stream)
       else (wire as unknown as StreamxDuplex).pipe(stream)
-      stream.on('data', () => { this.lastActivity = session.now() })
+      stream.on('data', onStreamActivity)
       this.startOutgoing()
       return
     }
 
     // The hot path: no stream pipes. Received chunks go straight into the Wire's parser, and
-    // what the Wire sends within one tick leaves in one write. A socket that stops draining
-    // stops our reading too, so a peer that asks without reading cannot pile up replies.
-    const write = stream.write.bind(stream)
-    this.writeOut = (chunk: Uint8Array): void => {
-      if (write(chunk) === false && stream.pause && stream.resume && stream.once) {
-        stream.pause()
-        stream.once('drain', () => { if (!this.closed) stream.resume!() })
-      }
-    }
-    stream.on('data', (chunk: Uint8Array) => {
-      this.lastActivity = session.now()
-      if (this.wire) this.wire.feed(chunk)
-      else this.beforeWire(chunk)
-    })
+    // what the Wire sends within one tick leaves in one write (writeOut).
+    stream.on('data', onStreamData)
     if (this.info.direction === 'outgoing') {
-      this.buildWire(false).attachDirect(this.writeOut)
+      this.buildWire(false).attachDirect(this)
       this.startOutgoing()
     }
   }
 
-  private writeOut: (chunk: Uint8Array) => void = () => {}
+  touch (): void { this.lastActivity = this.session.now() }
+
+  /** Direct mode, from the stream's `data` events. */
+  onData (chunk: Uint8Array): void {
+    this.lastActivity = this.session.now()
+    if (this.wire) this.wire.feed(chunk)
+    else this.beforeWire(chunk)
+  }
+
+  /**
+   * Direct mode: what the wire sent this tick. A socket that stops draining stops our reading
+   * too, so a peer that asks without reading cannot pile up replies.
+   */
+  writeOut (chunk: Uint8Array): void {
+    const { stream } = this
+    if (stream.write!(chunk) === false && stream.pause && stream.resume && stream.once) {
+      stream.pause()
+      stream.once('drain', () => { if (!this.closed) stream.resume!() })
+    }
+  }
+
+  // ---- WireSink: what the wire reports (no listener or closure per connection) ----
+
+  onOversized (length: number): void {
+    this.close('message-too-large', 'read', `peer announced a ${length}-byte message (cap ${this.session.limits.maxMessageSize})`)
+  }
+
+  onPieceRequest (): void {
+    if (this.counters) this.session.stats.add(this.counters, 'pieceRequestsRefused')
+  }
+
+  onWireEnd (): void {
+    this.close(this.handshaken ? 'protocol-error' : 'not-bittorrent', this.handshaken ? 'wire' : 'handshake', 'the wire ended the connection')
+  }
 
   /**
    * An incoming connection's first bytes, before any per-connection protocol object exists:
@@ -217,13 +255,13 @@ export class PeerConnection implements MetadataRequestSink {
     const mayEncrypt = this.info.encryption === true
     if (verdict === 'not-plaintext') {
       if (!mayEncrypt) return this.close('not-bittorrent', 'handshake', 'the first bytes are not a BitTorrent handshake (and encryption is off)')
-      this.buildWire(true).attachDirect(this.writeOut)
+      this.buildWire(true).attachDirect(this)
     } else {
       const record = this.session.store.get(verdict)
       if (!record) return this.close('unknown-infohash', 'handshake', `no torrent with info hash ${verdict}`)
       this.routed = record
       this.routedHash = verdict
-      this.buildWire(false).attachDirect(this.writeOut)
+      this.buildWire(false).attachDirect(this)
     }
     this.wire!.feed(bytes)
   }
@@ -231,21 +269,16 @@ export class PeerConnection implements MetadataRequestSink {
   private buildWire (encrypted: boolean): GuardedWire {
     const { session } = this
     const wire = new GuardedWire(this.info.direction === 'incoming' ? 'tcpIncoming' : 'tcpOutgoing', encrypted ? 1 : 0,
-      () => session.admitKeyExchange(this))
+      encrypted ? () => session.admitKeyExchange(this) : undefined)
     this.wire = wire
+    wire.sink = this
     wire.maxMessageSize = session.limits.maxMessageSize
     wire.use(UtMetadataServer)
     this.ext = (wire as unknown as { ut_metadata: UtMetadataServer }).ut_metadata
     this.ext.attach(this)
-    wire.on('error', (err: Error) => this.close('protocol-error', 'wire', err.message))
-    // A throw from anything that ran on this peer's bytes (see GuardedWire._write).
-    wire.on('fault', (err: unknown) => this.onFault(err))
-    wire.on('close', () => this.close(this.handshaken ? 'protocol-error' : 'not-bittorrent', this.handshaken ? 'wire' : 'handshake', 'the wire ended the connection'))
-    wire.on('oversized', (length: number) =>
-      this.close('message-too-large', 'read', `peer announced a ${length}-byte message (cap ${wire.maxMessageSize})`))
-    wire.on('piece-request', () => {
-      if (this.counters) session.stats.add(this.counters, 'pieceRequestsRefused')
-    })
+    // Faults, oversized lengths and piece requests come through `sink`; the base class's own
+    // events through handlers shared by every connection (`this` is the wire).
+    wire.on('error', onWireError)
     if (encrypted) {
       wire.on('crypto-infohash', (obfuscated: string | Uint8Array) => {
         const infoHash = session.store.resolveObfuscated(typeof obfuscated === 'string' ? obfuscated : arr2hex(obfuscated))
@@ -253,7 +286,7 @@ export class PeerConnection implements MetadataRequestSink {
         wire.setInfoHash(infoHash)
       })
     }
-    wire.once('handshake', (infoHash: string) => this.onHandshake(infoHash))
+    wire.on('handshake', onWireHandshake)
     return wire
   }
 
@@ -269,8 +302,9 @@ export class PeerConnection implements MetadataRequestSink {
     this.sendHandshake(record.infoHash)
   }
 
-  private onHandshake (infoHash: string): void {
-    if (this.closed) return
+  /** @internal the wire's `handshake` event. */
+  onHandshake (infoHash: string): void {
+    if (this.closed || this.handshaken) return
     const { session } = this
     // The routed record is the same lookup, done a moment ago on the same bytes.
     const record = this.routedHash === infoHash && session.store.isCurrent(this.routed!) ? this.routed : session.store.get(infoHash)
@@ -375,7 +409,7 @@ export class PeerConnection implements MetadataRequestSink {
    * A throw from code that ran on this peer's input (ours or a library's send path): the
    * connection ends with the fault's reason, or `internal-error`, and the process goes on.
    */
-  private onFault (err: unknown): void {
+  onFault (err: unknown): void {
     const message = err instanceof Error ? err.message : String(err)
     const { reason, op } = err as { reason?: unknown, op?: unknown }
     if (typeof reason === 'string' && typeof op === 'string') return this.close(reason, op, message)

@@ -35,7 +35,7 @@ export class UtMetadataServer {
     this.wire = wire
     // Read the id from the handshake dict ourselves: the Wire's mapping coerces anything
     // (a string "3" becomes 51 through its bytes' toString) and is only ever added to.
-    wire.on('extended', (ext: string, info: unknown) => { if (ext === 'handshake') this.onPeerExtendedHandshake(info) })
+    wire.on('extended', onWireExtended)
   }
 
   /**
@@ -43,7 +43,8 @@ export class UtMetadataServer {
    * does not mention ut_metadata leaves it as it was. Only an integer 1-255 is an id we may
    * send on (ids are one byte; 0 is the handshake's own slot).
    */
-  private onPeerExtendedHandshake (info: unknown): void {
+  /** @internal */
+  onPeerExtendedHandshake (info: unknown): void {
     const m = (info as { m?: unknown } | null)?.m
     if (m === null || typeof m !== 'object' || Array.isArray(m) || ArrayBuffer.isView(m)) return
     if (!Object.hasOwn(m, 'ut_metadata')) return
@@ -152,6 +153,11 @@ export function canonicalRequest (buf: Uint8Array): number {
   const digits = at - n
   if (digits === 0 || digits > 15) return -1
   return buf[at] === LETTER_E && buf[at + 1] === LETTER_E ? piece : -1
+}
+
+/** One handler for every wire (`this` is the wire): no closure per connection. */
+function onWireExtended (this: { ut_metadata?: UtMetadataServer }, ext: string, info: unknown): void {
+  if (ext === 'handshake') this.ut_metadata?.onPeerExtendedHandshake(info)
 }
 
 function describe (value: unknown): string {
