@@ -6,6 +6,7 @@
 import type { Duplex as StreamxDuplex } from 'streamx'
 import { arr2hex } from 'uint8-util'
 import { GuardedWire, type WireSink } from './wire.ts'
+import { WirePool } from './wire-pool.ts'
 import { UtMetadataServer, type MetadataRequestSink } from './ut-metadata-server.ts'
 import { METADATA_PIECE_SIZE, REQUEST_QUEUE_SLACK, MAX_METADATA_COPIES_PER_CONNECTION, CLIENT_NAME } from './constants.ts'
 import type { TorrentRecord } from './torrent.ts'
@@ -90,6 +91,16 @@ function onWireError (this: GuardedWire, err: Error): void { (this.sink as PeerC
 function onWireClose (this: GuardedWire): void { (this.sink as PeerConnection | null)?.onWireEnd() }
 function onWireHandshake (this: GuardedWire, infoHash: string): void { (this.sink as PeerConnection | null)?.onHandshake(infoHash) }
 
+/** What every wire gets once: our ut_metadata server and the shared handlers of the base class's events. */
+function setUpWire (wire: GuardedWire): void {
+  wire.use(UtMetadataServer)
+  wire.on('error', onWireError)
+  wire.on('handshake', onWireHandshake)
+}
+
+/** Plaintext direct-mode wires, recycled from one connection to the next (see wire-pool.ts). */
+const wires = new WirePool(setUpWire)
+
 /**
  * Our extended handshake's fields, one frozen object per (metadata_size, port): the wire
  * finds the encoded bytes by the object (GuardedWire._sendExtendedHandshake), so a
@@ -118,6 +129,11 @@ export class PeerConnection implements MetadataRequestSink, WireSink {
    * next to nothing. Private: it is bittorrent-protocol's class, not part of our API.
    */
   private wire: GuardedWire | undefined
+  /** The wire came from the pool and goes back to it when this connection closes. */
+  private pooled = false
+  /** What summary() reads from the wire, kept once a pooled wire has gone back. */
+  private peerIdSeen: string | undefined
+  private clientSeen: string | undefined
   /** Bytes received before the wire exists (at most the 48 bytes that route a handshake, or one chunk). */
   private early: Uint8Array | undefined
   readonly createdAt: number
@@ -163,8 +179,8 @@ export class PeerConnection implements MetadataRequestSink, WireSink {
       remoteAddress: this.info.remoteAddress,
       remotePort: this.info.remotePort,
       infoHash: this.record?.infoHash,
-      peerId: this.wire?.peerId ?? undefined,
-      client: typeof this.wire?.peerExtendedHandshake?.v === 'string' ? this.wire.peerExtendedHandshake.v : undefined
+      peerId: this.wire ? this.wire.peerId ?? undefined : this.peerIdSeen,
+      client: this.wire ? (typeof this.wire.peerExtendedHandshake?.v === 'string' ? this.wire.peerExtendedHandshake.v : undefined) : this.clientSeen
     }
   }
 
@@ -194,7 +210,7 @@ export class PeerConnection implements MetadataRequestSink, WireSink {
     // what the Wire sends within one tick leaves in one write (writeOut).
     stream.on('data', onStreamData)
     if (this.info.direction === 'outgoing') {
-      this.buildWire(false).attachDirect(this)
+      this.buildWire(false, true).attachDirect(this)
       this.startOutgoing()
     }
   }
@@ -203,6 +219,7 @@ export class PeerConnection implements MetadataRequestSink, WireSink {
 
   /** Direct mode, from the stream's `data` events. */
   onData (chunk: Uint8Array): void {
+    if (this.closed) return
     this.lastActivity = this.session.now()
     if (this.wire) this.wire.feed(chunk)
     else this.beforeWire(chunk)
@@ -261,24 +278,25 @@ export class PeerConnection implements MetadataRequestSink, WireSink {
       if (!record) return this.close('unknown-infohash', 'handshake', `no torrent with info hash ${verdict}`)
       this.routed = record
       this.routedHash = verdict
-      this.buildWire(false).attachDirect(this)
+      this.buildWire(false, true).attachDirect(this)
     }
     this.wire!.feed(bytes)
   }
 
-  private buildWire (encrypted: boolean): GuardedWire {
+  /** @param direct the wire will be fed directly (attachDirect): a plaintext one comes from the pool. */
+  private buildWire (encrypted: boolean, direct = false): GuardedWire {
     const { session } = this
-    const wire = new GuardedWire(this.info.direction === 'incoming' ? 'tcpIncoming' : 'tcpOutgoing', encrypted ? 1 : 0,
-      encrypted ? () => session.admitKeyExchange(this) : undefined)
+    const type = this.info.direction === 'incoming' ? 'tcpIncoming' : 'tcpOutgoing'
+    this.pooled = direct && !encrypted
+    const wire = this.pooled ? wires.acquire(type) : new GuardedWire(type, encrypted ? 1 : 0, encrypted ? () => session.admitKeyExchange(this) : undefined)
+    if (!this.pooled) setUpWire(wire)
     this.wire = wire
-    wire.sink = this
-    wire.maxMessageSize = session.limits.maxMessageSize
-    wire.use(UtMetadataServer)
-    this.ext = (wire as unknown as { ut_metadata: UtMetadataServer }).ut_metadata
-    this.ext.attach(this)
     // Faults, oversized lengths and piece requests come through `sink`; the base class's own
     // events through handlers shared by every connection (`this` is the wire).
-    wire.on('error', onWireError)
+    wire.sink = this
+    wire.maxMessageSize = session.limits.maxMessageSize
+    this.ext = (wire as unknown as { ut_metadata: UtMetadataServer }).ut_metadata
+    this.ext.attach(this)
     if (encrypted) {
       wire.on('crypto-infohash', (obfuscated: string | Uint8Array) => {
         const infoHash = session.store.resolveObfuscated(typeof obfuscated === 'string' ? obfuscated : arr2hex(obfuscated))
@@ -286,7 +304,6 @@ export class PeerConnection implements MetadataRequestSink, WireSink {
         wire.setInfoHash(infoHash)
       })
     }
-    wire.on('handshake', onWireHandshake)
     return wire
   }
 
@@ -426,5 +443,15 @@ export class PeerConnection implements MetadataRequestSink, WireSink {
     try { this.wire?.destroy() } catch { /* already gone */ }
     try { this.stream.destroy() } catch { /* already gone */ }
     this.session.onPeerClosed(this)
+    const wire = this.wire
+    if (this.pooled && wire) {
+      // Nothing of this connection may reach the wire once it serves another one.
+      this.peerIdSeen = wire.peerId ?? undefined
+      const v = wire.peerExtendedHandshake?.v
+      this.clientSeen = typeof v === 'string' ? v : undefined
+      this.wire = undefined
+      this.ext = undefined
+      wires.release(wire)
+    }
   }
 }

@@ -56,6 +56,12 @@ export class UtMetadataServer {
     this.sink = sink
   }
 
+  /** Forgets the connection and the peer's id: a recycled wire (wire-pool.ts) serves another peer next. */
+  reset (): void {
+    this.sink = null
+    this.id = null
+  }
+
   onMessage (buf: Uint8Array): void {
     if (!this.sink) return
     // Nearly every message a metadata peer receives is a request in its canonical bytes:
