@@ -36,9 +36,21 @@ type Fields = Record<string, unknown>
 /** Timers bittorrent-protocol keeps per wire (keep-alive, request timeout): a recycled wire must have none running. */
 const TIMERS = ['_keepAliveInterval', '_timeout']
 
+/** A wire's fields as built, sorted by how each is put back (precomputed: restore runs per connection). */
 interface Snapshot {
   keys: Set<string>
-  entries: Array<[string, unknown]>
+  /** Restored as they were: primitives, functions, the known objects. */
+  values: Array<[string, unknown]>
+  /** Each becomes a new empty array. */
+  arrays: string[]
+  /** Each becomes a fresh copy of the recorded contents. */
+  plains: Array<[string, Fields]>
+  /** Known objects: [field, value, still-usable check]. */
+  known: Array<[string, unknown, (value: unknown) => boolean]>
+  /** Extensions to reset (our ut_metadata server). */
+  resets: Array<{ reset (): void }>
+  /** Fields the wire added after the snapshot (set to undefined on restore). */
+  late: string[]
   duplexState: unknown
 }
 
@@ -52,16 +64,26 @@ function isPlain (v: object): boolean {
 /** The wire's fields as built, or null when one is of a kind this file cannot restore. */
 function snapshotOf (wire: GuardedWire): Snapshot | null {
   const self = wire as unknown as Fields
-  const entries: Array<[string, unknown]> = []
+  const snap: Snapshot = { keys: new Set(), values: [], arrays: [], plains: [], known: [], resets: [], late: [], duplexState: self._duplexState }
   for (const key of Object.keys(self)) {
     const value = self[key]
-    if (value !== null && typeof value === 'object') {
-      if (Array.isArray(value) ? value.length !== 0 : !isPlain(value) && !KNOWN_OBJECTS[key]?.(value)) return null
+    snap.keys.add(key)
+    if (value === null || typeof value !== 'object') snap.values.push([key, value])
+    else if (Array.isArray(value)) {
+      if (value.length !== 0) return null
+      snap.arrays.push(key)
+    } else if (isPlain(value)) {
+      // Its contents as they are now: the wire goes on writing into the object itself.
+      snap.plains.push([key, copyPlain(value as Fields)])
+    } else {
+      const check = KNOWN_OBJECTS[key]
+      if (!check?.(value)) return null
+      snap.values.push([key, value])
+      snap.known.push([key, value, check])
+      if (key === 'ut_metadata') snap.resets.push(value as { reset (): void })
     }
-    // A plain object's contents are recorded as they are now: the wire goes on writing into it.
-    entries.push([key, value !== null && typeof value === 'object' && !Array.isArray(value) && isPlain(value) ? copyPlain(value as Fields) : value])
   }
-  return { keys: new Set(entries.map(e => e[0])), entries, duplexState: self._duplexState }
+  return snap
 }
 
 /** A shallow copy of a plain object, its array values copied too (`_events` holds arrays of listeners). */
@@ -134,20 +156,16 @@ export class WirePool {
     if (self._duplexState !== snap.duplexState) return false
     for (const key of TIMERS) if (self[key] !== null && self[key] !== undefined) return false
     // The recorded objects go back in: each must still be as it was (one replaced since is left alone).
-    for (const [key, value] of snap.entries) {
-      const check = KNOWN_OBJECTS[key]
-      if (check && !check(value)) return false
+    for (const [, value, check] of snap.known) if (!check(value)) return false
+    const keys = Object.keys(self)
+    if (keys.length !== snap.keys.size) {
+      for (const key of keys) if (!snap.keys.has(key)) { snap.keys.add(key); snap.late.push(key) }
     }
-    for (const key of Object.keys(self)) if (!snap.keys.has(key)) self[key] = undefined
-    for (const [key, value] of snap.entries) {
-      if (value === null || typeof value !== 'object') self[key] = value
-      else if (Array.isArray(value)) self[key] = []
-      else if (isPlain(value)) self[key] = copyPlain(value as Fields)
-      else {
-        self[key] = value
-        if (key === 'ut_metadata') (value as { reset (): void }).reset()
-      }
-    }
+    for (const key of snap.late) self[key] = undefined
+    for (const [key, value] of snap.values) self[key] = value
+    for (const key of snap.arrays) self[key] = []
+    for (const [key, contents] of snap.plains) self[key] = copyPlain(contents)
+    for (const ext of snap.resets) ext.reset()
     return true
   }
 }
