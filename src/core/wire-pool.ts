@@ -39,12 +39,14 @@ const TIMERS = ['_keepAliveInterval', '_timeout']
 /** A wire's fields as built, sorted by how each is put back (precomputed: restore runs per connection). */
 interface Snapshot {
   keys: Set<string>
-  /** Restored as they were: primitives, functions, the known objects. */
-  values: Array<[string, unknown]>
+  /** Restored as they were: primitives, functions, the known objects (keys and values side by side). */
+  valueKeys: string[]
+  values: unknown[]
   /** Each becomes a new empty array. */
   arrays: string[]
   /** Each becomes a fresh copy of the recorded contents. */
-  plains: Array<[string, Fields]>
+  plainKeys: string[]
+  plains: Fields[]
   /** Known objects: [field, value, still-usable check]. */
   known: Array<[string, unknown, (value: unknown) => boolean]>
   /** Extensions to reset (our ut_metadata server). */
@@ -64,21 +66,23 @@ function isPlain (v: object): boolean {
 /** The wire's fields as built, or null when one is of a kind this file cannot restore. */
 function snapshotOf (wire: GuardedWire): Snapshot | null {
   const self = wire as unknown as Fields
-  const snap: Snapshot = { keys: new Set(), values: [], arrays: [], plains: [], known: [], resets: [], late: [], duplexState: self._duplexState }
+  const snap: Snapshot = { keys: new Set(), valueKeys: [], values: [], arrays: [], plainKeys: [], plains: [], known: [], resets: [], late: [], duplexState: self._duplexState }
   for (const key of Object.keys(self)) {
     const value = self[key]
     snap.keys.add(key)
-    if (value === null || typeof value !== 'object') snap.values.push([key, value])
+    if (value === null || typeof value !== 'object') { snap.valueKeys.push(key); snap.values.push(value) }
     else if (Array.isArray(value)) {
       if (value.length !== 0) return null
       snap.arrays.push(key)
     } else if (isPlain(value)) {
       // Its contents as they are now: the wire goes on writing into the object itself.
-      snap.plains.push([key, copyPlain(value as Fields)])
+      snap.plainKeys.push(key)
+      snap.plains.push(copyPlain(value as Fields))
     } else {
       const check = KNOWN_OBJECTS[key]
       if (!check?.(value)) return null
-      snap.values.push([key, value])
+      snap.valueKeys.push(key)
+      snap.values.push(value)
       snap.known.push([key, value, check])
       if (key === 'ut_metadata') snap.resets.push(value as { reset (): void })
     }
@@ -156,16 +160,17 @@ export class WirePool {
     if (self._duplexState !== snap.duplexState) return false
     for (const key of TIMERS) if (self[key] !== null && self[key] !== undefined) return false
     // The recorded objects go back in: each must still be as it was (one replaced since is left alone).
-    for (const [, value, check] of snap.known) if (!check(value)) return false
+    // Indexed loops over side-by-side arrays: destructuring pairs here allocated per field.
+    for (let i = 0; i < snap.known.length; i++) if (!snap.known[i][2](snap.known[i][1])) return false
     const keys = Object.keys(self)
     if (keys.length !== snap.keys.size) {
-      for (const key of keys) if (!snap.keys.has(key)) { snap.keys.add(key); snap.late.push(key) }
+      for (let i = 0; i < keys.length; i++) if (!snap.keys.has(keys[i])) { snap.keys.add(keys[i]); snap.late.push(keys[i]) }
     }
-    for (const key of snap.late) self[key] = undefined
-    for (const [key, value] of snap.values) self[key] = value
-    for (const key of snap.arrays) self[key] = []
-    for (const [key, contents] of snap.plains) self[key] = copyPlain(contents)
-    for (const ext of snap.resets) ext.reset()
+    for (let i = 0; i < snap.late.length; i++) self[snap.late[i]] = undefined
+    for (let i = 0; i < snap.valueKeys.length; i++) self[snap.valueKeys[i]] = snap.values[i]
+    for (let i = 0; i < snap.arrays.length; i++) self[snap.arrays[i]] = []
+    for (let i = 0; i < snap.plainKeys.length; i++) self[snap.plainKeys[i]] = copyPlain(snap.plains[i])
+    for (let i = 0; i < snap.resets.length; i++) snap.resets[i].reset()
     return true
   }
 }
