@@ -124,7 +124,6 @@ const ratios: number[] = []
 for (let r = 0; r < ROUNDS; r++) {
   ours.push(await cpuPerExchange(mine))
   if (base) { theirs.push(await cpuPerExchange(base)); ratios.push(ours[r] / theirs[r]) }
-  if (process.env.HOT_PATHS_TRACE) console.log(r, ours[r].toFixed(1), theirs[r]?.toFixed(1))
 }
 const show = (xs: number[]): string => `${median(xs).toFixed(3).padStart(8)} us CPU/op  (${Math.min(...xs).toFixed(3)}-${Math.max(...xs).toFixed(3)})`
 console.log(`${mine.label.padEnd(48)} ${show(ours)}`)

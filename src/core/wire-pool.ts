@@ -25,7 +25,7 @@ const KNOWN_OBJECTS: Record<string, (value: unknown) => boolean> = {
   // streamx's halves: a direct-mode wire never reads, writes or ends its stream side.
   _readableState: () => true,
   _writableState: () => true,
-  // bittorrent-protocol replaces it on `bitfield`/`have_all`/`have_none`; `have` grows it in place.
+  // bittorrent-protocol replaces it on `bitfield` and `have_all`; `have` grows it in place.
   peerPieces: v => (v as { buffer?: Uint8Array }).buffer?.length === 0,
   // Our ut_metadata server: reset() forgets the peer's id and its sink.
   ut_metadata: v => typeof (v as { reset?: unknown }).reset === 'function'
