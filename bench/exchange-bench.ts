@@ -42,6 +42,8 @@ export interface ExchangeRun {
    */
   backgroundCores: number
   peerRssKiB: number
+  /** The measured window on CLOCK_MONOTONIC in microseconds, the clock of V8 CPU profiles (bench/profile-stages.ts --between). */
+  windowUs: [number, number]
   /** Which round of a repeated measurement (bench/run.ts --repeat). */
   round?: number
   /** For a median of several rounds: how many, and the min-max of the headline figures. */
@@ -147,9 +149,11 @@ export async function runExchanges (peer: PeerProcess, options: ExchangeOptions)
     const cpu0 = cpuTimes(peer.pid)
     const machine0 = machineBusyMs()
     const self0 = process.cpuUsage()
+    const us0 = Number(process.hrtime.bigint() / 1000n)
     for (const g of gens) g.child.send({ type: 'go', durationMs: options.durationMs })
     const results: GenResult[] = await Promise.all(gens.map(async g => await g.next()))
     const cpu1 = cpuTimes(peer.pid)
+    const us1 = Number(process.hrtime.bigint() / 1000n)
     const peerCpu = cpu1.user + cpu1.system - cpu0.user - cpu0.system
     const peerSys = cpu1.system - cpu0.system
     const machine = machineBusyMs() - machine0
@@ -190,7 +194,8 @@ export async function runExchanges (peer: PeerProcess, options: ExchangeOptions)
       generatorCpuUtil: results.map(r => r.cpuMs / r.wallMs),
       generatorCpuPerExchangeMs: exchanges > 0 ? genCpu / exchanges : NaN,
       backgroundCores: Math.max(0, machine - peerCpu - genCpu - (self.user + self.system) / 1000) / wallMs,
-      peerRssKiB: rss
+      peerRssKiB: rss,
+      windowUs: [us0, us1]
     }
   } finally {
     for (const g of gens) {

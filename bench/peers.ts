@@ -41,6 +41,8 @@ export interface StartOptions {
   nodeArgs?: string[]
   /** torrent-fish: extra CLI flags, after the standard ones. */
   tfArgs?: string[]
+  /** torrent-fish: the CLI entry to run (another checkout's bench/tf-cli.ts, for before/after in one run). */
+  entry?: string
 }
 
 /**
@@ -130,7 +132,7 @@ function startProcess (name: PeerName, cmd: string, args: string[], done: (lines
 
 /** torrent-fish as its CLI: `-l DIR -p 0 --json --per-ip-limit 100000 -c 100000`. */
 export function startTorrentFish (loadPath: string, options: StartOptions = {}): Promise<PeerProcess> {
-  const entry = options.dist ? path.join(BENCH, 'tf-dist.mjs') : path.join(BENCH, 'tf-cli.ts')
+  const entry = options.entry ?? (options.dist ? path.join(BENCH, 'tf-dist.mjs') : path.join(BENCH, 'tf-cli.ts'))
   // The same V8 flag bin/torrent-fish.js's shebang gives the installed CLI.
   const args = ['--max-semi-space-size=8', ...(options.nodeArgs ?? []), entry, '-l', loadPath, '-p', '0', '-i', '127.0.0.1', '--json', '--per-ip-limit', '100000', '-c', '100000']
   if (options.watch === false) args.push('--no-watch')
@@ -159,7 +161,7 @@ export function startLibtorrent (loadPath: string, options: StartOptions = {}): 
 
 /** Node's floor: the reference responder (bench/ref-responder.ts), same V8 flag as the CLI. */
 export function startNodeFloor (loadPath: string, options: StartOptions = {}): Promise<PeerProcess> {
-  const args = ['--max-semi-space-size=8', path.join(BENCH, 'ref-responder.ts'), '-l', loadPath, '-p', '0']
+  const args = ['--max-semi-space-size=8', ...(options.nodeArgs ?? []), path.join(BENCH, 'ref-responder.ts'), '-l', loadPath, '-p', '0']
   return startProcess('node-floor', process.execPath, args, lines => {
     const loaded = lines.find(l => l.event === 'loaded')
     const listening = lines.find(l => l.event === 'listening')

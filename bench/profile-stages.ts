@@ -6,14 +6,14 @@
  * inside serving as "serving"); samples with no such frame go to "other JS" or, when V8 was
  * in native code with no JavaScript on the stack, to "(program)" / "(garbage collector)".
  *
- *   node bench/profile-stages.ts PROFILE.cpuprofile [--top N]
+ *   node bench/profile-stages.ts PROFILE.cpuprofile [--top N] [--between START-END,...]
  * Profiles come from `node bench/run.ts --cpu-prof DIR` (or `node --cpu-prof` on the CLI).
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 
 interface Node { id: number, callFrame: { functionName: string, url: string, lineNumber: number }, children?: number[] }
-interface Profile { nodes: Node[], samples: number[], timeDeltas: number[] }
+interface Profile { nodes: Node[], samples: number[], timeDeltas: number[], startTime: number }
 
 /** Stage -> frames that belong to it (function name, optionally `@file` substring). Order = priority for ties. */
 const STAGES: Array<[string, RegExp]> = [
@@ -36,7 +36,12 @@ function frameKey (n: Node): string {
   return `${n.callFrame.functionName}@${pkg && base === 'index' ? pkg : base}`
 }
 
-export function stages (profile: Profile): { total: number, byStage: Map<string, number>, topSelf: Array<[string, number]> } {
+/**
+ * @param between only samples inside these [start, end] spans (CLOCK_MONOTONIC microseconds,
+ *   the profile's clock: bench/exchange-bench.ts records each measured window as `windowUs`),
+ *   so start-up, loading and warm-up do not count.
+ */
+export function stages (profile: Profile, between?: Array<[number, number]>): { total: number, byStage: Map<string, number>, topSelf: Array<[string, number]> } {
   const parent = new Map<number, number>()
   const byId = new Map<number, Node>()
   for (const n of profile.nodes) {
@@ -65,8 +70,11 @@ export function stages (profile: Profile): { total: number, byStage: Map<string,
   const byStage = new Map<string, number>()
   const self = new Map<string, number>()
   let total = 0
+  let t = profile.startTime
   for (let i = 0; i < profile.samples.length; i++) {
     const dt = profile.timeDeltas[i] ?? 0
+    t += dt
+    if (between && !between.some(([a, b]) => t >= a && t <= b)) continue
     const id = profile.samples[i]
     const s = resolve(id)
     if (s === '(idle)') continue
@@ -79,9 +87,11 @@ export function stages (profile: Profile): { total: number, byStage: Map<string,
 }
 
 if (import.meta.main) {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } })
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' }, between: { type: 'string' } } })
+  // --between a-b,c-d: the measured windows (microseconds), as printed by bench/exchange-ab.ts.
+  const between = values.between?.split(',').map(s => s.split('-').map(Number) as [number, number])
   for (const file of positionals) {
-    const { total, byStage, topSelf } = stages(JSON.parse(readFileSync(file, 'utf8')) as Profile)
+    const { total, byStage, topSelf } = stages(JSON.parse(readFileSync(file, 'utf8')) as Profile, between)
     console.log(`${file}: ${(total / 1000).toFixed(0)} ms busy`)
     for (const [s, t] of [...byStage].sort((a, b) => b[1] - a[1])) console.log(`  ${(100 * t / total).toFixed(1).padStart(5)}%  ${s}`)
     console.log('  top self time:')

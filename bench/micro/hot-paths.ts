@@ -5,20 +5,26 @@
  * and the Wire over a direct in-memory stream (Wire construction, handshake routing, extended
  * handshake, serving, close), against the same exchange answered by hand-written code.
  *
- *   node bench/micro/hot-paths.ts [--n 100000] [--exchanges 20000]
- * Figures are per operation, median of 5 runs (min-max); compare runs on the same machine.
+ *   node bench/micro/hot-paths.ts [--n 100000] [--exchanges 20000] [--rounds 9] [--base DIR]
+ * Index figures are wall time per operation, median of 5 runs (min-max). The exchange is CPU
+ * time per exchange, median of the rounds; with `--base DIR` (another checkout, e.g. of the
+ * commit before a change) the same exchange also runs through that checkout's core, rounds
+ * alternating, and the ratio of each round pair is printed: the before/after to trust on a
+ * busy machine.
  */
 import { createHash } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { EventEmitter } from 'node:events'
+import path from 'node:path'
 import bencode from 'bencode'
 import { PackedIndex } from '../../src/core/index-packed.ts'
 import { MetadataPeer } from '../../src/core/metadata-peer.ts'
 import { parseTorrent } from '../../src/core/torrent.ts'
 
-const { values } = parseArgs({ options: { n: { type: 'string', default: '100000' }, exchanges: { type: 'string', default: '20000' } } })
+const { values } = parseArgs({ options: { n: { type: 'string', default: '100000' }, exchanges: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '9' }, base: { type: 'string' } } })
 const N = Number(values.n)
 const EXCHANGES = Number(values.exchanges)
+const ROUNDS = Number(values.rounds)
 
 function measure (label: string, ops: number, fn: () => void): void {
   const times: number[] = []
@@ -62,40 +68,70 @@ class MemStream extends EventEmitter {
 
 const info = bencode.encode({ name: 'bench', 'piece length': 262144, length: 1e8, pieces: new Uint8Array(20 * 400) }) as Uint8Array
 const torrentBytes = bencode.encode({ announce: 'http://tracker.invalid/announce', info: bencode.decode(info) }) as Uint8Array
-const parsed = await parseTorrent(torrentBytes, 'bench.torrent')
-const peer = new MetadataPeer({ connectionLimit: 1e9, perIpLimit: 1e9 })
-await peer.addTorrent(parsed, { pin: true })
 const reserved = new Uint8Array(8)
 reserved[5] |= 0x10
 reserved[7] |= 0x04
 const pstr = Buffer.from('\x13BitTorrent protocol', 'latin1')
 const extHs = bencode.encode({ m: { ut_metadata: 3 } }) as Uint8Array
 const msg = (ext: number, payload: Uint8Array): Buffer => { const b = Buffer.alloc(6 + payload.length); b.writeUInt32BE(2 + payload.length); b[4] = 20; b[5] = ext; b.set(payload, 6); return b }
-const hello = Buffer.concat([pstr, reserved, Buffer.from(parsed.infoHash, 'hex'), Buffer.alloc(20, 7), msg(0, extHs)])
-const pieces = Math.ceil(parsed.infoSize / 16384)
-const request = Buffer.concat(Array.from({ length: pieces }, (_, i) => msg(1, bencode.encode({ msg_type: 0, piece: i }) as Uint8Array)))
-let served = 0
-peer.on('metadata-served', () => { served += 1 })
 
-async function exchanges (n: number): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    const s = new MemStream()
-    const conn = peer.handleConnection(s, { transport: 'memory', direction: 'incoming', remoteAddress: '127.0.0.1' })
-    s.emit('data', hello)
-    s.emit('data', request)
-    await Promise.resolve() // the wire flushes on a microtask
-    conn.close('done', 'bench')
+/** A session holding the bench torrent, from this checkout's core or another's (`--base`). */
+async function exchanger (core: { MetadataPeer: typeof MetadataPeer, parseTorrent: typeof parseTorrent }): Promise<{ label: string, run: (n: number) => Promise<void>, served: () => number, close: () => Promise<void> }> {
+  const parsed = await core.parseTorrent(torrentBytes, 'bench.torrent')
+  const peer = new core.MetadataPeer({ connectionLimit: 1e9, perIpLimit: 1e9 })
+  await peer.addTorrent(parsed, { pin: true })
+  const hello = Buffer.concat([pstr, reserved, Buffer.from(parsed.infoHash, 'hex'), Buffer.alloc(20, 7), msg(0, extHs)])
+  const pieces = Math.ceil(parsed.infoSize / 16384)
+  const request = Buffer.concat(Array.from({ length: pieces }, (_, i) => msg(1, bencode.encode({ msg_type: 0, piece: i }) as Uint8Array)))
+  let served = 0
+  peer.on('metadata-served', () => { served += 1 })
+  return {
+    label: `exchange through the core (${parsed.infoSize} B, ${pieces} pieces)`,
+    served: () => served,
+    close: () => peer.close(),
+    run: async n => {
+      for (let i = 0; i < n; i++) {
+        const s = new MemStream()
+        const conn = peer.handleConnection(s, { transport: 'memory', direction: 'incoming', remoteAddress: '127.0.0.1' })
+        s.emit('data', hello)
+        s.emit('data', request)
+        await Promise.resolve() // the wire flushes on a microtask
+        conn.close('done', 'bench')
+      }
+    }
   }
 }
-const before = served
-const times: number[] = []
-for (let r = 0; r < 5; r++) {
-  const t0 = performance.now()
-  await exchanges(EXCHANGES)
-  times.push(((performance.now() - t0) * 1000) / EXCHANGES)
+
+/** CPU microseconds per exchange (this thread's user + system, so a busy machine's waits do not count). */
+async function cpuPerExchange (x: Awaited<ReturnType<typeof exchanger>>): Promise<number> {
+  const c0 = process.cpuUsage()
+  await x.run(EXCHANGES)
+  const c = process.cpuUsage(c0)
+  return (c.user + c.system) / EXCHANGES
 }
-times.sort((a, b) => a - b)
-if (served - before !== 5 * EXCHANGES) throw new Error(`served ${served - before} of ${5 * EXCHANGES}`)
-console.log(`${`exchange through the core (${parsed.infoSize} B, ${pieces} pieces)`.padEnd(48)} ${times[2].toFixed(3).padStart(8)} us/op  (${times[0].toFixed(3)}-${times[4].toFixed(3)})`)
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const mine = await exchanger({ MetadataPeer, parseTorrent })
+const base = values.base
+  ? await exchanger({ ...(await import(path.resolve(values.base, 'src/core/metadata-peer.ts'))), ...(await import(path.resolve(values.base, 'src/core/torrent.ts'))) })
+  : undefined
+// Past the JIT's tiers before anything is measured.
+for (let i = 0; i < 4; i++) { await mine.run(5000); await base?.run(5000) }
+const ours: number[] = []
+const theirs: number[] = []
+const ratios: number[] = []
+// Rounds alternate between the two checkouts, so drift in the machine's load hits both alike.
+for (let r = 0; r < ROUNDS; r++) {
+  ours.push(await cpuPerExchange(mine))
+  if (base) { theirs.push(await cpuPerExchange(base)); ratios.push(ours[r] / theirs[r]) }
+}
+const show = (xs: number[]): string => `${median(xs).toFixed(3).padStart(8)} us CPU/op  (${Math.min(...xs).toFixed(3)}-${Math.max(...xs).toFixed(3)})`
+console.log(`${mine.label.padEnd(48)} ${show(ours)}`)
+if (base) {
+  console.log(`${'  the same through --base'.padEnd(48)} ${show(theirs)}`)
+  console.log(`${'  this checkout / --base, per round'.padEnd(48)} ${median(ratios).toFixed(3).padStart(8)}  (${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)})`)
+}
+if (mine.served() < ROUNDS * EXCHANGES) throw new Error(`served ${mine.served()} of ${ROUNDS * EXCHANGES}`)
 if (sink === 0.5) console.log(sink)
-await peer.close()
+await mine.close()
+await base?.close()

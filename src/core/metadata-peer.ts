@@ -284,9 +284,8 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
 
   onPeerReady (conn: PeerConnection): void {
     this.admission.handshaken(conn)
-    const infoHash = conn.record!.infoHash
-    this.stats.count(infoHash, 'peers')
-    this.stats.count(infoHash, 'connections')
+    this.stats.add(conn.counters!, 'peers')
+    this.stats.add(conn.counters!, 'connections')
     // Summaries are built only for listeners: at thousands of exchanges a second they add up.
     if (this.listenerCount('peer') > 0) this.emit('peer', conn.summary())
   }
@@ -297,10 +296,9 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
 
   onMetadataServed (conn: PeerConnection): void {
     this.admission.satisfied(conn)
-    const infoHash = conn.record!.infoHash
-    this.stats.count(infoHash, 'metadataServed')
+    this.stats.add(conn.counters!, 'metadataServed')
     this.stats.transport(conn.info.transport).metadataServed += 1
-    if (this.listenerCount('metadata-served') > 0) this.emit('metadata-served', { infoHash, peer: conn.summary() })
+    if (this.listenerCount('metadata-served') > 0) this.emit('metadata-served', { infoHash: conn.record!.infoHash, peer: conn.summary() })
   }
 
   onPeerClosed (conn: PeerConnection): void {
@@ -310,10 +308,10 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
     this.admission.remove(conn)
     if (this.admission.size < size) {
       this.stats.transport(conn.info.transport).peers -= 1
-      if (conn.isHandshaken && conn.record) this.stats.count(conn.record.infoHash, 'peers', -1)
+      if (conn.isHandshaken && conn.counters) this.stats.add(conn.counters, 'peers', -1)
     }
     if (this.admission.size === 0) this.stopSweeper()
-    if (this.listenerCount('peer-close') > 0) this.emit('peer-close', { ...conn.summary(), ...close })
+    if (this.listenerCount('peer-close') > 0) this.emit('peer-close', Object.assign(conn.summary(), close))
   }
 
   admitKeyExchange (conn: PeerConnection): void {

@@ -5,11 +5,13 @@
  */
 import type { Duplex as StreamxDuplex } from 'streamx'
 import { arr2hex } from 'uint8-util'
-import { GuardedWire } from './wire.ts'
+import { GuardedWire, type WireSink } from './wire.ts'
+import { WirePool } from './wire-pool.ts'
 import { UtMetadataServer, type MetadataRequestSink } from './ut-metadata-server.ts'
 import { METADATA_PIECE_SIZE, REQUEST_QUEUE_SLACK, MAX_METADATA_COPIES_PER_CONNECTION, CLIENT_NAME } from './constants.ts'
 import type { TorrentRecord } from './torrent.ts'
 import type { PeerSession } from './peer-session.ts'
+import type { TorrentCounters } from './stats.ts'
 
 /** Which transport a connection came over. */
 export type TransportName = 'tcp' | 'utp' | 'webrtc' | 'memory' | (string & {})
@@ -91,7 +93,51 @@ export function routeHandshake (bytes: Uint8Array): 'more' | 'not-plaintext' | s
 
 let nextId = 1
 
-export class PeerConnection implements MetadataRequestSink {
+/**
+ * Stream and wire handlers shared by every connection (`this` is the stream or the wire), so a
+ * connection allocates no closure per event it listens to. A stream finds its connection
+ * under this key; a wire through its sink.
+ */
+const CONNECTION = Symbol('torrent-fish connection')
+function connectionOf (stream: unknown): PeerConnection { return (stream as Record<symbol, PeerConnection>)[CONNECTION] }
+function onStreamError (this: unknown, err: Error): void { connectionOf(this).close('stream-error', 'read', err.message) }
+function onStreamEnd (this: unknown): void { connectionOf(this).close('remote-closed', 'read') }
+function onStreamData (this: unknown, chunk: Uint8Array): void { connectionOf(this).onData(chunk) }
+function onStreamActivity (this: unknown): void { connectionOf(this).touch() }
+function onWireError (this: GuardedWire, err: Error): void { (this.sink as PeerConnection | null)?.close('protocol-error', 'wire', err.message) }
+function onWireClose (this: GuardedWire): void { (this.sink as PeerConnection | null)?.onWireEnd() }
+function onWireHandshake (this: GuardedWire, infoHash: string): void { (this.sink as PeerConnection | null)?.onHandshake(infoHash) }
+
+/** What every wire gets once: our ut_metadata server and the shared handlers of the base class's events. */
+function setUpWire (wire: GuardedWire): void {
+  wire.use(UtMetadataServer)
+  wire.on('error', onWireError)
+  wire.on('handshake', onWireHandshake)
+}
+
+/** Plaintext direct-mode wires, recycled from one connection to the next (see wire-pool.ts). */
+const wires = new WirePool(setUpWire)
+
+/**
+ * Our extended handshake's fields, one frozen object per (metadata_size, port): the wire
+ * finds the encoded bytes by the object (GuardedWire._sendExtendedHandshake), so a
+ * connection neither builds the object nor a key for it.
+ */
+const extendedHandshakes = new Map<number, Readonly<Record<string, unknown>>>()
+const EXTENDED_HANDSHAKES_MAX = 4096
+
+function extendedHandshakeFor (infoSize: number, port: number | undefined): Readonly<Record<string, unknown>> {
+  const key = infoSize * 65536 + (port ?? 0)
+  let hs = extendedHandshakes.get(key)
+  if (!hs) {
+    hs = Object.freeze({ v: CLIENT_NAME, metadata_size: infoSize, ...(port ? { p: port } : {}) })
+    if (extendedHandshakes.size >= EXTENDED_HANDSHAKES_MAX) extendedHandshakes.clear()
+    extendedHandshakes.set(key, hs)
+  }
+  return hs
+}
+
+export class PeerConnection implements MetadataRequestSink, WireSink {
   readonly id = nextId++
   readonly info: ConnectionInfo
   /**
@@ -100,12 +146,22 @@ export class PeerConnection implements MetadataRequestSink {
    * next to nothing. Private: it is bittorrent-protocol's class, not part of our API.
    */
   private wire: GuardedWire | undefined
+  /** The wire came from the pool and goes back to it when this connection closes. */
+  private pooled = false
+  /** What summary() reads from the wire, kept once a pooled wire has gone back. */
+  private peerIdSeen: string | undefined
+  private clientSeen: string | undefined
   /** Bytes received before the wire exists (at most the 48 bytes that route a handshake, or one chunk). */
   private early: Uint8Array | undefined
   readonly createdAt: number
   lastActivity: number
   record: TorrentRecord | undefined
+  /** This torrent's counters, looked up once per connection. */
+  counters: TorrentCounters | undefined
   closed: CloseInfo | undefined
+  /** The record a plaintext handshake was routed to, and the hash it named (reused at the handshake). */
+  private routed: TorrentRecord | undefined
+  private routedHash: string | undefined
   private readonly stream: ByteStream
   private readonly session: PeerSession
   private ext: UtMetadataServer | undefined
@@ -140,8 +196,8 @@ export class PeerConnection implements MetadataRequestSink {
       remoteAddress: this.info.remoteAddress,
       remotePort: this.info.remotePort,
       infoHash: this.record?.infoHash,
-      peerId: this.wire?.peerId ?? undefined,
-      client: typeof this.wire?.peerExtendedHandshake?.v === 'string' ? this.wire.peerExtendedHandshake.v : undefined
+      peerId: this.wire ? this.wire.peerId ?? undefined : this.peerIdSeen,
+      client: this.wire ? (typeof this.wire.peerExtendedHandshake?.v === 'string' ? this.wire.peerExtendedHandshake.v : undefined) : this.clientSeen
     }
   }
 
@@ -149,44 +205,68 @@ export class PeerConnection implements MetadataRequestSink {
     const { stream, session } = this
     const upload = session.uploadThrottle()
     const download = session.downloadThrottle()
-    stream.on('error', (err: Error) => this.close('stream-error', 'read', err.message))
-    stream.on('end', () => this.close('remote-closed', 'read'))
-    stream.on('close', () => this.close('remote-closed', 'read'))
+    ;(stream as unknown as Record<symbol, PeerConnection>)[CONNECTION] = this
+    stream.on('error', onStreamError)
+    stream.on('end', onStreamEnd)
+    stream.on('close', onStreamEnd)
 
     if (upload || download || typeof stream.write !== 'function') {
       // Rate limits sit between the stream and the wire as pipes: the wire is built now.
       const wire = this.buildWire(this.info.encryption === true && this.info.direction === 'incoming')
+      wire.on('close', onWireClose)
       if (download) stream.pipe(download).pipe(wire)
       else stream.pipe(wire)
       if (upload) (wire as unknown as StreamxDuplex).pipe(upload).pipe(stream)
       else (wire as unknown as StreamxDuplex).pipe(stream)
-      stream.on('data', () => { this.lastActivity = session.now() })
+      stream.on('data', onStreamActivity)
       this.startOutgoing()
       return
     }
 
     // The hot path: no stream pipes. Received chunks go straight into the Wire's parser, and
-    // what the Wire sends within one tick leaves in one write. A socket that stops draining
-    // stops our reading too, so a peer that asks without reading cannot pile up replies.
-    const write = stream.write.bind(stream)
-    this.writeOut = (chunk: Uint8Array): void => {
-      if (write(chunk) === false && stream.pause && stream.resume && stream.once) {
-        stream.pause()
-        stream.once('drain', () => { if (!this.closed) stream.resume!() })
-      }
-    }
-    stream.on('data', (chunk: Uint8Array) => {
-      this.lastActivity = session.now()
-      if (this.wire) this.wire.feed(chunk)
-      else this.beforeWire(chunk)
-    })
+    // what the Wire sends within one tick leaves in one write (writeOut).
+    stream.on('data', onStreamData)
     if (this.info.direction === 'outgoing') {
-      this.buildWire(false).attachDirect(this.writeOut)
+      this.buildWire(false, true).attachDirect(this)
       this.startOutgoing()
     }
   }
 
-  private writeOut: (chunk: Uint8Array) => void = () => {}
+  touch (): void { this.lastActivity = this.session.now() }
+
+  /** Direct mode, from the stream's `data` events. */
+  onData (chunk: Uint8Array): void {
+    if (this.closed) return
+    this.lastActivity = this.session.now()
+    if (this.wire) this.wire.feed(chunk)
+    else this.beforeWire(chunk)
+  }
+
+  /**
+   * Direct mode: what the wire sent this tick. A socket that stops draining stops our reading
+   * too, so a peer that asks without reading cannot pile up replies.
+   */
+  writeOut (chunk: Uint8Array): void {
+    const { stream } = this
+    if (stream.write!(chunk) === false && stream.pause && stream.resume && stream.once) {
+      stream.pause()
+      stream.once('drain', () => { if (!this.closed) stream.resume!() })
+    }
+  }
+
+  // ---- WireSink: what the wire reports (no listener or closure per connection) ----
+
+  onOversized (length: number): void {
+    this.close('message-too-large', 'read', `peer announced a ${length}-byte message (cap ${this.session.limits.maxMessageSize})`)
+  }
+
+  onPieceRequest (): void {
+    if (this.counters) this.session.stats.add(this.counters, 'pieceRequestsRefused')
+  }
+
+  onWireEnd (): void {
+    this.close(this.handshaken ? 'protocol-error' : 'not-bittorrent', this.handshaken ? 'wire' : 'handshake', 'the wire ended the connection')
+  }
 
   /**
    * An incoming connection's first bytes, before any per-connection protocol object exists:
@@ -209,36 +289,34 @@ export class PeerConnection implements MetadataRequestSink {
     const mayEncrypt = this.info.encryption === true
     if (verdict === 'not-plaintext') {
       if (!mayEncrypt) return this.close('not-bittorrent', 'handshake', 'the first bytes are not a BitTorrent handshake (and encryption is off)')
-      this.buildWire(true).attachDirect(this.writeOut)
+      this.buildWire(true).attachDirect(this)
     } else {
       const record = this.session.store.get(verdict)
       if (!record) return this.close('unknown-infohash', 'handshake', `no torrent with info hash ${verdict}`)
       const max = this.session.limits.maxMessageSize
       const oversized = firstOversizedFrame(bytes, max)
       if (oversized >= 0) return this.close('message-too-large', 'read', `peer announced a ${oversized}-byte message (cap ${max})`)
-      this.buildWire(false).attachDirect(this.writeOut)
+      this.routed = record
+      this.routedHash = verdict
+      this.buildWire(false, true).attachDirect(this)
     }
     this.wire!.feed(bytes)
   }
 
-  private buildWire (encrypted: boolean): GuardedWire {
+  /** @param direct the wire will be fed directly (attachDirect): a plaintext one comes from the pool. */
+  private buildWire (encrypted: boolean, direct = false): GuardedWire {
     const { session } = this
-    const wire = new GuardedWire(this.info.direction === 'incoming' ? 'tcpIncoming' : 'tcpOutgoing', encrypted ? 1 : 0,
-      () => session.admitKeyExchange(this))
+    const type = this.info.direction === 'incoming' ? 'tcpIncoming' : 'tcpOutgoing'
+    this.pooled = direct && !encrypted
+    const wire = this.pooled ? wires.acquire(type) : new GuardedWire(type, encrypted ? 1 : 0, encrypted ? () => session.admitKeyExchange(this) : undefined)
+    if (!this.pooled) setUpWire(wire)
     this.wire = wire
+    // Faults, oversized lengths and piece requests come through `sink`; the base class's own
+    // events through handlers shared by every connection (`this` is the wire).
+    wire.sink = this
     wire.maxMessageSize = session.limits.maxMessageSize
-    wire.use(UtMetadataServer)
     this.ext = (wire as unknown as { ut_metadata: UtMetadataServer }).ut_metadata
     this.ext.attach(this)
-    wire.on('error', (err: Error) => this.close('protocol-error', 'wire', err.message))
-    // A throw from anything that ran on this peer's bytes (see GuardedWire._write).
-    wire.on('fault', (err: unknown) => this.onFault(err))
-    wire.on('close', () => this.close(this.handshaken ? 'protocol-error' : 'not-bittorrent', this.handshaken ? 'wire' : 'handshake', 'the wire ended the connection'))
-    wire.on('oversized', (length: number) =>
-      this.close('message-too-large', 'read', `peer announced a ${length}-byte message (cap ${wire.maxMessageSize})`))
-    wire.on('piece-request', () => {
-      if (this.record) session.stats.count(this.record.infoHash, 'pieceRequestsRefused')
-    })
     if (encrypted) {
       wire.on('crypto-infohash', (obfuscated: string | Uint8Array) => {
         const infoHash = session.store.resolveObfuscated(typeof obfuscated === 'string' ? obfuscated : arr2hex(obfuscated))
@@ -246,7 +324,6 @@ export class PeerConnection implements MetadataRequestSink {
         wire.setInfoHash(infoHash)
       })
     }
-    wire.once('handshake', (infoHash: string) => this.onHandshake(infoHash))
     return wire
   }
 
@@ -262,10 +339,13 @@ export class PeerConnection implements MetadataRequestSink {
     this.sendHandshake(record.infoHash)
   }
 
-  private onHandshake (infoHash: string): void {
-    if (this.closed) return
+  /** @internal the wire's `handshake` event. */
+  onHandshake (infoHash: string): void {
+    if (this.closed || this.handshaken) return
     const { session } = this
-    const record = session.store.get(infoHash)
+    // The routed record is the same lookup, done a moment ago on the same bytes.
+    const record = this.routedHash === infoHash && session.store.isCurrent(this.routed!) ? this.routed : session.store.get(infoHash)
+    this.routed = undefined
     if (this.info.direction === 'outgoing' && (!record || record.infoHash !== this.record?.infoHash)) {
       return this.close('infohash-mismatch', 'handshake', `dialed for ${this.record?.infoHash}, peer answered ${infoHash}`)
     }
@@ -274,6 +354,7 @@ export class PeerConnection implements MetadataRequestSink {
       return this.close('private-torrent', 'handshake', `${infoHash} is private (BEP 27) and serving private torrents is off`)
     }
     this.record = record
+    this.counters = session.stats.torrent(record.infoHash)
     this.handshaken = true
     this.sentPieces = new Uint8Array(Math.ceil(record.infoSize / METADATA_PIECE_SIZE))
     // Echo the hash the peer used: a v2 peer of a hybrid torrent handshakes with the truncated v2 hash.
@@ -287,11 +368,7 @@ export class PeerConnection implements MetadataRequestSink {
     const wire = this.wire!
     const record = this.record ?? session.store.get(infoHash)
     if (!record) return
-    wire.extendedHandshake = {
-      v: CLIENT_NAME,
-      metadata_size: record.infoSize,
-      ...(session.listenPort ? { p: session.listenPort } : {})
-    }
+    wire.extendedHandshake = extendedHandshakeFor(record.infoSize, session.listenPort) as Record<string, unknown>
     wire.handshake(infoHash, session.peerId, { dht: session.dht, fast: true })
   }
 
@@ -311,7 +388,7 @@ export class PeerConnection implements MetadataRequestSink {
     }
     const pieces = this.sentPieces!.length
     if (piece < 0 || piece >= pieces) {
-      session.stats.count(record.infoHash, 'metadataRejects')
+      session.stats.add(this.counters!, 'metadataRejects')
       // BEP 9: the reject names the piece that was asked for, whatever it was.
       this.ext!.sendReject(piece)
       return
@@ -354,8 +431,8 @@ export class PeerConnection implements MetadataRequestSink {
         return this.close('no-ut-metadata', 'extension', 'peer withdrew its ut_metadata id')
       }
       this.totalSent += 1
-      session.stats.count(record.infoHash, 'metadataPiecesServed')
-      session.stats.count(record.infoHash, 'bytesServed', data.length)
+      session.stats.add(this.counters!, 'metadataPiecesServed')
+      session.stats.add(this.counters!, 'bytesServed', data.length)
       if (this.sentPieces![piece] === 0) {
         this.sentPieces![piece] = 1
         this.distinctSent += 1
@@ -369,7 +446,7 @@ export class PeerConnection implements MetadataRequestSink {
    * A throw from code that ran on this peer's input (ours or a library's send path): the
    * connection ends with the fault's reason, or `internal-error`, and the process goes on.
    */
-  private onFault (err: unknown): void {
+  onFault (err: unknown): void {
     const message = err instanceof Error ? err.message : String(err)
     const { reason, op } = err as { reason?: unknown, op?: unknown }
     if (typeof reason === 'string' && typeof op === 'string') return this.close(reason, op, message)
@@ -382,8 +459,19 @@ export class PeerConnection implements MetadataRequestSink {
     this.closed = { reason, op, ...(message ? { message } : {}) }
     this.queue.length = 0
     this.early = undefined
+    this.routed = undefined
     try { this.wire?.destroy() } catch { /* already gone */ }
     try { this.stream.destroy() } catch { /* already gone */ }
     this.session.onPeerClosed(this)
+    const wire = this.wire
+    if (this.pooled && wire) {
+      // Nothing of this connection may reach the wire once it serves another one.
+      this.peerIdSeen = wire.peerId ?? undefined
+      const v = wire.peerExtendedHandshake?.v
+      this.clientSeen = typeof v === 'string' ? v : undefined
+      this.wire = undefined
+      this.ext = undefined
+      wires.release(wire)
+    }
   }
 }

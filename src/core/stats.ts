@@ -75,6 +75,12 @@ export class Stats {
     this.totals[key] += n
   }
 
+  /** {@link count} on counters already looked up (a connection keeps its torrent's). */
+  add (counters: TorrentCounters, key: keyof TorrentCounters, n = 1): void {
+    counters[key] += n
+    this.totals[key] += n
+  }
+
   close (transport: string, reason: string): void {
     const t = this.transport(transport)
     t.closes[reason] = (t.closes[reason] ?? 0) + 1

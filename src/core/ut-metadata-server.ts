@@ -35,7 +35,7 @@ export class UtMetadataServer {
     this.wire = wire
     // Read the id from the handshake dict ourselves: the Wire's mapping coerces anything
     // (a string "3" becomes 51 through its bytes' toString) and is only ever added to.
-    wire.on('extended', (ext: string, info: unknown) => { if (ext === 'handshake') this.onPeerExtendedHandshake(info) })
+    wire.on('extended', onWireExtended)
   }
 
   /**
@@ -43,7 +43,8 @@ export class UtMetadataServer {
    * does not mention ut_metadata leaves it as it was. Only an integer 1-255 is an id we may
    * send on (ids are one byte; 0 is the handshake's own slot).
    */
-  private onPeerExtendedHandshake (info: unknown): void {
+  /** @internal */
+  onPeerExtendedHandshake (info: unknown): void {
     const m = (info as { m?: unknown } | null)?.m
     if (m === null || typeof m !== 'object' || Array.isArray(m) || ArrayBuffer.isView(m)) return
     if (!Object.hasOwn(m, 'ut_metadata')) return
@@ -55,8 +56,18 @@ export class UtMetadataServer {
     this.sink = sink
   }
 
+  /** Forgets the connection and the peer's id: a recycled wire (wire-pool.ts) serves another peer next. */
+  reset (): void {
+    this.sink = null
+    this.id = null
+  }
+
   onMessage (buf: Uint8Array): void {
     if (!this.sink) return
+    // Nearly every message a metadata peer receives is a request in its canonical bytes:
+    // read the piece index from them; anything else takes the general path below.
+    const fast = canonicalRequest(buf)
+    if (fast >= 0) return this.sink.onMetadataRequest(fast)
     let msg: unknown
     try {
       // A data message carries raw bytes after the dict; decode stops at the dict's end.
@@ -120,6 +131,39 @@ export class UtMetadataServer {
   get peerSupports (): boolean {
     return this.peerId !== null
   }
+}
+
+/** `d8:msg_typei0e5:piecei` (a request's bencoded keys in sorted order, up to the index's digits). */
+const REQUEST_PREFIX = Uint8Array.from('d8:msg_typei0e5:piecei', c => c.charCodeAt(0))
+const DIGIT_0 = 48
+const LETTER_E = 101
+
+/**
+ * The piece index of a ut_metadata request written as every client writes it
+ * (`d8:msg_typei0e5:piecei<N>ee`, N without leading zeros, at most 15 digits so it is a safe
+ * integer), else -1. Bytes after the dict are ignored, as bencode's decoder does.
+ */
+export function canonicalRequest (buf: Uint8Array): number {
+  const n = REQUEST_PREFIX.length
+  if (buf.length < n + 3) return -1
+  for (let i = 0; i < n; i++) if (buf[i] !== REQUEST_PREFIX[i]) return -1
+  let at = n
+  let piece = 0
+  while (at < buf.length && at - n < 16) {
+    const d = buf[at] - DIGIT_0
+    if (d < 0 || d > 9) break
+    if (at > n && piece === 0) return -1 // a leading zero: not canonical
+    piece = piece * 10 + d
+    at++
+  }
+  const digits = at - n
+  if (digits === 0 || digits > 15) return -1
+  return buf[at] === LETTER_E && buf[at + 1] === LETTER_E ? piece : -1
+}
+
+/** One handler for every wire (`this` is the wire): no closure per connection. */
+function onWireExtended (this: { ut_metadata?: UtMetadataServer }, ext: string, info: unknown): void {
+  if (ext === 'handshake') this.ut_metadata?.onPeerExtendedHandshake(info)
 }
 
 function describe (value: unknown): string {

@@ -31,6 +31,8 @@ import { hookMseKeyExchange, type MseGate } from './mse-hook.ts'
  */
 const handshakeCache = new Map<string, Uint8Array>()
 const HANDSHAKE_CACHE_MAX = 4096
+/** The same bytes by (frozen) handshake object, for callers that reuse one object per content. */
+const handshakeByObject = new WeakMap<object, { mapping: string, bytes: Uint8Array }>()
 
 /** Whether the `debug` package would print bittorrent-protocol's lines (DEBUG / localStorage.debug). */
 const DEBUG_ON = (() => {
@@ -80,12 +82,32 @@ interface WireInternals {
   _extendedHandshakeSent: boolean
 }
 
+/**
+ * Where a wire reports what its owner must act on, as calls on one object instead of events:
+ * a connection registers no listener (and allocates no closure) for them.
+ */
+export interface WireSink {
+  /** Direct mode: what this tick pushed, as one buffer. */
+  writeOut (chunk: Uint8Array): void
+  /** A throw from something that ran on the peer's bytes (see `_write`). */
+  onFault (err: unknown): void
+  /** The peer announced a message longer than `maxMessageSize`. */
+  onOversized (length: number): void
+  /** A BitTorrent piece request (refused: we never send pieces). */
+  onPieceRequest (): void
+  /** Direct mode: the wire ended the connection (not BitTorrent, a failed MSE resync). */
+  onWireEnd (): void
+}
+
 export class GuardedWire extends Wire {
   maxMessageSize = MAX_MESSAGE_SIZE
   /** Set once the fault net or a guard has stopped this wire; later bytes are dropped. */
   stopped = false
-  /** Direct mode: where joined output goes, and the messages of this tick not yet written. */
-  private writer: ((chunk: Uint8Array) => void) | null = null
+  /** Gets faults, oversized lengths, piece requests (and in direct mode the output); without one they are events. */
+  sink: WireSink | null = null
+  /** Direct mode (see {@link attachDirect}); stays set once the wire has ended. */
+  private direct = false
+  /** Direct mode: the messages of this tick not yet written. */
   private out: Uint8Array[] = []
   private outBytes = 0
   private flushQueued = false
@@ -104,7 +126,8 @@ export class GuardedWire extends Wire {
     const length = ((buffer[0] << 24) >>> 0) + (buffer[1] << 16) + (buffer[2] << 8) + buffer[3]
     if (length > this.maxMessageSize) {
       this.stopParsing()
-      this.emit('oversized', length)
+      if (this.sink) this.sink.onOversized(length)
+      else this.emit('oversized', length)
       return
     }
     super._onMessageLength(buffer)
@@ -112,12 +135,13 @@ export class GuardedWire extends Wire {
 
   /**
    * Bypasses the Wire's stream interface: bytes come in through {@link feed}, and every
-   * message pushed within one tick reaches `write` as one buffer. `end()` (a peer that does
-   * not speak BitTorrent, a failed MSE resync) then emits `close` instead of ending a stream
-   * nobody reads.
+   * message pushed within one tick reaches `sink.writeOut` as one buffer. `end()` (a peer that
+   * does not speak BitTorrent, a failed MSE resync) then calls `sink.onWireEnd` instead of
+   * ending a stream nobody reads.
    */
-  attachDirect (write: (chunk: Uint8Array) => void): void {
-    this.writer = write
+  attachDirect (sink: WireSink): void {
+    this.sink = sink
+    this.direct = true
   }
 
   /** Direct mode: bytes received from the peer. */
@@ -144,7 +168,8 @@ export class GuardedWire extends Wire {
       self._processBuffer()
     } catch (err) {
       this.stopParsing()
-      this.emit('fault', err)
+      if (this.sink) this.sink.onFault(err)
+      else this.emit('fault', err)
     }
     cb(null)
   }
@@ -170,7 +195,7 @@ export class GuardedWire extends Wire {
   }
 
   _push (data: Uint8Array): boolean {
-    if (this.writer === null) {
+    if (!this.direct) {
       // @ts-expect-error private method of the base class
       return super._push(data)
     }
@@ -189,27 +214,29 @@ export class GuardedWire extends Wire {
   /** Writes what this tick pushed, as one buffer. */
   flush (): void {
     this.flushQueued = false
-    const { out, writer } = this
-    if (out.length === 0 || writer === null) return
+    const { out, sink } = this
+    if (out.length === 0 || sink === null || (this as unknown as WireInternals)._finished) return
     const chunk = out.length === 1 ? out[0] : join(out, this.outBytes)
     this.out = []
     this.outBytes = 0
-    writer(chunk)
+    sink.writeOut(chunk)
   }
 
   override end (data?: unknown): this {
-    if (this.writer === null) return super.end(data)
+    if (!this.direct) return super.end(data)
     const self = this as unknown as WireInternals
     if (self._finished) return this
     self._finished = true
     this.out = []
-    this.writer = null
-    this.emit('close')
+    const sink = this.sink
+    this.sink = null
+    if (sink) sink.onWireEnd()
+    else this.emit('close')
     return this
   }
 
   override destroy (): this {
-    if (this.writer === null) return super.destroy()
+    if (!this.direct) return super.destroy()
     return this.end()
   }
 
@@ -245,9 +272,18 @@ export class GuardedWire extends Wire {
   _sendExtendedHandshake (): void {
     const self = this as unknown as WireInternals
     const hs = this.extendedHandshake as Record<string, unknown>
-    let key = ''
+    let mapping = ''
+    for (const id in self.extendedMapping) mapping += `m${self.extendedMapping[id]}\u0000${id}\u0000`
+    // A caller that shares one (unchanged) handshake object between connections skips even
+    // building the content key: the object itself finds the bytes.
+    const shared = handshakeByObject.get(hs)
+    if (shared && shared.mapping === mapping) {
+      this._push(shared.bytes)
+      self._extendedHandshakeSent = true
+      return
+    }
+    let key = mapping
     for (const k in hs) key += `${k}\u0000${String(hs[k])}\u0000`
-    for (const id in self.extendedMapping) key += `m${self.extendedMapping[id]}\u0000${id}\u0000`
     let bytes = handshakeCache.get(key)
     if (!bytes) {
       const m: Record<string, number> = {}
@@ -256,6 +292,7 @@ export class GuardedWire extends Wire {
       if (handshakeCache.size >= HANDSHAKE_CACHE_MAX) handshakeCache.delete(handshakeCache.keys().next().value!)
       handshakeCache.set(key, bytes)
     }
+    if (Object.isFrozen(hs)) handshakeByObject.set(hs, { mapping, bytes })
     this._push(bytes)
     self._extendedHandshakeSent = true
   }
@@ -268,7 +305,8 @@ export class GuardedWire extends Wire {
   // Called by the Wire for every `request` message; we stay choked so the Wire answers with
   // a reject (fast extension) or drops it, and never with a piece.
   _onRequest (index: number, offset: number, length: number): void {
-    this.emit('piece-request', index, offset, length)
+    if (this.sink) this.sink.onPieceRequest()
+    else this.emit('piece-request', index, offset, length)
     // @ts-expect-error private method of the base class
     super._onRequest(index, offset, length)
   }

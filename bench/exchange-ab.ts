@@ -1,0 +1,95 @@
+/**
+ * Before/after in one run: torrent-fish from this checkout ("new") and from another checkout
+ * of an older commit ("old", `--base DIR` with its own node_modules), beside Node's floor and
+ * optionally libtorrent, all up at once. Each round measures one window against every peer,
+ * in an order that rotates from round to round, so drift in the machine's background load
+ * does not favour one side; the ratios new/old and x/floor are taken within each round and
+ * reported as the median (min-max) over the rounds.
+ *
+ *   node bench/exchange-ab.ts --base /tmp/old-checkout [--concurrency 128] [--window 2]
+ *     [--duration 4] [--rounds 5] [--libtorrent] [--cpu-prof DIR]
+ */
+import { parseArgs } from 'node:util'
+import os from 'node:os'
+import path from 'node:path'
+import { ensureCorpus } from './corpus.ts'
+import { matchingBaselineFlags, startLibtorrent, startNodeFloor, startTorrentFish, type PeerProcess } from './peers.ts'
+import { runExchanges, type ExchangeRun } from './exchange-bench.ts'
+import { fetchMetadata } from './bep9-client.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    base: { type: 'string' },
+    concurrency: { type: 'string', default: '128' },
+    window: { type: 'string', default: '2' },
+    duration: { type: 'string', default: '4' },
+    warmup: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '5' },
+    generators: { type: 'string', default: '1' },
+    libtorrent: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' }
+  }
+})
+if (!args.base) throw new Error('--base DIR (a checkout of the old commit with node_modules) is required')
+
+const log = (s = ''): void => { process.stdout.write(s + '\n') }
+const corpus = ensureCorpus(1000, log)
+const tfArgs = matchingBaselineFlags()
+const prof = (tag: string): string[] | undefined => args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args['cpu-prof'], tag)}`] : undefined
+
+async function warm (peer: PeerProcess): Promise<number> {
+  let next = 0
+  let ok = 0
+  const worker = async (): Promise<void> => {
+    while (next < corpus.entries.length) {
+      const e = corpus.entries[next++]
+      try { if (await fetchMetadata({ host: '127.0.0.1', port: peer.port, infoHash: e.h, timeoutMs: 15_000 }) === e.s) ok += 1 } catch { /* not warmed */ }
+    }
+  }
+  await Promise.all(Array.from({ length: 16 }, worker))
+  return ok
+}
+
+const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2 }
+const spread = (xs: number[], d: number): string => `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}-${Math.max(...xs).toFixed(d)})`
+
+const peers: Array<[string, PeerProcess]> = []
+try {
+  peers.push(['new', await startTorrentFish(corpus.dir, { tfArgs, nodeArgs: prof('new') })])
+  peers.push(['old', await startTorrentFish(corpus.dir, { tfArgs, nodeArgs: prof('old'), entry: path.join(path.resolve(args.base), 'bench', 'tf-cli.ts') })])
+  peers.push(['floor', await startNodeFloor(corpus.dir, { nodeArgs: prof('floor') })])
+  if (args.libtorrent) peers.push(['libtorrent', await startLibtorrent(corpus.dir)])
+  for (const [tag, p] of peers) log(`${tag}: warmed ${await warm(p)}/${corpus.entries.length}`)
+  log(`load average before: ${os.loadavg().map(l => l.toFixed(2)).join(' ')}`)
+
+  for (const window of args.window.split(',').map(Number)) {
+    for (const c of args.concurrency.split(',').map(Number)) {
+      const byPeer = new Map<string, ExchangeRun[]>(peers.map(([t]) => [t, []]))
+      for (let r = 0; r < Number(args.rounds); r++) {
+        const order = peers.map((_, i) => peers[(i + r) % peers.length])
+        for (const [tag, p] of order) {
+          const run = await runExchanges(p, { concurrency: c, generators: Number(args.generators), client: 'raw', durationMs: Number(args.duration) * 1000, warmupMs: Number(args.warmup) * 1000, targets: corpus.entries, window })
+          byPeer.get(tag)!.push(run)
+          log(`  ${tag} @${c} w${window || 'all'} #${r + 1}: ${run.exchangesPerSec.toFixed(0)}/s, ${run.peerCpuPerExchangeMs.toFixed(3)} ms CPU each (sys ${run.peerSysPerExchangeMs.toFixed(3)}), peer ${(run.peerCpuUtil * 100).toFixed(0)}%, gen ${(Math.max(...run.generatorCpuUtil) * 100).toFixed(0)}%, other ${(run.backgroundCores * 100).toFixed(0)}%, errors ${JSON.stringify(run.errors)}`)
+        }
+      }
+      log(`\n${c} conns, window ${window || 'all'}, ${args.rounds} rounds (median (min-max)); load average ${os.loadavg().map(l => l.toFixed(2)).join(' ')}`)
+      for (const [tag] of peers) {
+        const runs = byPeer.get(tag)!
+        if (args['cpu-prof']) log(`  ${tag} windows (for profile-stages --between): ${runs.map(x => x.windowUs.join('-')).join(',')}`)
+        log(`  ${tag.padEnd(10)} ${spread(runs.map(x => x.exchangesPerSec), 0).padEnd(20)} exch/s   ${spread(runs.map(x => x.peerCpuPerExchangeMs), 3).padEnd(22)} ms CPU/exch   other ${spread(runs.map(x => x.backgroundCores * 100), 0)}%`)
+      }
+      const ratio = (a: string, b: string, f: (x: ExchangeRun) => number): number[] => byPeer.get(a)!.map((x, i) => f(x) / f(byPeer.get(b)![i]))
+      const cpu = (x: ExchangeRun): number => x.peerCpuPerExchangeMs
+      const rate = (x: ExchangeRun): number => x.exchangesPerSec
+      log(`  CPU/exch new/old ${spread(ratio('new', 'old', cpu), 2)}, new/floor ${spread(ratio('new', 'floor', cpu), 2)}, old/floor ${spread(ratio('old', 'floor', cpu), 2)}`)
+      log(`  exch/s   new/old ${spread(ratio('new', 'old', rate), 2)}, new/floor ${spread(ratio('new', 'floor', rate), 2)}`)
+      if (args.libtorrent) {
+        log(`  vs libtorrent: CPU/exch new ${spread(ratio('new', 'libtorrent', cpu), 2)}, old ${spread(ratio('old', 'libtorrent', cpu), 2)}; exch/s new ${spread(ratio('new', 'libtorrent', rate), 2)}, old ${spread(ratio('old', 'libtorrent', rate), 2)}`)
+      }
+      log()
+    }
+  }
+} finally {
+  for (const [, p] of peers) await p.stop()
+}

@@ -1,0 +1,176 @@
+/**
+ * Recycled plaintext direct-mode wires. Building a bittorrent-protocol Wire costs more than
+ * everything else a metadata exchange does in JavaScript: a streamx Duplex (two states, two
+ * queues, four bound functions), two throughput meters, a BitField, listener registrations,
+ * the extension, and `crypto.randomBytes(4)` for a debug id (a native crypto job and a
+ * getpid(2) of its own). A direct-mode wire never uses its stream half, so once its
+ * connection is over it can serve the next one: every field is put back to what it was right
+ * after the wire was built and set up.
+ *
+ * Put back how: at setup the pool records every own field and its value. A primitive or a
+ * function (the wire's own bound parser and flush) is restored as it was; an array (all empty
+ * then) becomes a new empty one; a plain object (the extension tables, `_events`) a fresh
+ * shallow copy of what it held; a field added later (`_handshakeSent`, ...) becomes
+ * undefined (assigning keeps the object's shape, deleting would not). Any other object is
+ * one of the few this file knows (the stream states, untouched in direct mode; the
+ * extension, reset by its own `reset()`; the peer's BitField, pristine unless a peer sent
+ * `have`), and a wire whose known objects are not pristine is dropped, not recycled. A field
+ * of any other kind turns recycling off altogether, so an upgrade of bittorrent-protocol
+ * cannot leak one connection's state into the next (test/adapters checks the pinned one).
+ */
+import { GuardedWire } from './wire.ts'
+
+/** Fields holding objects that are neither arrays nor plain, and how to tell they can be kept. */
+const KNOWN_OBJECTS: Record<string, (value: unknown) => boolean> = {
+  // streamx's halves: a direct-mode wire never reads, writes or ends its stream side.
+  _readableState: () => true,
+  _writableState: () => true,
+  // bittorrent-protocol replaces it on `bitfield` and `have_all`; `have` grows it in place.
+  peerPieces: v => (v as { buffer?: Uint8Array }).buffer?.length === 0,
+  // Our ut_metadata server: reset() forgets the peer's id and its sink.
+  ut_metadata: v => typeof (v as { reset?: unknown }).reset === 'function'
+}
+
+type Fields = Record<string, unknown>
+
+/** Timers bittorrent-protocol keeps per wire (keep-alive, request timeout): a recycled wire must have none running. */
+const TIMERS = ['_keepAliveInterval', '_timeout']
+
+/** A wire's fields as built, sorted by how each is put back (precomputed: restore runs per connection). */
+interface Snapshot {
+  keys: Set<string>
+  /** Restored as they were: primitives, functions, the known objects (keys and values side by side). */
+  valueKeys: string[]
+  values: unknown[]
+  /** Each becomes a new empty array. */
+  arrays: string[]
+  /** Each becomes a fresh copy of the recorded contents. */
+  plainKeys: string[]
+  plains: Fields[]
+  /** Known objects: [field, value, still-usable check]. */
+  known: Array<[string, unknown, (value: unknown) => boolean]>
+  /** Extensions to reset (our ut_metadata server). */
+  resets: Array<{ reset (): void }>
+  /** Fields the wire added after the snapshot (set to undefined on restore). */
+  late: string[]
+  duplexState: unknown
+}
+
+const snapshots = new WeakMap<GuardedWire, Snapshot>()
+
+function isPlain (v: object): boolean {
+  const proto = Object.getPrototypeOf(v)
+  return proto === Object.prototype || proto === null
+}
+
+/** The wire's fields as built, or null when one is of a kind this file cannot restore. */
+function snapshotOf (wire: GuardedWire): Snapshot | null {
+  const self = wire as unknown as Fields
+  const snap: Snapshot = { keys: new Set(), valueKeys: [], values: [], arrays: [], plainKeys: [], plains: [], known: [], resets: [], late: [], duplexState: self._duplexState }
+  for (const key of Object.keys(self)) {
+    const value = self[key]
+    snap.keys.add(key)
+    if (value === null || typeof value !== 'object') { snap.valueKeys.push(key); snap.values.push(value) }
+    else if (Array.isArray(value)) {
+      if (value.length !== 0) return null
+      snap.arrays.push(key)
+    } else if (isPlain(value)) {
+      // Its contents as they are now: the wire goes on writing into the object itself.
+      snap.plainKeys.push(key)
+      snap.plains.push(copyPlain(value as Fields))
+    } else {
+      const check = KNOWN_OBJECTS[key]
+      if (!check?.(value)) return null
+      snap.valueKeys.push(key)
+      snap.values.push(value)
+      snap.known.push([key, value, check])
+      if (key === 'ut_metadata') snap.resets.push(value as { reset (): void })
+    }
+  }
+  return snap
+}
+
+/** A shallow copy of a plain object, its array values copied too (`_events` holds arrays of listeners). */
+function copyPlain (v: Fields): Fields {
+  const out: Fields = Object.getPrototypeOf(v) === null ? Object.create(null) : {}
+  for (const k in v) out[k] = Array.isArray(v[k]) ? [...(v[k] as unknown[])] : v[k]
+  return out
+}
+
+export class WirePool {
+  private readonly free: GuardedWire[] = []
+  private readonly pending: GuardedWire[] = []
+  private releaseQueued = false
+  /** Off once a wire turned out to have a field this file cannot restore. */
+  private enabled = true
+  private readonly releaseBound = (): void => this.releasePending()
+  private readonly setup: (wire: GuardedWire) => void
+  readonly max: number
+
+  /**
+   * @param setup what every wire gets once (extensions, shared listeners) before its fields
+   *   are recorded
+   * @param max wires kept for reuse at most (the rest are left to the GC)
+   */
+  constructor (setup: (wire: GuardedWire) => void, max = 256) {
+    this.setup = setup
+    this.max = max
+  }
+
+  /** A plaintext wire as if just built and set up. */
+  acquire (type: string): GuardedWire {
+    const wire = this.free.pop()
+    if (wire) {
+      ;(wire as unknown as Fields).type = type
+      return wire
+    }
+    const fresh = new GuardedWire(type, 0)
+    this.setup(fresh)
+    if (this.enabled) {
+      const snap = snapshotOf(fresh)
+      if (snap) snapshots.set(fresh, snap)
+      else this.enabled = false
+    }
+    return fresh
+  }
+
+  /**
+   * A wire whose connection is over. Restored on a microtask, once the stack that closed the
+   * connection (often the wire's own parser) has unwound and can no longer touch it.
+   */
+  release (wire: GuardedWire): void {
+    if (!this.enabled || !snapshots.has(wire) || this.free.length + this.pending.length >= this.max) return
+    this.pending.push(wire)
+    if (!this.releaseQueued) {
+      this.releaseQueued = true
+      queueMicrotask(this.releaseBound)
+    }
+  }
+
+  private releasePending (): void {
+    this.releaseQueued = false
+    for (const wire of this.pending) if (this.restore(wire)) this.free.push(wire)
+    this.pending.length = 0
+  }
+
+  /** Puts every field back; false (the wire is dropped) when a known object is not pristine. */
+  private restore (wire: GuardedWire): boolean {
+    const snap = snapshots.get(wire)!
+    const self = wire as unknown as Fields
+    if (self._duplexState !== snap.duplexState) return false
+    for (const key of TIMERS) if (self[key] !== null && self[key] !== undefined) return false
+    // The recorded objects go back in: each must still be as it was (one replaced since is left alone).
+    // Indexed loops over side-by-side arrays: destructuring pairs here allocated per field.
+    for (let i = 0; i < snap.known.length; i++) if (!snap.known[i][2](snap.known[i][1])) return false
+    const keys = Object.keys(self)
+    if (keys.length !== snap.keys.size) {
+      for (let i = 0; i < keys.length; i++) if (!snap.keys.has(keys[i])) { snap.keys.add(keys[i]); snap.late.push(keys[i]) }
+    }
+    for (let i = 0; i < snap.late.length; i++) self[snap.late[i]] = undefined
+    for (let i = 0; i < snap.valueKeys.length; i++) self[snap.valueKeys[i]] = snap.values[i]
+    for (let i = 0; i < snap.arrays.length; i++) self[snap.arrays[i]] = []
+    for (let i = 0; i < snap.plainKeys.length; i++) self[snap.plainKeys[i]] = copyPlain(snap.plains[i])
+    for (let i = 0; i < snap.resets.length; i++) snap.resets[i].reset()
+    return true
+  }
+}
