@@ -6,7 +6,7 @@
  * at the next due time or the next free slot of the rate budget. The budget (announces per
  * second, shared by all targets) is a pacer: slots are spaced 1/rate apart with a few
  * milliseconds of credit, so start-up is a steady ramp, never a burst (above 10/s the slots of
- * one 100 ms tick go together). Intervals come from
+ * one tick, 20 slots or 100 ms, go together). Intervals come from
  * the target's answer (a tracker's `interval` / `min interval`), clamped and lengthened by a
  * little jitter; failures back off exponentially with jitter, and a target that keeps failing
  * to answer is paused as a whole, so a dead tracker does not eat the budget of live ones.
@@ -69,12 +69,14 @@ const WARNINGS_PER_MINUTE = 10
 /** Credit the pacer may bank after idling, so timer lateness does not lower the real rate. */
 const PACER_CREDIT_MS = 20
 /**
- * When slots are closer than this, the pacer wakes once per tick and sends every slot that fell
- * due in it (never earlier than its slot). At 200/s that is 10 wake-ups a second instead of 200,
- * and one LSD datagram of 20 hashes per tick: an event-loop wake-up (epoll, timer list, microtask
- * flush) cost more than the announce itself.
+ * When slots are close together the pacer wakes once per tick and sends every slot that fell
+ * due in it (never earlier than its slot): a tick is 20 slots (one full LSD datagram), at most
+ * 100 ms. At 200/s that is 10 wake-ups a second instead of 200: an event-loop wake-up (epoll,
+ * the timer list, a microtask flush) cost more than the announce itself. A tick that fires late
+ * can put at most one tick's slots more into a one-second window.
  */
 const PACER_TICK_MS = 100
+const PACER_TICK_SLOTS = 20
 
 export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
   rate: number
@@ -277,24 +279,29 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
     if (this.closedFlag) return
     const now = this.opts.now()
     const spacing = 1000 / this.rate
-    // Below a tick's spacing the pacer's clock moves in whole ticks: pumps between two ticks
-    // (an announce finishing) send nothing new, the next tick sends what fell due meanwhile.
-    const ticked = spacing < PACER_TICK_MS
-    const pacerNow = ticked ? now - (now % PACER_TICK_MS) : now
-    const credit = ticked ? PACER_TICK_MS : PACER_CREDIT_MS
+    // With ticks the pacer's clock moves in whole ticks: pumps between two ticks (an announce
+    // finishing) send nothing new, the next tick sends what fell due meanwhile.
+    // Whole milliseconds, so the tick boundaries are exact (a fractional modulo could land a
+    // wake-up just before its boundary and wake again at once).
+    const tick = Math.floor(Math.min(PACER_TICK_MS, PACER_TICK_SLOTS * spacing))
+    const ticked = tick > spacing
+    const pacerNow = ticked ? Math.floor(now) - (Math.floor(now) % tick) : now
+    // After an idle spell the pacer banks only a little credit; between ticks a whole tick is
+    // owed (the slots since the last tick), which is no credit at all.
+    if (this.nextSlot < pacerNow - (ticked ? tick : PACER_CREDIT_MS)) this.nextSlot = pacerNow - PACER_CREDIT_MS
     let wakeAt = Infinity
     while (this.inFlight < this.maxInFlight) {
-      if (this.nextSlot > pacerNow) { wakeAt = ticked ? pacerNow + PACER_TICK_MS : this.nextSlot; break }
+      if (this.nextSlot > pacerNow) { wakeAt = ticked ? Math.max(pacerNow + tick, Math.floor(now) + 1) : this.nextSlot; break }
       const stop = this.nextStop()
       if (stop !== undefined) {
-        this.nextSlot = Math.max(this.nextSlot, pacerNow - credit) + spacing
+        this.nextSlot += spacing
         this.dispatchStop(stop)
         continue
       }
       if (this.closing) break
       const pick = this.pickDue(now)
       if (pick < 0) { wakeAt = this.pickNextAt; break }
-      this.nextSlot = Math.max(this.nextSlot, pacerNow - credit) + spacing
+      this.nextSlot += spacing
       this.dispatch(pick)
     }
     this.arm(wakeAt)
