@@ -101,7 +101,7 @@ export function targets (exchange: ExchangeRun[], scale: ScaleRun[], rounds: Exc
   }
   // Judged with every default on (TCP + uTP + DHT + trackers + LSD), and again with --http.
   for (const [n, mib, s] of [[100_000, 256, 5], [1_000_000, 1024, 60]] as const) {
-    for (const variant of ['defaults', 'defaults --http']) {
+    for (const variant of ['defaults', 'defaults, restart', 'defaults --http']) {
       const tf = scale.find(r => r.peer === 'torrent-fish' && r.variant === variant && r.torrents === n)
       if (!tf) continue
       const lt = scale.find(r => r.peer === 'libtorrent' && r.torrents === n)

@@ -10,7 +10,7 @@
  * Prints tables and writes bench/results/bench-<time>.json (and latest.json).
  */
 import { parseArgs } from 'node:util'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import os from 'node:os'
 import path from 'node:path'
@@ -230,11 +230,17 @@ if (!args['skip-scale']) {
     // trackers + LSD, watching), and again with the HTTP face; the rows above match the baseline.
     const n = Math.max(...sizes)
     const defaults = { ...startOptions, tfArgs: args['tf-args'] ? args['tf-args'].split(/\s+/).filter(Boolean) : [], timeoutMs: 900_000, idleMs, idleSettleMs }
-    for (const [variant, extra] of [['defaults', []], ['defaults --http', ['--http', '127.0.0.1:0']]] as Array<[string, string[]]>) {
-      const r = await runScale('torrent-fish', corpora.get(n)!, { ...defaults, tfArgs: [...defaults.tfArgs, ...extra] }, variant)
+    // Each start gets its own new state directory (a cold start: no load cache), except the
+    // restart, which reuses the first one's (a warm start: what a service restart sees).
+    const states: string[] = []
+    const fresh = (): string => { states.push(mkdtempSync(path.join(os.tmpdir(), 'tf-bench-state-'))); return states.at(-1)! }
+    const first = fresh()
+    for (const [variant, extra, state] of [['defaults', [], first], ['defaults, restart', [], first], ['defaults --http', ['--http', '127.0.0.1:0'], fresh()]] as Array<[string, string[], string]>) {
+      const r = await runScale('torrent-fish', corpora.get(n)!, { ...defaults, tfArgs: [...defaults.tfArgs, '--state-dir', state, ...extra] }, variant)
       scale.push(r)
       log(`  torrent-fish ${variant} ${n}: loaded ${r.loaded} in ${(r.loadMs / 1000).toFixed(2)} s (${r.loadCpuS.toFixed(1)} s CPU), RSS ${(r.rssKiB / 1024).toFixed(1)} MiB, idle ${((r.idleCpu ?? NaN) * 100).toFixed(2)}% of a core`)
     }
+    for (const dir of states) rmSync(dir, { recursive: true, force: true })
   }
   if (variants && peers.includes('torrent-fish') && startOptions.watch !== false) {
     // What watching the load path costs.

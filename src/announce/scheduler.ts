@@ -5,7 +5,8 @@
  * the packed job table (job-table.ts) in a heap per target, keyed by when it is due; one timer wakes the scheduler
  * at the next due time or the next free slot of the rate budget. The budget (announces per
  * second, shared by all targets) is a pacer: slots are spaced 1/rate apart with a few
- * milliseconds of credit, so start-up is a steady ramp, never a burst. Intervals come from
+ * milliseconds of credit, so start-up is a steady ramp, never a burst (above 10/s the slots of
+ * one tick, 20 slots or 100 ms, go together). Intervals come from
  * the target's answer (a tracker's `interval` / `min interval`), clamped and lengthened by a
  * little jitter; failures back off exponentially with jitter, and a target that keeps failing
  * to answer is paused as a whole, so a dead tracker does not eat the budget of live ones.
@@ -13,6 +14,7 @@
 import { TorrentFishError } from '../core/errors.ts'
 import { EventEmitter } from 'events'
 import { EV_STARTED, EV_UPDATE, EVENTS, J_ANNOUNCED, J_HAS_LAST, J_IN_FLIGHT, J_REMOVED, JobHeap, JobTable, TorrentKeys } from './job-table.ts'
+import { LastResults } from './last-results.ts'
 import { backoffDelay } from '../util/backoff.ts'
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.ts'
 import { TrackerUnreachableError } from './errors.ts'
@@ -66,18 +68,15 @@ const SPEC: OptionSpec<Required<Omit<SchedulerOptions, 'clock' | 'random'>>> = {
 const WARNINGS_PER_MINUTE = 10
 /** Credit the pacer may bank after idling, so timer lateness does not lower the real rate. */
 const PACER_CREDIT_MS = 20
-
-/** Distinct result shapes (ok, event, code, message, interval) interned; beyond this, results are kept whole. */
-const MAX_SHAPES = 4096
-
-/** What a job's last result shares with many others: everything but its time and counts. */
-interface ResultShape {
-  ok: boolean
-  event: AnnounceEvent
-  code?: string
-  message?: string
-  intervalMs?: number
-}
+/**
+ * When slots are close together the pacer wakes once per tick and sends every slot that fell
+ * due in it (never earlier than its slot): a tick is 20 slots (one full LSD datagram), at most
+ * 100 ms. At 200/s that is 10 wake-ups a second instead of 200: an event-loop wake-up (epoll,
+ * the timer list, a microtask flush) cost more than the announce itself. A tick that fires late
+ * can put at most one tick's slots more into a one-second window.
+ */
+const PACER_TICK_MS = 100
+const PACER_TICK_SLOTS = 20
 
 export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
   rate: number
@@ -89,10 +88,8 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
   /** Every (torrent, target) job, packed (see job-table.ts). */
   private readonly jobs = new JobTable()
   private torrents = new TorrentKeys()
-  private readonly shapes: ResultShape[] = []
-  private readonly shapeIds = new Map<string, number>()
-  /** Last results that did not fit the interned shapes, by job. */
-  private readonly oddResults = new Map<number, AnnounceResult>()
+  /** Each job's last result (columns plus interned shapes). */
+  private readonly last = new LastResults(this.jobs)
   private readonly stopQueue: StopJob[] = []
   /** Announces in flight: their abort, and how to end them (close() ends what is left). */
   private readonly running = new Map<AbortController, (outcome: undefined, err: unknown) => void>()
@@ -200,7 +197,7 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
     if (sendStopped && (jobs.flags[j] & J_ANNOUNCED) !== 0 && state.target.sendsStopped) {
       this.stopQueue.push({ infoHash: infoHash ?? this.torrents.key(jobs.torrent[j]), target: state })
     }
-    this.oddResults.delete(j)
+    this.last.forget(j)
     if ((jobs.flags[j] & J_IN_FLIGHT) !== 0) { jobs.flags[j] |= J_REMOVED; return }
     state.heap.remove(j)
     jobs.release(j)
@@ -281,19 +278,30 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
   private pump (): void {
     if (this.closedFlag) return
     const now = this.opts.now()
+    const spacing = 1000 / this.rate
+    // With ticks the pacer's clock moves in whole ticks: pumps between two ticks (an announce
+    // finishing) send nothing new, the next tick sends what fell due meanwhile.
+    // Whole milliseconds, so the tick boundaries are exact (a fractional modulo could land a
+    // wake-up just before its boundary and wake again at once).
+    const tick = Math.floor(Math.min(PACER_TICK_MS, PACER_TICK_SLOTS * spacing))
+    const ticked = tick > spacing
+    const pacerNow = ticked ? Math.floor(now) - (Math.floor(now) % tick) : now
+    // After an idle spell the pacer banks only a little credit; between ticks a whole tick is
+    // owed (the slots since the last tick), which is no credit at all.
+    if (this.nextSlot < pacerNow - (ticked ? tick : PACER_CREDIT_MS)) this.nextSlot = pacerNow - PACER_CREDIT_MS
     let wakeAt = Infinity
     while (this.inFlight < this.maxInFlight) {
-      if (this.nextSlot > now) { wakeAt = this.nextSlot; break }
+      if (this.nextSlot > pacerNow) { wakeAt = ticked ? Math.max(pacerNow + tick, Math.floor(now) + 1) : this.nextSlot; break }
       const stop = this.nextStop()
       if (stop !== undefined) {
-        this.nextSlot = Math.max(this.nextSlot, now - PACER_CREDIT_MS) + 1000 / this.rate
+        this.nextSlot += spacing
         this.dispatchStop(stop)
         continue
       }
       if (this.closing) break
       const pick = this.pickDue(now)
       if (pick < 0) { wakeAt = this.pickNextAt; break }
-      this.nextSlot = Math.max(this.nextSlot, now - PACER_CREDIT_MS) + 1000 / this.rate
+      this.nextSlot += spacing
       this.dispatch(pick)
     }
     this.arm(wakeAt)
@@ -475,45 +483,11 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
     }
     if (removed) jobs.release(j)
     else {
-      this.setLast(j, result)
+      this.last.set(j, result)
       if (!this.closing) state.heap.push(j)
     }
     this.emit('result', infoHash, state.target.key, result)
     this.pump()
-  }
-
-  /** Keeps a job's last result: time and counts in its columns, the rest as an interned shape. */
-  private setLast (j: number, r: AnnounceResult): void {
-    const jobs = this.jobs
-    jobs.flags[j] |= J_HAS_LAST
-    jobs.lastAt[j] = r.at
-    jobs.lastPeers[j] = r.peers ?? -1
-    jobs.lastSeeders[j] = r.seeders ?? -1
-    jobs.lastLeechers[j] = r.leechers ?? -1
-    const key = `${r.ok ? 1 : 0}${r.event}\n${r.intervalMs ?? ''}\n${r.code ?? ''}\n${r.message ?? ''}`
-    let id = this.shapeIds.get(key)
-    if (id === undefined && this.shapes.length < MAX_SHAPES) {
-      id = this.shapes.length
-      this.shapes.push({ ok: r.ok, event: r.event, ...(r.code !== undefined ? { code: r.code } : {}), ...(r.message !== undefined ? { message: r.message } : {}), ...(r.intervalMs !== undefined ? { intervalMs: r.intervalMs } : {}) })
-      this.shapeIds.set(key, id)
-    }
-    if (id === undefined) { jobs.lastShape[j] = -1; this.oddResults.set(j, r) } else { jobs.lastShape[j] = id; this.oddResults.delete(j) }
-  }
-
-  private lastOf (j: number): AnnounceResult | undefined {
-    const jobs = this.jobs
-    if ((jobs.flags[j] & J_HAS_LAST) === 0) return undefined
-    const id = jobs.lastShape[j]
-    if (id < 0) return this.oddResults.get(j)
-    const s = this.shapes[id]
-    const r: AnnounceResult = { ok: s.ok, at: jobs.lastAt[j], event: s.event }
-    if (s.code !== undefined) r.code = s.code
-    if (s.message !== undefined) r.message = s.message
-    if (jobs.lastPeers[j] >= 0) r.peers = jobs.lastPeers[j]
-    if (jobs.lastSeeders[j] >= 0) r.seeders = jobs.lastSeeders[j]
-    if (jobs.lastLeechers[j] >= 0) r.leechers = jobs.lastLeechers[j]
-    if (s.intervalMs !== undefined) r.intervalMs = s.intervalMs
-    return r
   }
 
   // ---- status ----
@@ -557,7 +531,7 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
     if (tid < 0) return out
     const jobs = this.jobs
     for (let j = this.torrents.first[tid]; j >= 0; j = jobs.nextOfTorrent[j]) {
-      out.push({ target: this.targetList[jobs.target[j]].target.key, due: jobs.due[j], failures: jobs.failures[j], last: this.lastOf(j) })
+      out.push({ target: this.targetList[jobs.target[j]].target.key, due: jobs.due[j], failures: jobs.failures[j], last: this.last.get(j) })
     }
     return out
   }

@@ -26,6 +26,7 @@ import { WebRtcAnswerPool } from '../transport/webrtc-answer-pool.ts'
 import type { Transport } from '../transport/transport.ts'
 import { Parts, type ListeningAddress, type Part } from '../util/parts.ts'
 import { DirectoryLoader, type ScanResult } from './directory-loader.ts'
+import { loadCacheFile } from './load-cache.ts'
 import { loadNodeWebRtc, type NodeWebRtcOptions } from './webrtc-hybrid.ts'
 import { resolveServiceOptions, type TorrentFishOptions } from './service-options.ts'
 import { holdStartupWarnings } from './startup-warnings.ts'
@@ -110,7 +111,9 @@ export class TorrentFish {
         await p.start()
       }, () => this.sourcesPart?.close(), undefined, () => this.sourcesPart?.status?.() ?? null))
     } else if (resolved.loadPath) {
-      const loader = this.loaderPart = new DirectoryLoader(session, resolved.loadPath)
+      // Unchanged files load from the state directory's load cache without being read.
+      const stateDir = resolved.discovery === false ? undefined : resolved.discovery.stateDir
+      const loader = this.loaderPart = new DirectoryLoader(session, resolved.loadPath, stateDir ? { cacheFile: loadCacheFile(stateDir, resolved.loadPath) } : {})
       this.parts.add(part('directory-scan', async () => {
         this.scan = await loader.scan()
         session.store.trim() // the packed index gives back its growth slack once the scan is in

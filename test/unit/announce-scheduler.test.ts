@@ -63,6 +63,25 @@ test('pacing: 10 announces per second are spaced 100 ms apart, never a burst', a
   await closeAll(clock, scheduler)
 })
 
+test('pacing above 10/s: one wake-up per 100 ms tick sends the slots that fell due in it, at the budget\'s rate', async () => {
+  const clock = new ManualClock() // starts on a tick boundary (1,000,000 ms)
+  const scheduler = new AnnounceScheduler({ clock, rate: 200, startJitterMs: 0, random: fixed })
+  const target = fakeTarget(clock)
+  target.maxInFlight = 1000
+  for (let i = 0; i < 1000; i++) scheduler.add(hash(i), [target])
+  const t0 = clock.now()
+  await clock.advance(2000)
+  const byTime = new Map<number, number>()
+  for (const c of target.calls) byTime.set(c.at - t0, (byTime.get(c.at - t0) ?? 0) + 1)
+  assert.ok([...byTime.keys()].every(at => at % 100 === 0), `calls only on ticks: ${[...byTime.keys()].join(',')}`)
+  // At 0 ms the slot due now plus the 20 ms of credit banked while idle (5), then 20 per tick
+  // at 100 ... 2000 ms: 200/s, never more than the budget allows.
+  assert.equal(byTime.get(0), 5)
+  assert.ok([...byTime.values()].slice(1).every(n => n === 20), `20 per tick: ${[...byTime.values()].join(',')}`)
+  assert.equal(target.calls.length, 5 + 20 * 20)
+  await closeAll(clock, scheduler)
+})
+
 test('the interval comes from the answer, clamped to the minimum, then `update`', async () => {
   const clock = new ManualClock()
   const scheduler = new AnnounceScheduler({ clock, rate: 1000, startJitterMs: 0, random: fixed, minIntervalMs: 60_000, jitter: 0 })

@@ -1,0 +1,64 @@
+/**
+ * CPU per announce job in the scheduler itself: N torrents (default 100k) with one target that
+ * answers at once (what LSD's batched multicast costs the scheduler, without the socket), at
+ * the coverage planner's cap (200/s, the idle steady state at 100k) and flat out. Prints the
+ * process's CPU per job and the % of a core at 200/s.
+ *
+ *   node bench/announce-job-cost.ts [torrents=100000] [seconds=10]
+ */
+import { createHash } from 'node:crypto'
+import { AnnounceScheduler } from '../src/announce/scheduler.ts'
+import type { AnnounceOutcome, AnnounceTarget } from '../src/announce/target.ts'
+
+const COUNT = Number(process.argv[2] ?? 100_000)
+const SECONDS = Number(process.argv[3] ?? 10)
+
+const target: AnnounceTarget = {
+  key: 'instant',
+  maxInFlight: 40,
+  defaultIntervalMs: 300_000,
+  sendsStopped: false,
+  announce: async (): Promise<AnnounceOutcome> => ({ peers: [] })
+}
+
+// Real info hashes are uniformly random; the key table probes by their first bytes.
+const keys = Array.from({ length: COUNT }, (_, i) => createHash('sha1').update(String(i)).digest('hex'))
+const cpuMs = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1000 }
+
+async function run (rate: number): Promise<{ jobs: number, cpuMs: number, wallMs: number }> {
+  const scheduler = new AnnounceScheduler({ rate, startJitterMs: 0 })
+  for (let i = 0; i < COUNT; i++) scheduler.add(keys[i], [target])
+  scheduler.trim()
+  await new Promise(resolve => setTimeout(resolve, 1000)) // past the start
+  const a0 = scheduler.stats().announces
+  const c0 = cpuMs()
+  const t0 = performance.now()
+  await new Promise(resolve => setTimeout(resolve, SECONDS * 1000))
+  const jobs = scheduler.stats().announces - a0
+  const out = { jobs, cpuMs: cpuMs() - c0, wallMs: performance.now() - t0 }
+  scheduler.removeAllListeners()
+  const closing = scheduler.close()
+  await closing
+  return out
+}
+
+/** Flat out: CPU until every torrent has been announced once (no timers between jobs). */
+async function flatOut (): Promise<{ jobs: number, cpuMs: number, wallMs: number }> {
+  const scheduler = new AnnounceScheduler({ rate: 1_000_000, startJitterMs: 0 })
+  const c0 = cpuMs()
+  const t0 = performance.now()
+  for (let i = 0; i < COUNT; i++) scheduler.add(keys[i], [target])
+  const addMs = cpuMs() - c0
+  await new Promise<void>(resolve => {
+    const check = (): void => { if (scheduler.stats().announcedOnce >= COUNT) resolve(); else setTimeout(check, 5) }
+    check()
+  })
+  const out = { jobs: COUNT, cpuMs: cpuMs() - c0 - addMs, wallMs: performance.now() - t0 }
+  await scheduler.close()
+  return out
+}
+
+const paced = await run(200)
+console.log(`at 200/s: ${paced.jobs} jobs in ${(paced.wallMs / 1000).toFixed(1)} s, ${(1000 * paced.cpuMs / paced.jobs).toFixed(1)} us of CPU per job, ${(100 * paced.cpuMs / paced.wallMs).toFixed(2)}% of a core`)
+const flat = await flatOut()
+console.log(`flat out: ${flat.jobs} jobs, ${(1000 * flat.cpuMs / flat.jobs).toFixed(1)} us of CPU per job (timers and wake-ups amortised away)`)
