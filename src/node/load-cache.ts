@@ -23,6 +23,8 @@ import path from 'node:path'
 import type { ParsedTorrent } from '../core/torrent.ts'
 
 const FORMAT = 'torrent-fish load cache 2'
+/** Longer than any line this file writes: a row holds a record's fields, never its info dict. */
+const MAX_LINE = 16 * 1024 * 1024
 const CHUNK = 1 << 20
 const EMPTY = new Uint8Array(0)
 
@@ -96,6 +98,9 @@ function * lines (fd: number): Generator<string> {
       at = nl + 1
     }
     rest = text.slice(at)
+    // A line no record could fill (a damaged file with no newline for megabytes): hand it on
+    // as it is, to fail its checksum, rather than hold the rest of the file in memory.
+    if (rest.length > MAX_LINE) { yield rest; rest = '' }
   }
   rest += decoder.end()
   if (rest.length > 0) yield rest

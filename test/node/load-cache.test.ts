@@ -119,6 +119,20 @@ test('a corrupt cache is one warning, every file is read, the torrents are untou
   assert.ok(!damaged.torrents().some(r => r.announce.flat().some(u => u.includes('invalix'))), 'nothing from the damaged line is used')
 })
 
+test('a cache whose entries are one 20 MiB run without a newline is damaged: one warning, every file is read', async t => {
+  const { dir, cacheFile } = await setup(t)
+  await scan(dir, cacheFile)
+  const lines = (await readFile(cacheFile, 'utf8')).split('\n')
+  // The header kept, then 20 MiB with no newline where the entries were.
+  await writeFile(cacheFile, `${lines[0]}\n${'x'.repeat(20 * 1024 * 1024)}`)
+  const peer = session()
+  const warned = once(peer, 'warning')
+  const result = await new DirectoryLoader(peer, dir, { cacheFile }).scan()
+  const [w] = await warned as [{ code: string, message: string }]
+  assert.equal(w.code, 'WARN_LOAD_CACHE')
+  assert.deepEqual({ loaded: result.loaded, cached: result.cached }, { loaded: 3, cached: 0 })
+})
+
 test('a state directory that cannot be written is one warning; the scan loads everything', async t => {
   const { dir } = await setup(t)
   const blocker = path.join(path.dirname(dir), 'not-a-dir')
