@@ -83,7 +83,7 @@ async function transmissionMetadata (t: HasAfter, torrent: FixtureTorrent, extra
   const bytes = await new Promise<Uint8Array>((resolve, reject) => {
     // A deadline, not a wait: Transmission 3.00 backs off between attempts at a peer (the first
     // torrent of a run takes ~6 s here, later ones ~3.7 s), and a busy CI machine stretches that.
-    const timer = setTimeout(() => reject(new Error(`transmission-cli got no metadata in 75 s:\n${log.slice(-12).join('\n')}`)), 75_000)
+    const timer = setTimeout(() => reject(new Error(`transmission-cli got no metadata in 75 s:\n${log.slice(-12).join('\n')}\ntorrent-fish's last log events:\n${fish.events.slice(-15).map(e => JSON.stringify(e)).join('\n')}`)), 75_000)
     child.once('exit', code => { clearTimeout(timer); reject(new Error(`transmission-cli exited (${code}):\n${log.slice(-12).join('\n')}`)) })
     createInterface({ input: child.stderr! }).on('line', line => {
       log.push(line)
