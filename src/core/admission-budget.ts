@@ -35,13 +35,7 @@ export class OperationBudget {
     refill(this.total, t, this.options.perSecond)
     if (this.total.tokens < 1) return 'total'
     if (source !== undefined) {
-      let b = this.sources.get(source)
-      if (b) refill(b, t, this.options.perSourcePerSecond)
-      else {
-        if (this.sources.size >= this.options.maxSources) this.prune(t)
-        b = { tokens: this.options.perSourcePerSecond, last: t }
-        this.sources.set(source, b)
-      }
+      const b = this.bucketOf(source, t)
       if (b.tokens < 1) return 'source'
       b.tokens -= 1
     }
@@ -56,7 +50,12 @@ export class OperationBudget {
    * most a second) instead of getting a token back every 1/rate s.
    */
   charge (source: string): void {
-    const t = this.now()
+    const b = this.bucketOf(source, this.now())
+    b.tokens = Math.max(-this.options.perSourcePerSecond, b.tokens - 1)
+  }
+
+  /** `source`'s bucket refilled to time `t`, or a full new one (pruning first at `maxSources`). */
+  private bucketOf (source: string, t: number): Bucket {
     let b = this.sources.get(source)
     if (b) refill(b, t, this.options.perSourcePerSecond)
     else {
@@ -64,7 +63,7 @@ export class OperationBudget {
       b = { tokens: this.options.perSourcePerSecond, last: t }
       this.sources.set(source, b)
     }
-    b.tokens = Math.max(-this.options.perSourcePerSecond, b.tokens - 1)
+    return b
   }
 
   /** Whether `source` has spent its budget (nothing is spent or recorded by asking). */
