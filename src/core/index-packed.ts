@@ -319,24 +319,8 @@ export class PackedIndex {
     this.cap = cap
   }
 
-  /**
-   * Makes room for `n` torrents in all, in one step: a scan that knows how many files it is
-   * about to load sizes the columns and lookup tables once instead of growing them ~12 times
-   * (each growth a copy, each rehash a pass over every slot), and the byte heap for
-   * `heapBytes` more. The loader trims the slack after.
-   */
-  reserve (n: number, heapBytes = 0): void {
-    if (n > this.cap) this.resize(n)
-    if (this.heapUsed + heapBytes > this.heap.length) this.heap = grow(this.heap, this.heapUsed + heapBytes)
-    for (const [t, store] of [[this.byHash, this.hashes], [this.byObfuscated, this.obfuscated]] as const) {
-      let size = t.table.length
-      while ((n + t.tombstones + 1) * 2 > size) size *= 2
-      if (size > t.table.length) this.rehash(t, store, size)
-    }
-  }
-
-  private rehash (t: HashTable, store: Uint8Array, size = Math.max(t.table.length * 2, 16)): void {
-    const next = new HashTable(size)
+  private rehash (t: HashTable, store: Uint8Array): void {
+    const next = new HashTable(Math.max(t.table.length * 2, 16))
     for (let slot = 0; slot < this.slots; slot++) if ((this.flags[slot] & F_LIVE) !== 0) next.insert(slot, store)
     t.table = next.table
     t.used = next.used

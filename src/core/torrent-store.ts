@@ -129,9 +129,6 @@ export class TorrentStore extends EventEmitter<TorrentStoreEvents> {
   /** Bytes the packed index's buffers hold (hashes, numbers, names, paths, web seeds, lookup tables). */
   get indexBytes (): number { return this.index.bytes }
 
-  /** Makes room for `n` torrents in all and `heapBytes` more of names (a directory scan that knows its count); see PackedIndex.reserve. */
-  reserve (n: number, heapBytes = 0): void { this.index.reserve(n, heapBytes) }
-
   /** Adds a parsed torrent. Throws {@link DuplicateTorrentError} if its hash is loaded and `replace` is not set. */
   async add (parsed: ParsedTorrent, options: AddOptions = {}): Promise<TorrentRecord> {
     const existing = this.index.find(parsed.infoHash)

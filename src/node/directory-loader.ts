@@ -81,13 +81,7 @@ export class DirectoryLoader {
     // sorted full paths: no list of every path (nor of 100k Dirent objects) is built first.
     const files = walkTorrentFiles(this.dir, {
       other: file => { ignored += 1; this.peer.warn('WARN_NOT_A_TORRENT', `${file}: ignored, not a .torrent file`) },
-      unreadable: (dir, message) => this.peer.warn('WARN_UNREADABLE_DIRECTORY', `${dir}: skipped, cannot read this directory (${message})`),
-      // A directory's names are known before its first file loads: size the tables once.
-      listed: (count, nameChars) => {
-        this.byPath.reserve(this.byPath.size + count, nameChars)
-        // The index's heap holds each file name and the torrent's name (about as long): guessed.
-        this.peer.store.reserve(this.peer.store.size + count, 2 * nameChars)
-      }
+      unreadable: (dir, message) => this.peer.warn('WARN_UNREADABLE_DIRECTORY', `${dir}: skipped, cannot read this directory (${message})`)
     })
     let loaded = 0
     let failed = 0
@@ -446,8 +440,6 @@ class SyncFileReader {
 interface WalkVisitor {
   other (file: string): void
   unreadable (dir: string, message: string): void
-  /** A directory was read: `count` entries (files and subdirectories) with names of `nameChars` in all. */
-  listed? (count: number, nameChars: number): void
 }
 
 /**
@@ -485,11 +477,6 @@ function * walkDir (dir: string, root: string, visit: WalkVisitor): Generator<st
     handle.closeSync()
   }
   keys.sort()
-  if (visit.listed) {
-    let chars = 0
-    for (const key of keys) chars += key.length
-    visit.listed(keys.length, chars)
-  }
   for (const key of keys) {
     if (key.endsWith('/')) { yield * walkDir(path.join(dir, key.slice(0, -1)), root, visit); continue }
     const full = path.join(dir, key)

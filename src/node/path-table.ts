@@ -120,19 +120,6 @@ export class PathTable {
     return this.cap * (4 + 4 + 4 + HASH + 8 + 8 + 1 + 4) + this.heap.byteLength + this.table.byteLength
   }
 
-  /**
-   * Makes room for `n` entries in all and `nameBytes` more of names, in one step (a scan that
-   * knows how many files a directory holds), instead of growing the columns, the heap and the
-   * table step by step.
-   */
-  reserve (n: number, nameBytes = 0): void {
-    if (n > this.cap) this.grow(n)
-    if (this.heapUsed + nameBytes > this.heap.length) this.heap = grown(this.heap, this.heapUsed + nameBytes)
-    let size = this.table.length
-    while ((n + this.tombstones + 1) * 2 > size) size *= 2
-    if (size > this.table.length) this.rehash(size)
-  }
-
   /** Gives back the growth slack of the name heap (after a large load). */
   trim (): void {
     if (this.heap.length > this.heapUsed + 4096) this.heap = this.heap.slice(0, this.heapUsed + 4096)

@@ -72,24 +72,6 @@ test('5,000 torrents: every one found by both hashes and read back field by fiel
   assert.ok(index.bytes < n * 400, `index holds ${index.bytes} bytes for ${n} torrents`)
 })
 
-test('reserve: room for 3,000 torrents made after 100 are in, then filled: every one found, no growth on the way', () => {
-  const index = new PackedIndex(16)
-  for (let i = 0; i < 100; i++) index.put(fields(i))
-  index.reserve(3000, 2900 * 160) // names, file names and web seeds of these fields: < 160 bytes each
-  const sized = index.bytes
-  for (let i = 100; i < 3000; i++) assert.equal(index.put(fields(i)), i)
-  assert.equal(index.bytes, sized, 'the columns and tables did not grow while filling what was reserved')
-  for (let i = 0; i < 3000; i += 7) {
-    assert.equal(index.find(hex(fields(i).hash)), i)
-    assert.equal(index.findObfuscated(hex(fields(i).obfuscated)), i)
-    assert.equal(index.name(i), fields(i).name)
-  }
-  index.put(fields(3000)) // past the reservation it grows as before
-  assert.equal(index.find(hex(fields(3000).hash)), 3000)
-  index.reserve(10) // less than is there: nothing changes
-  assert.equal(index.find(hex(fields(5).hash)), 5)
-})
-
 test('removal takes a torrent out of both lookups; its slot stays readable and is not reused', () => {
   const index = new PackedIndex(4)
   for (let i = 0; i < 100; i++) index.put(fields(i))

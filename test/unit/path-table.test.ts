@@ -41,16 +41,3 @@ test('path table: set, look up, unchanged, delete and list back 20k paths in sev
   assert.deepEqual(new Set(t.paths()), new Set([...paths.filter((_, i) => i % 2 === 1), '/srv/torrents/new.torrent']))
   assert.ok(t.bytes < 20_000 * 120, `${t.bytes} bytes for 20k paths`)
 })
-
-test('path table: reserve sizes the columns, names and lookup table once; paths stay found', () => {
-  const t = new PathTable()
-  for (let i = 0; i < 50; i++) t.set(`/srv/a/file-${i}.torrent`, hex(i), i, i)
-  t.reserve(2050, 2000 * 20)
-  const sized = t.bytes
-  for (let i = 50; i < 2050; i++) t.set(`/srv/a/f-${i}.torrent`, hex(i), i, i)
-  assert.equal(t.bytes, sized, 'nothing grew while filling what was reserved')
-  assert.equal(t.size, 2050)
-  for (let i = 0; i < 50; i++) assert.equal(t.infoHash(`/srv/a/file-${i}.torrent`), hex(i))
-  for (let i = 50; i < 2050; i += 13) assert.equal(t.infoHash(`/srv/a/f-${i}.torrent`), hex(i))
-  assert.deepEqual([...t.paths()].length, 2050)
-})
