@@ -6,21 +6,21 @@
  * at the next due time or the next free slot of the rate budget. The budget (announces per
  * second, shared by all targets) is a pacer: slots are spaced 1/rate apart with a few
  * milliseconds of credit, so start-up is a steady ramp, never a burst (above 10/s the slots of
- * one tick, 20 slots or 100 ms, go together). Intervals come from
+ * one tick, 24 slots or 120 ms, go together). Intervals come from
  * the target's answer (a tracker's `interval` / `min interval`), clamped and lengthened by a
  * little jitter; failures back off exponentially with jitter, and a target that keeps failing
  * to answer is paused as a whole, so a dead tracker does not eat the budget of live ones.
  */
 import { TorrentFishError } from '../core/errors.ts'
 import { EventEmitter } from 'events'
-import { EV_STARTED, EV_UPDATE, EVENTS, J_ANNOUNCED, J_HAS_LAST, J_IN_FLIGHT, J_REMOVED, JobHeap, JobTable, TorrentKeys } from './job-table.ts'
+import { EV_STARTED, EV_UPDATE, EVENTS, J_ANNOUNCED, J_HAS_LAST, J_IN_FLIGHT, J_REMOVED, JobTable, TorrentKeys } from './job-table.ts'
+import { newTargetState, type TargetState } from './target-state.ts'
 import { LastResults } from './last-results.ts'
 import { backoffDelay } from '../util/backoff.ts'
 import { systemClock, type Clock, type TimerHandle } from '../util/clock.ts'
 import { TrackerUnreachableError } from './errors.ts'
 import { resolveOptions, integerIn, numberIn, type OptionSpec } from '../util/options.ts'
 import type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from './target.ts'
-import { WarnThrottle } from '../util/warn-throttle.ts'
 import { SCHEDULER_DEFAULTS, type AnnounceResult, type SchedulerEvents, type SchedulerOptions, type SchedulerStats, type TargetStatus } from './scheduler-options.ts'
 
 export type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from './target.ts'
@@ -32,23 +32,6 @@ interface StopJob {
   readonly infoHash: string
   readonly target: TargetState
 }
-
-interface TargetState {
-  readonly target: AnnounceTarget
-  /** Index in the scheduler's target list (the job table's `target` column). */
-  readonly index: number
-  readonly heap: JobHeap
-  inFlight: number
-  consecutiveFailures: number
-  pausedUntil: number
-  announces: number
-  failures: number
-  last: AnnounceResult | undefined
-  /** A few failure warnings a minute per target; the rest are counted in one summary. */
-  readonly warnings: WarnThrottle<SchedulerWarning>
-}
-
-type SchedulerWarning = SchedulerEvents['warning'][0]
 
 const SPEC: OptionSpec<Required<Omit<SchedulerOptions, 'clock' | 'random'>>> = {
   rate: numberIn(0.001, 1_000_000),
@@ -64,19 +47,19 @@ const SPEC: OptionSpec<Required<Omit<SchedulerOptions, 'clock' | 'random'>>> = {
   stopTimeoutMs: integerIn(0, 3_600_000)
 }
 
-/** Warnings per target per minute; beyond this they are counted and summarised. */
-const WARNINGS_PER_MINUTE = 10
 /** Credit the pacer may bank after idling, so timer lateness does not lower the real rate. */
 const PACER_CREDIT_MS = 20
 /**
  * When slots are close together the pacer wakes once per tick and sends every slot that fell
- * due in it (never earlier than its slot): a tick is 20 slots (one full LSD datagram), at most
- * 100 ms. At 200/s that is 10 wake-ups a second instead of 200: an event-loop wake-up (epoll,
- * the timer list, a microtask flush) cost more than the announce itself. A tick that fires late
- * can put at most one tick's slots more into a one-second window.
+ * due in it (never earlier than its slot): a tick is 24 slots (one full LSD datagram, which
+ * a batching target gets in one call), at most 120 ms. At 200/s that is 8 wake-ups a second
+ * instead of 200: an event-loop wake-up (epoll, the timer list, a microtask flush) cost more
+ * than the announce itself. A tick that fires late can put at most one tick's slots more into
+ * a one-second window. At 10/s or less every slot has its own wake-up.
  */
-const PACER_TICK_MS = 100
-const PACER_TICK_SLOTS = 20
+const PACER_TICK_MS = 120
+const PACER_TICK_SLOTS = 24
+const PACER_TICKS_ABOVE_RATE = 10
 
 export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
   rate: number
@@ -91,8 +74,10 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
   /** Each job's last result (columns plus interned shapes). */
   private readonly last = new LastResults(this.jobs)
   private readonly stopQueue: StopJob[] = []
-  /** Announces in flight: their abort, and how to end them (close() ends what is left). */
-  private readonly running = new Map<AbortController, (outcome: undefined, err: unknown) => void>()
+  /** Announces in flight: their abort (a batch: a token), and how to end them (close() ends what is left). */
+  private readonly running = new Map<AbortController | object, (outcome: undefined, err: unknown) => void>()
+  /** Batching targets with jobs picked in the current pass. */
+  private readonly batching: TargetState[] = []
   private inFlight = 0
   private nextSlot = 0
   private timer: TimerHandle | null = null
@@ -206,19 +191,7 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
   private targetState (target: AnnounceTarget): TargetState {
     let state = this.targets.get(target.key)
     if (!state) {
-      state = {
-        target,
-        index: this.targetList.length,
-        heap: new JobHeap(this.jobs),
-        inFlight: 0,
-        consecutiveFailures: 0,
-        pausedUntil: 0,
-        announces: 0,
-        failures: 0,
-        last: undefined,
-        warnings: new WarnThrottle<SchedulerWarning>(w => this.emit('warning', w), WARNINGS_PER_MINUTE, this.opts.now, n =>
-          ({ code: 'WARN_ANNOUNCE_SUPPRESSED', message: `${n} more announce failures at ${target.key} not shown`, target: target.key }))
-      }
+      state = newTargetState(target, this.targetList.length, this.jobs, w => this.emit('warning', w), this.opts.now)
       this.targets.set(target.key, state)
       this.targetList.push(state)
       target.attach?.({ reannounce: () => this.reannounce(target.key) })
@@ -284,7 +257,7 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
     // Whole milliseconds, so the tick boundaries are exact (a fractional modulo could land a
     // wake-up just before its boundary and wake again at once).
     const tick = Math.floor(Math.min(PACER_TICK_MS, PACER_TICK_SLOTS * spacing))
-    const ticked = tick > spacing
+    const ticked = this.rate > PACER_TICKS_ABOVE_RATE && tick > spacing
     const pacerNow = ticked ? Math.floor(now) - (Math.floor(now) % tick) : now
     // After an idle spell the pacer banks only a little credit; between ticks a whole tick is
     // owed (the slots since the last tick), which is no credit at all.
@@ -304,6 +277,8 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
       this.nextSlot += spacing
       this.dispatch(pick)
     }
+    for (const state of this.batching) this.sendBatch(state)
+    this.batching.length = 0
     this.arm(wakeAt)
     if (this.inFlight === 0 && this.stopQueue.length === 0) for (const w of [...this.idleWaiters]) w()
   }
@@ -354,9 +329,47 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
   private dispatch (j: number): void {
     const jobs = this.jobs
     jobs.flags[j] |= J_IN_FLIGHT
+    const state = this.targetList[jobs.target[j]]
+    if (state.target.announceBatch) {
+      // Counted in flight now, sent with the rest of this pass's jobs for the target.
+      if (state.batch.length === 0) this.batching.push(state)
+      state.batch.push(j)
+      state.inFlight += 1
+      this.inFlight += 1
+      return
+    }
     const event = EVENTS[jobs.event[j]]
     const infoHash = this.torrents.key(jobs.torrent[j])
-    this.run(this.targetList[jobs.target[j]], infoHash, event, (outcome, err) => this.finish(j, infoHash, event, outcome, err))
+    this.run(state, infoHash, event, (outcome, err) => this.finish(j, infoHash, event, outcome, err))
+  }
+
+  /**
+   * The jobs one pass picked for a batching target, in one call: no timeout, abort or promise
+   * per announce (the target's messages cannot hang), one pump when they all finish.
+   */
+  private sendBatch (state: TargetState): void {
+    const picked = state.batch.splice(0)
+    const keys = picked.map(j => this.torrents.key(this.jobs.torrent[j]))
+    const events = picked.map(j => EVENTS[this.jobs.event[j]])
+    const token = {}
+    let over = false
+    const end = (outcome: AnnounceOutcome | undefined, err: unknown): void => {
+      if (over) return
+      over = true
+      this.running.delete(token)
+      state.inFlight -= picked.length
+      this.inFlight -= picked.length
+      for (let i = 0; i < picked.length; i++) this.finish(picked[i], keys[i], events[i], outcome, err, false)
+      this.pump()
+    }
+    this.running.set(token, end)
+    let settled: Promise<AnnounceOutcome>
+    try {
+      settled = state.target.announceBatch!(keys)
+    } catch (err) {
+      settled = Promise.reject(err)
+    }
+    settled.then(outcome => end(outcome, undefined), err => end(undefined, err))
   }
 
   private dispatchStop (stop: StopJob): void {
@@ -456,7 +469,7 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
     return result
   }
 
-  private finish (j: number, infoHash: string, event: AnnounceEvent, outcome: AnnounceOutcome | undefined, err: unknown): void {
+  private finish (j: number, infoHash: string, event: AnnounceEvent, outcome: AnnounceOutcome | undefined, err: unknown, pump = true): void {
     const jobs = this.jobs
     const state = this.targetList[jobs.target[j]]
     jobs.flags[j] &= ~J_IN_FLIGHT
@@ -487,7 +500,7 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
       if (!this.closing) state.heap.push(j)
     }
     this.emit('result', infoHash, state.target.key, result)
-    this.pump()
+    if (pump) this.pump()
   }
 
   // ---- status ----
@@ -570,7 +583,7 @@ export class AnnounceScheduler extends EventEmitter<SchedulerEvents> {
     this.arm(Infinity)
     for (const [c, end] of [...this.running]) {
       const err = new TorrentFishError('ERR_SHUTDOWN', 'shutting down')
-      c.abort(err)
+      if (c instanceof AbortController) c.abort(err)
       end(undefined, err)
     }
     for (const state of this.targetList) {

@@ -29,6 +29,15 @@ export interface AnnounceTarget {
   readonly sendsStopped: boolean
   announce (infoHash: string, event: AnnounceEvent, signal: AbortSignal): Promise<AnnounceOutcome>
   /**
+   * Optional, for a target that announces many torrents in one message that cannot hang (LSD:
+   * multicast datagrams, each a send with no answer to wait for). The scheduler then hands it
+   * every job of one pacer pass in one call, with no timeout, AbortSignal or promise per
+   * announce: each announce still takes one slot of the rate budget. The promise settles once
+   * every message is sent (or failed) and every torrent in it gets that outcome. Only for
+   * targets that never send `stopped` (the event is not passed).
+   */
+  announceBatch? (infoHashes: readonly string[]): Promise<AnnounceOutcome>
+  /**
    * Called once by the scheduler that adopts the target: `reannounce()` asks for every torrent
    * of this target to be announced again soon (a WebSocket tracker forgets a socket's torrents
    * when the socket drops).

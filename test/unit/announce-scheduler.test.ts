@@ -63,8 +63,8 @@ test('pacing: 10 announces per second are spaced 100 ms apart, never a burst', a
   await closeAll(clock, scheduler)
 })
 
-test('pacing above 10/s: one wake-up per 100 ms tick sends the slots that fell due in it, at the budget\'s rate', async () => {
-  const clock = new ManualClock() // starts on a tick boundary (1,000,000 ms)
+test('pacing above 10/s: one wake-up per 120 ms tick sends the slots that fell due in it, at the budget\'s rate', async () => {
+  const clock = new ManualClock(1_000_080) // starts on a tick boundary (120 x 8334 ms)
   const scheduler = new AnnounceScheduler({ clock, rate: 200, startJitterMs: 0, random: fixed })
   const target = fakeTarget(clock)
   target.maxInFlight = 1000
@@ -73,12 +73,12 @@ test('pacing above 10/s: one wake-up per 100 ms tick sends the slots that fell d
   await clock.advance(2000)
   const byTime = new Map<number, number>()
   for (const c of target.calls) byTime.set(c.at - t0, (byTime.get(c.at - t0) ?? 0) + 1)
-  assert.ok([...byTime.keys()].every(at => at % 100 === 0), `calls only on ticks: ${[...byTime.keys()].join(',')}`)
-  // At 0 ms the slot due now plus the 20 ms of credit banked while idle (5), then 20 per tick
-  // at 100 ... 2000 ms: 200/s, never more than the budget allows.
+  assert.ok([...byTime.keys()].every(at => at % 120 === 0), `calls only on ticks: ${[...byTime.keys()].join(',')}`)
+  // At 0 ms the slot due now plus the 20 ms of credit banked while idle (5), then 24 per tick
+  // at 120 ... 1920 ms: 200/s, never more than the budget allows.
   assert.equal(byTime.get(0), 5)
-  assert.ok([...byTime.values()].slice(1).every(n => n === 20), `20 per tick: ${[...byTime.values()].join(',')}`)
-  assert.equal(target.calls.length, 5 + 20 * 20)
+  assert.ok([...byTime.values()].slice(1).every(n => n === 24), `24 per tick: ${[...byTime.values()].join(',')}`)
+  assert.equal(target.calls.length, 5 + 16 * 24)
   await closeAll(clock, scheduler)
 })
 
@@ -171,4 +171,64 @@ test('close: `stopped` to every announced torrent within the budget, then nothin
   await closing
   assert.deepEqual(target.calls.map(c => c.event), ['started', 'started', 'stopped', 'stopped'])
   assert.equal(clock.pending, 0, 'no timer left behind')
+})
+
+/** A target that takes every job of a pass in one call (LSD's datagrams), recording each call. */
+function batchTarget (clock: ManualClock): AnnounceTarget & { batches: Array<{ at: number, hashes: string[] }>, failing: boolean, hold: boolean } {
+  const target = {
+    key: 'lsd',
+    maxInFlight: 48,
+    defaultIntervalMs: 300_000,
+    sendsStopped: false,
+    batches: [] as Array<{ at: number, hashes: string[] }>,
+    failing: false,
+    hold: false,
+    async announce (): Promise<AnnounceOutcome> { throw new Error('a batching target is never called one by one') },
+    announceBatch (hashes: readonly string[]): Promise<AnnounceOutcome> {
+      target.batches.push({ at: clock.now(), hashes: [...hashes] })
+      if (target.hold) return new Promise(() => {}) // never settles: close() must still end it
+      return target.failing ? Promise.reject(new TrackerUnreachableError('lsd', 'send failed')) : Promise.resolve({ peers: [] })
+    }
+  }
+  return target
+}
+
+test('a batching target gets each tick\'s jobs in one call, one budget slot per torrent, no timer per announce', async () => {
+  const clock = new ManualClock(1_000_080) // a tick boundary
+  const scheduler = new AnnounceScheduler({ clock, rate: 200, startJitterMs: 0, random: fixed, jitter: 0 })
+  const target = batchTarget(clock)
+  for (let i = 0; i < 100; i++) scheduler.add(hash(i), [target])
+  // At once: the slot due now plus the 20 ms of credit (5; each add() passes once).
+  assert.equal(target.batches.reduce((n, b) => n + b.hashes.length, 0), 5)
+  const before = target.batches.length
+  target.hold = true
+  await clock.advance(120)
+  assert.equal(target.batches.length, before + 1)
+  assert.equal(target.batches[before].hashes.length, 24, 'one tick is 24 slots at 200/s, in one call')
+  assert.equal(clock.pending, 1, 'while a batch is out only the pacer\'s timer is armed (no per-announce timeout)')
+  assert.equal(scheduler.stats().inFlight, 24)
+  const closing = scheduler.close()
+  await clock.advance(5000)
+  await closing
+  assert.equal(scheduler.stats().inFlight, 0, 'close() ended the batch that never settled')
+
+  // Rate and outcome: a fresh scheduler from a tick boundary, batches that succeed, then one that fails.
+  await clock.advance(120 - (clock.now() % 120))
+  const t1 = clock.now()
+  const s2 = new AnnounceScheduler({ clock, rate: 200, startJitterMs: 0, random: fixed, jitter: 0 })
+  const t2 = batchTarget(clock)
+  const results: boolean[] = []
+  s2.on('result', (_ih, _key, r) => results.push(r.ok))
+  for (let i = 0; i < 100; i++) s2.add(hash(i), [t2])
+  await clock.advance(359)
+  assert.equal(t2.batches.reduce((n, b) => n + b.hashes.length, 0), 5 + 2 * 24, 'never more than the budget: one slot per torrent')
+  t2.failing = true
+  await clock.advance(1)
+  assert.equal(results.filter(ok => !ok).length, 24, 'a failed send fails every torrent in it')
+  assert.equal(s2.stats().announcedOnce, 5 + 2 * 24)
+  const failed = s2.torrentStatus(t2.batches[t2.batches.length - 1].hashes[0])[0]
+  assert.equal(failed.failures, 1)
+  assert.ok(failed.due > clock.now(), 'a failed torrent backs off')
+  assert.equal(s2.torrentStatus(hash(0))[0].due, t1 + 300_000, 'an announced torrent is due again after the interval')
+  await closeAll(clock, s2)
 })
