@@ -13,12 +13,17 @@ export interface Output {
 }
 
 /**
- * stdout lines written within one turn of the event loop leave in one write. Node writes to
- * files and pipes synchronously, so a line per metadata exchange was a write(2) per exchange
- * (a third of the serve loop's syscalls at thousands of exchanges a second). Flushed on
- * setImmediate (right after the I/O that produced the lines), when 64 KiB are pending,
- * before anything goes to stderr (so a terminal shows both in order) and at exit.
+ * stdout lines written within a few milliseconds leave in one write. Node writes to files
+ * and pipes synchronously, so a line per metadata exchange was a write(2) per exchange (a
+ * third of the serve loop's syscalls at thousands of exchanges a second); flushing once per
+ * event-loop turn still left about one write in two exchanges under load, since a busy loop
+ * turns hundreds of times a second. Flushed LINE_FLUSH_MS after the first pending line, when
+ * 64 KiB are pending, before anything goes to stderr (so a terminal shows both in order) and
+ * at exit.
  */
+/** How long a stdout line may wait for others: unnoticeable to a reader, ~40 writes a second at most under load. */
+export const LINE_FLUSH_MS = 25
+
 class LineBuffer {
   private pending: string[] = []
   private bytes = 0
@@ -37,7 +42,8 @@ class LineBuffer {
     if (this.bytes >= 65536) return this.flush()
     if (!this.scheduled) {
       this.scheduled = true
-      setImmediate(this.flushBound)
+      // Unreferenced: a pending line never keeps the process alive ('exit' flushes it).
+      setTimeout(this.flushBound, LINE_FLUSH_MS).unref()
       // process.exit() and an uncaught exception still emit 'exit': nothing pending is lost.
       if (!this.hooked) { this.hooked = true; process.once('exit', this.flushBound) }
     }

@@ -42,15 +42,20 @@ function stripV4Mapped (address: string | undefined): string | undefined {
  */
 export const PEER_LISTEN_BACKLOG = 4096
 
-/** Hands an accepted or dialed socket to the session. */
-export function adoptTcpSocket (peer: MetadataPeer, socket: net.Socket, direction: 'incoming' | 'outgoing', infoHash?: string): PeerConnection {
+/**
+ * Hands an accepted or dialed socket to the session.
+ * @param remote the peer's address when already known (the accept gate read it off the
+ *   handle): asking the socket again would be a second getpeername(2) per connection.
+ */
+export function adoptTcpSocket (peer: MetadataPeer, socket: net.Socket, direction: 'incoming' | 'outgoing', infoHash?: string, remote?: { address: string, port: number }): PeerConnection {
   // No corking here: the connection's Wire already hands the socket one buffer per tick.
-  socket.setNoDelay(true)
+  // Accepted sockets have TCP_NODELAY from the server's option already.
+  if (direction === 'outgoing') socket.setNoDelay(true)
   return peer.handleConnection(socket, {
     transport: 'tcp',
     direction,
-    remoteAddress: stripV4Mapped(socket.remoteAddress),
-    remotePort: socket.remotePort,
+    remoteAddress: remote ? remote.address : stripV4Mapped(socket.remoteAddress),
+    remotePort: remote ? remote.port : socket.remotePort,
     infoHash,
     encryption: true
   })
@@ -58,15 +63,29 @@ export function adoptTcpSocket (peer: MetadataPeer, socket: net.Socket, directio
 
 /** Listens for peers. Rejects (e.g. EADDRINUSE) with the port in the message. */
 export async function listenTcp (peer: MetadataPeer, options: TcpListenOptions): Promise<TcpListener> {
-  const server = net.createServer({ noDelay: true }, socket => adoptTcpSocket(peer, socket, 'incoming'))
+  // The address the gate read for the connection Node is building now: net.Server emits
+  // 'connection' synchronously inside the handle's onconnection, right after the gate let
+  // it through, so this is that socket's peer (taken once; a gate that did not read an
+  // address leaves it unset and the socket is asked).
+  let accepted: { address: string, port: number } | undefined
+  const server = net.createServer({ noDelay: true }, socket => {
+    const remote = accepted
+    accepted = undefined
+    adoptTcpSocket(peer, socket, 'incoming', undefined, remote)
+  })
   server.maxConnections = Number.MAX_SAFE_INTEGER // the session enforces its own limit with a reason
   await listenAnyStack(server, options.port, options.host, 'TCP', PEER_LISTEN_BACKLOG)
   const address = server.address() as net.AddressInfo
   server.on('error', err => peer.warnError(err, `tcp listener :${address.port}`))
   // Under a flood, connections admission would refuse now cost an accept and a close, not a
   // socket, a session and a close (without the gate they are refused in handleConnection).
-  const gated = gateAccepts(server, (remote, remotePort) =>
-    peer.refuseEarly({ transport: 'tcp', direction: 'incoming', remoteAddress: stripV4Mapped(remote), remotePort }) !== null)
+  const gated = gateAccepts(server, (remote, remotePort) => {
+    accepted = undefined
+    const remoteAddress = stripV4Mapped(remote)!
+    const refused = peer.refuseEarly({ transport: 'tcp', direction: 'incoming', remoteAddress, remotePort }) !== null
+    if (!refused) accepted = { address: remoteAddress, port: remotePort }
+    return refused
+  })
   return {
     port: address.port,
     host: address.address,
