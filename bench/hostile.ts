@@ -21,6 +21,7 @@ import { FLOODS } from './hostile/floods.ts'
 import { libtorrentVersion, type PeerName } from './hostile/peers.ts'
 import { runCase, type CaseResult } from './hostile/run-case.ts'
 import { markdownTable, notes } from './hostile/report.ts'
+import { cpuLayout, pinSelf } from './hostile/cpu-pin.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -36,6 +37,7 @@ const { values: args } = parseArgs({
     'tf-bin': { type: 'string' },
     report: { type: 'string' },
     out: { type: 'string' },
+    'no-pin': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false }
   }
 })
@@ -53,6 +55,8 @@ if (args.help) {
   --seed N                seed of the leecher's picks and the floods' PRNGs (default 1)
   --tf-bin PATH           torrent-fish bin to run (default bin/torrent-fish.js of this checkout),
                           e.g. another worktree's, to measure other code with this bench
+  --no-pin                let the scheduler place every process (default: the peer under test on a
+                          core of its own, the generator, leecher and bench on the others; cpu-pin.ts)
   --out FILE              JSON results (default bench/results/hostile-<time>.json)
   --report FILE           print the table and notes of a saved results file, run nothing`)
   process.exit(0)
@@ -91,6 +95,10 @@ if (peers.includes('libtorrent') && !lt) {
   peers = peers.filter(p => p !== 'libtorrent')
 }
 
+const cpus = args['no-pin'] ? null : cpuLayout()
+// Before any child is forked: the leecher and the generators inherit the bench's CPUs.
+if (cpus) pinSelf(cpus.others)
+
 const corpus = ensureCorpus(1000, log)
 // Single-piece info dicts only: libtorrent answers larger ones on its once-a-second tick
 // (docs/benchmarks.md), which would set its p99 whatever the flood does.
@@ -113,10 +121,12 @@ const meta = {
   leecherRate: rate,
   leecherTimeoutMs: LEECHER_TIMEOUT_MS,
   corpus: { torrents: corpus.entries.length, leecherTargets: targets.length },
-  seed
+  seed,
+  pinned: cpus
 }
 log(`torrent-fish hostile bench ${quick ? '(quick) ' : ''}- node ${meta.node}, libtorrent ${lt ?? 'missing'}, ${meta.cpus} CPUs, commit ${meta.commit ?? '?'}`)
 log(`phases: calm ${calmMs / 1000} s, flood ${floodMs / 1000} s, after ${afterMs / 1000} s; leecher ${rate} exchanges/s (timeout ${LEECHER_TIMEOUT_MS / 1000} s); connection limit ${limit}`)
+log(cpus ? `CPUs: the peer under test on ${cpus.peer}, the generator, leecher and bench on ${cpus.others}` : 'CPUs: not pinned')
 
 const started = performance.now()
 const results: CaseResult[] = []
@@ -124,7 +134,7 @@ for (const flood of floods) {
   for (const peer of peers) {
     if (flood.peers && !flood.peers.includes(peer)) continue
     const t0 = performance.now()
-    const r = await runCase({ flood, peer, loadPath: corpus.dir, tfBin: args['tf-bin'], targets, connectionLimit: limit, calmMs, floodMs, afterMs, rate, leecherTimeoutMs: LEECHER_TIMEOUT_MS, seed, quick })
+    const r = await runCase({ flood, peer, loadPath: corpus.dir, tfBin: args['tf-bin'], targets, connectionLimit: limit, calmMs, floodMs, afterMs, rate, leecherTimeoutMs: LEECHER_TIMEOUT_MS, seed, quick, cpus })
     results.push(r)
     const p = r.phases
     log(`  ${flood.name} / ${peer}: ${r.died ? `DIED (${r.died.error ?? r.died.code ?? r.died.signal}), ` : ''}ok ${p.calm.ok}/${p.calm.started} calm, ${p.flood.ok}/${p.flood.started} flood, ${p.after.ok}/${p.after.started} after${r.error ? ` - ${r.error}` : ''} (${((performance.now() - t0) / 1000).toFixed(1)} s, load ${r.loadAvg1?.toFixed(1) ?? '?'})`)

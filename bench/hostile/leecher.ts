@@ -33,6 +33,13 @@ export interface Attempts {
   latencies: number[]
   /** When each of those started, ms after the phase began (which part of a flood was slow). */
   startedAtMs: number[]
+  /**
+   * Attempts that failed with an answer from the peer (a reset or a close, not a timeout): how
+   * long that answer took and when they started. A peer that refuses newcomers answers by
+   * refusing, and how soon shows where its accept queue stood.
+   */
+  refusedMs: number[]
+  refusedAtMs: number[]
   errors: Record<string, number>
 }
 
@@ -43,7 +50,7 @@ export interface PhaseResult {
 
 const WARMUP_EXCHANGES = 5
 
-const empty = (): Attempts => ({ started: 0, ok: 0, latencies: [], startedAtMs: [], errors: {} })
+const empty = (): Attempts => ({ started: 0, ok: 0, latencies: [], startedAtMs: [], refusedMs: [], refusedAtMs: [], errors: {} })
 
 function httpFetch (url: string, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -77,6 +84,10 @@ function attempt (bucket: Attempts, run: () => Promise<unknown>): void {
     // bep9-client reports every socket error as 'socket'; keep the errno (ECONNRESET, ETIMEDOUT...).
     const code = !(err instanceof ExchangeError) ? 'unexpected' : err.code === 'socket' || err.code === 'http-socket' ? `${err.code}:${/\b(E[A-Z]+)\b/.exec(err.message)?.[1] ?? 'other'}` : err.code
     bucket.errors[code] = (bucket.errors[code] ?? 0) + 1
+    if (code !== 'timeout' && code !== 'unexpected') {
+      bucket.refusedMs.push(performance.now() - t0)
+      bucket.refusedAtMs.push(at)
+    }
   }).finally(() => inFlight.delete(p))
   inFlight.add(p)
 }

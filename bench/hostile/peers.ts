@@ -50,6 +50,8 @@ export interface PeerStart {
   connectionLimit: number
   http?: boolean
   timeoutMs?: number
+  /** Run the peer on these CPUs only (a taskset list, see cpu-pin.ts). */
+  cpus?: string
 }
 
 /** Nothing to reach offline: no DHT routers, no LAN multicast, no trackers named in the torrents. */
@@ -78,14 +80,15 @@ function killRunningOnExit (): void {
 /** How often the peer's log is read until it is ready. */
 const READY_POLL_MS = 20
 
-function launch (name: PeerName, cwd: string, cmd: string, args: string[], ready: (lines: Line[]) => { port: number, httpUrl?: string } | null, timeoutMs: number, cleanup: () => void): Promise<HostilePeer> {
+function launch (name: PeerName, cwd: string, cmd: string, args: string[], ready: (lines: Line[]) => { port: number, httpUrl?: string } | null, timeoutMs: number, cleanup: () => void, cpus?: string): Promise<HostilePeer> {
   const dir = mkdtempSync(path.join(tmpdir(), `tf-hostile-${name}-`))
   const logFile = path.join(dir, 'stdout.log')
   // stdout to a file, not a pipe: torrent-fish logs a line per exchange and a pipe drained by
   // the bench on the same two cores would block it (bench/peers.ts explains).
   const out = openSync(logFile, 'w')
   killRunningOnExit()
-  const child = spawn(cmd, args, { cwd, stdio: ['pipe', out, 'pipe'] })
+  // taskset execs the command: the pid is the peer's, and every thread it starts is pinned.
+  const child = cpus ? spawn('taskset', ['-c', cpus, cmd, ...args], { cwd, stdio: ['pipe', out, 'pipe'] }) : spawn(cmd, args, { cwd, stdio: ['pipe', out, 'pipe'] })
   closeSync(out)
   running.add(child)
   child.once('exit', () => running.delete(child))
@@ -100,7 +103,7 @@ function launch (name: PeerName, cwd: string, cmd: string, args: string[], ready
     port: 0,
     child,
     died: null,
-    command: [path.basename(cmd), ...args.map(a => (a.startsWith(cwd + path.sep) ? path.relative(cwd, a) : a))].join(' '),
+    command: [...(cpus ? ['taskset', '-c', cpus] : []), path.basename(cmd), ...args.map(a => (a.startsWith(cwd + path.sep) ? path.relative(cwd, a) : a))].join(' '),
     stderrTail: () => stderr,
     stop: async () => {
       stopping = true
@@ -158,7 +161,7 @@ export function startTorrentFish (o: PeerStart): Promise<HostilePeer> {
     const web = lines.find(l => l.event === 'http')
     if (!loaded || !tcp || (o.http && !web)) return null
     return { port: tcp.port, ...(web ? { httpUrl: String(web.url).replace(/\/+$/, '') } : {}) }
-  }, o.timeoutMs ?? 60_000, () => {})
+  }, o.timeoutMs ?? 60_000, () => {}, o.cpus)
 }
 
 export function startLibtorrent (o: PeerStart): Promise<HostilePeer> {
@@ -168,7 +171,7 @@ export function startLibtorrent (o: PeerStart): Promise<HostilePeer> {
     const listening = lines.find(l => l.event === 'listening')
     const ready = lines.find(l => l.event === 'ready')
     return listening && ready ? { port: listening.port } : null
-  }, o.timeoutMs ?? 60_000, () => rmSync(save, { recursive: true, force: true }))
+  }, o.timeoutMs ?? 60_000, () => rmSync(save, { recursive: true, force: true }), o.cpus)
   // The same command line for every run in the report, whatever the temporary directory.
   return started.then(peer => { peer.command = peer.command.replace(save, '<empty dir>'); return peer })
 }

@@ -84,6 +84,11 @@ export function notes (results: CaseResult[]): string {
       const steady = r.phases.flood.p99AfterFirstSecondMs
       parts.push(`slowest exchanges of the flood phase started at ${slow.map(x => `${(x.atMs / 1000).toFixed(1)} s`).join(', ')}${steady != null ? `; p99 of those started after its first second ${latency(steady)} ms` : ''}`)
     }
+    const answer = r.phases.flood.answerP99Ms
+    if (answer && (answer.firstSecond !== null || answer.later !== null)) parts.push(`time to the peer's answer (served or refused), p99: ${latency(answer.firstSecond)} ms in the flood's first second, ${latency(answer.later)} ms after it`)
+    const sp = r.sched?.peer.firstSecond
+    const sl = r.sched?.leecher.firstSecond
+    if (sp) parts.push(`in the flood's first second the peer's threads ran ${f(sp.runMs)} ms and waited ${f(sp.waitMs)} ms for a CPU${sl ? ` (the leecher's: ${f(sl.runMs)} / ${f(sl.waitMs)} ms)` : ''}${r.peerCpus !== undefined ? `; peer on CPU ${r.peerCpus}` : '; not pinned'}`)
     if (r.http) parts.push(`HTTP probe (GET /<infohash>.torrent): ${pct(r.http.calm)}% ok calm, ${pct(r.http.flood)}% during the flood (p99 ${latency(r.http.flood.p99Ms)} ms; failures: ${errors(r.http.flood)}), ${pct(r.http.after)}% after`)
     if (r.died) parts.push(`peer process died in the ${r.died.phase} phase${r.died.error ? `: \`${r.died.error}\`` : ''}`)
     if (r.generatorCpuPct !== null && r.generatorCpuPct > GENERATOR_BUSY_PCT) parts.push(`the flood generator was ${f(r.generatorCpuPct)}% busy: it, not the peer, may have set the flood's pace`)

@@ -17,6 +17,8 @@ import type { FloodConfig, FloodReport } from './flood-context.ts'
 import type { FloodSpec } from './floods.ts'
 import type { Attempts, LeecherConfig, PhaseResult } from './leecher.ts'
 import { startPeer, type Death, type HostilePeer, type PeerName } from './peers.ts'
+import type { CpuLayout } from './cpu-pin.ts'
+import { processSched, schedDelta, type SchedMs } from './sched-stats.ts'
 
 export type Phase = 'calm' | 'flood' | 'after'
 const PHASES: Phase[] = ['calm', 'flood', 'after']
@@ -38,6 +40,8 @@ export interface CaseOptions {
   leecherTimeoutMs: number
   seed: number
   quick: boolean
+  /** Where the peer runs (the bench, leecher and generator are already on `others`); null: anywhere. */
+  cpus?: CpuLayout | null
 }
 
 export interface PhaseFigures {
@@ -53,6 +57,12 @@ export interface PhaseFigures {
    * opens with (its connections all arriving at once), for reading beside p99Ms.
    */
   p99AfterFirstSecondMs?: number | null
+  /**
+   * Time to the peer's answer, served or refused (a reset or close; timeouts are not answers),
+   * p99 over the attempts started in the phase's first second and after it: for a peer that
+   * refuses most newcomers, where its accept queue stood.
+   */
+  answerP99Ms?: { firstSecond: number | null, later: number | null }
   errors: Record<string, number>
 }
 
@@ -81,6 +91,13 @@ export interface CaseResult {
   died: (Death & { phase: Phase, afterFloodStartS: number }) | null
   /** The machine's 1-minute load average when the flood started (2 = both cores busy). */
   loadAvg1?: number
+  /** The peer's CPUs (taskset list) when pinned. */
+  peerCpus?: string
+  /**
+   * The peer's and the leecher's threads: ms run and ms waited for a CPU while runnable, in the
+   * flood's first second and over the whole flood (summed over threads).
+   */
+  sched?: { peer: { firstSecond: SchedMs | null, flood: SchedMs | null }, leecher: { firstSecond: SchedMs | null, flood: SchedMs | null } }
   error?: string
 }
 
@@ -101,7 +118,9 @@ function figures (a: Attempts | undefined): PhaseFigures {
   const slowest = a.latencies.map((ms, i) => ({ atMs: Math.round(a.startedAtMs?.[i] ?? -1), ms: Math.round(ms * 10) / 10 }))
     .sort((x, y) => y.ms - x.ms).slice(0, SLOWEST_KEPT)
   const later = a.latencies.filter((_, i) => (a.startedAtMs?.[i] ?? 0) >= 1000).sort((x, y) => x - y)
-  return { started: a.started, ok: a.ok, okPct: a.started ? (100 * a.ok) / a.started : null, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), slowest, p99AfterFirstSecondMs: percentile(later, 99), errors: a.errors }
+  const answers = [...a.latencies.map((ms, i) => [a.startedAtMs?.[i] ?? 0, ms]), ...(a.refusedMs ?? []).map((ms, i) => [a.refusedAtMs[i], ms])]
+  const answerP99 = (first: boolean): number | null => percentile(answers.filter(([at]) => (at < 1000) === first).map(([, ms]) => ms).sort((x, y) => x - y), 99)
+  return { started: a.started, ok: a.ok, okPct: a.started ? (100 * a.ok) / a.started : null, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), slowest, p99AfterFirstSecondMs: percentile(later, 99), answerP99Ms: { firstSecond: answerP99(true), later: answerP99(false) }, errors: a.errors }
 }
 
 /** A forked child speaking the {type: ...} IPC protocol, with a next-message helper. */
@@ -160,7 +179,7 @@ export async function runCase (o: CaseOptions): Promise<CaseResult> {
   const flood = child('flood-child.ts')
   let peer: HostilePeer
   try {
-    peer = await startPeer(o.peer, { loadPath: o.loadPath, tfBin: o.tfBin, connectionLimit: o.connectionLimit, http: o.flood.http })
+    peer = await startPeer(o.peer, { loadPath: o.loadPath, tfBin: o.tfBin, connectionLimit: o.connectionLimit, http: o.flood.http, cpus: o.cpus?.peer })
   } catch (err) {
     result.error = `peer did not start: ${(err as Error).message.split('\n')[0]}`
     await Promise.all([end(leecher.proc), end(flood.proc)])
@@ -211,10 +230,21 @@ export async function runCase (o: CaseOptions): Promise<CaseResult> {
 
     // ---- flood ----
     result.loadAvg1 = os.loadavg()[0]
+    if (o.cpus) result.peerCpus = o.cpus.peer
     leecher.proc.send({ type: 'phase', name: 'flood' })
     edge('flood')
+    const sched0 = { peer: processSched(peer.pid), leecher: processSched(leecher.proc.pid) }
+    let sched1: typeof sched0 | null = null
+    const firstSecond = setTimeout(() => { sched1 = { peer: processSched(peer.pid), leecher: processSched(leecher.proc.pid) } }, 1000)
     flood.proc.send({ type: 'go' })
     const done = await flood.next(o.floodMs + 30_000)
+    clearTimeout(firstSecond)
+    const sched2 = { peer: processSched(peer.pid), leecher: processSched(leecher.proc.pid) }
+    const s1 = sched1 as typeof sched0 | null
+    result.sched = {
+      peer: { firstSecond: schedDelta(sched0.peer, s1?.peer ?? null), flood: schedDelta(sched0.peer, sched2.peer) },
+      leecher: { firstSecond: schedDelta(sched0.leecher, s1?.leecher ?? null), flood: schedDelta(sched0.leecher, sched2.leecher) }
+    }
     if (done.type === 'result') result.floodReport = done.report as FloodReport
     else result.error = `flood ${o.flood.name}: ${done.message ?? done.type}`
 

@@ -121,14 +121,29 @@ export class Admission<T extends Admittable> {
    * back at the end once everything was served).
    */
   private readonly unproductive = new Set<T>()
-  /** When each unproductive connection got there. */
-  private readonly unproductiveSince = new Map<T, number>()
   /** Connections served everything they asked: evicting one charges nobody (it was useful). */
   private readonly served = new Set<T>()
-  private readonly byIp = new Map<string, number>()
-  private readonly halfOpenByIp = new Map<string, Set<T>>()
-  private readonly halfOpenBySubnet = new Map<string, Set<T>>()
-  private readonly keys = new Map<T, { ip: string, subnet: string } | null>()
+  /**
+   * What admission keeps per connection, in one record (its address key, since when it has had
+   * nothing to ask), and per-address counts rather than a Set of connections per IP and per
+   * subnet: under a flood every connection's bookkeeping is allocated and dropped within
+   * milliseconds, and what is still alive at a scavenge is copied, then promoted to the old
+   * generation, which an idle server does not collect (docs/hostile.md). The oldest half-open
+   * connection of one IP or subnet, needed only when its cap is reached, is found by walking
+   * the half-open list instead.
+   */
+  private readonly entries = new Map<T, Entry>()
+  /**
+   * Open and half-open connections per IP and per subnet, one mutable record each, kept while
+   * any connection of that address is open: a count that leaves and re-enters a Map with every
+   * handshake would make V8 reallocate the Map's table each time it empties.
+   */
+  private readonly byIp = new Map<string, Counts>()
+  private readonly bySubnet = new Map<string, Counts>()
+  /** The last address keyed: wouldRefuse, admit and add ask for the same one in a row. */
+  private lastAddress: string | undefined
+  private lastKey: AddressKey | null = null
+  private readonly victims = new Set<T>()
   private readonly keyExchanges: OperationBudget
   /** Evictions of TCP connections that had done nothing, per subnet of the evicted connection. */
   private readonly churn: OperationBudget
@@ -189,29 +204,27 @@ export class Admission<T extends Admittable> {
   wouldRefuse (transport: string, address: string | undefined): { reason: string, message: string } | null {
     // Nothing is refused below half the limit: skip the work for the common case.
     if (!this.underPressure && address !== undefined &&
-      (this.byIp.get(normalizeAddress(address)) ?? 0) < this.options.perIpLimit) return null
+      (this.byIp.get(this.keyFor(address)!.ip)?.open ?? 0) < this.options.perIpLimit) return null
     const verdict = this.decide(transport, address, false)
     return verdict.admit ? null : { reason: verdict.reason, message: verdict.message }
   }
 
   private decide (transport: string, address: string | undefined, charge: boolean): AdmissionVerdict<T> {
-    const key = address === undefined ? null : { ip: normalizeAddress(address), subnet: subnetOf(address) }
+    const key = this.keyFor(address)
     const utp = transport === 'utp'
-    const evict = new Set<T>()
-    const oldestOf = (set: Iterable<T> | undefined): T | undefined => {
-      if (set) for (const c of set) if (!evict.has(c)) return c
-      return undefined
-    }
+    // One Set for every decision (decide is synchronous): most newcomers evict nobody.
+    const evict = this.victims
+    if (evict.size > 0) evict.clear()
     if (key) {
-      if ((this.byIp.get(key.ip) ?? 0) >= this.options.perIpLimit) {
-        const victim = oldestOf(this.halfOpenByIp.get(key.ip))
+      if ((this.byIp.get(key.ip)?.open ?? 0) >= this.options.perIpLimit) {
+        const victim = this.oldestHalfOpenOf(key, 'ip', evict)
         if (!victim) return { admit: false, reason: 'per-ip-limit', message: `${this.options.perIpLimit} connections open from ${key.ip}` }
         evict.add(victim)
       }
-      const ipHalf = this.halfOpenByIp.get(key.ip)
-      if (ipHalf && ipHalf.size - countIn(ipHalf, evict) >= this.options.halfOpenPerIp) evict.add(oldestOf(ipHalf)!)
-      const netHalf = this.halfOpenBySubnet.get(key.subnet)
-      if (netHalf && netHalf.size - countIn(netHalf, evict) >= this.options.halfOpenPerSubnet) evict.add(oldestOf(netHalf)!)
+      const ipHalf = this.byIp.get(key.ip)?.halfOpen ?? 0
+      if (ipHalf > 0 && ipHalf - this.countOf(key, 'ip', evict) >= this.options.halfOpenPerIp) evict.add(this.oldestHalfOpenOf(key, 'ip', evict)!)
+      const netHalf = this.bySubnet.get(key.subnet)?.halfOpen ?? 0
+      if (netHalf > 0 && netHalf - this.countOf(key, 'subnet', evict) >= this.options.halfOpenPerSubnet) evict.add(this.oldestHalfOpenOf(key, 'subnet', evict)!)
     }
     // A network that churns through the table is refused as soon as the table is half full,
     // not only at the limit: slots freed by deadlines would otherwise go to the same flood.
@@ -219,19 +232,51 @@ export class Admission<T extends Admittable> {
       return { admit: false, reason: 'unproductive-network', message: `${key.subnet} keeps opening connections that do nothing (more than ${this.options.unproductivePerSubnetPerSecond} evicted or timed out a second) while the table is at least half full` }
     }
     if (utp && this.halfOpenUtp.size - countIn(this.halfOpenUtp, evict) >= this.utpHalfOpenLimit) {
-      evict.add(oldestOf(this.halfOpenUtp)!)
+      evict.add(firstNotIn(this.halfOpenUtp, evict)!)
     }
     if (this.all.size - evict.size >= this.options.connectionLimit) {
       // uTP newcomers may displace only uTP half-opens or idle peers: a spoofed SYN must
       // never push out a TCP connection that is still handshaking.
-      const victim = oldestOf(this.halfOpenUtp) ?? (utp ? undefined : this.stalledLongest(evict)) ?? this.idlest(evict)
+      const victim = firstNotIn(this.halfOpenUtp, evict) ?? (utp ? undefined : this.stalledLongest(evict)) ?? this.idlest(evict)
       if (!victim) {
         return { admit: false, reason: 'connection-limit', message: `${this.options.connectionLimit} connections open, none half-open or idle` }
       }
       evict.add(victim)
     }
     if (charge) for (const victim of evict) this.chargeChurn(victim)
-    return { admit: true, evict: [...evict] }
+    return { admit: true, evict: evict.size === 0 ? NO_VICTIMS : [...evict] }
+  }
+
+  /** The address's IP and subnet keys (the last one is remembered: asked for three times in a row). */
+  private keyFor (address: string | undefined): AddressKey | null {
+    if (address === undefined) return null
+    if (address !== this.lastAddress || this.lastKey === null) {
+      this.lastAddress = address
+      this.lastKey = { ip: normalizeAddress(address), subnet: subnetOf(address) }
+    }
+    return this.lastKey
+  }
+
+  /** The oldest half-open connection from key's IP (or subnet) not in `exclude`, uTP ones first. */
+  private oldestHalfOpenOf (key: AddressKey, by: 'ip' | 'subnet', exclude: Set<T>): T | undefined {
+    for (const set of [this.halfOpenUtp, this.halfOpen]) {
+      for (const c of set) {
+        if (exclude.has(c)) continue
+        const e = this.entries.get(c)
+        if (e?.key && e.key[by] === key[by]) return c
+      }
+    }
+    return undefined
+  }
+
+  /** How many of `among` are half-open connections from key's IP (or subnet). */
+  private countOf (key: AddressKey, by: 'ip' | 'subnet', among: Set<T>): number {
+    let n = 0
+    for (const c of among) {
+      const e = this.entries.get(c)
+      if (e?.key && e.key[by] === key[by] && (this.halfOpen.has(c) || this.halfOpenUtp.has(c))) n++
+    }
+    return n
   }
 
   /**
@@ -243,23 +288,21 @@ export class Admission<T extends Admittable> {
   private chargeChurn (victim: T): void {
     if (victim.info.transport !== 'tcp') return
     if (victim.isHandshaken && (!this.unproductive.has(victim) || this.served.has(victim))) return
-    const key = this.keys.get(victim)
+    const key = this.entries.get(victim)?.key
     if (key) this.churn.charge(key.subnet)
   }
 
   add (conn: T): void {
     if (this.all.has(conn)) return
-    const key = keyOf(conn)
-    this.keys.set(conn, key)
+    const key = this.keyFor(conn.info.remoteAddress)
+    this.entries.set(conn, { key, since: 0 })
     this.all.add(conn)
-    if (key) this.byIp.set(key.ip, (this.byIp.get(key.ip) ?? 0) + 1)
-    if (!conn.isHandshaken) {
-      ;(conn.info.transport === 'utp' ? this.halfOpenUtp : this.halfOpen).add(conn)
-      if (key) {
-        addTo(this.halfOpenByIp, key.ip, conn)
-        addTo(this.halfOpenBySubnet, key.subnet, conn)
-      }
+    const half = !conn.isHandshaken
+    if (key) {
+      opened(this.byIp, key.ip, half)
+      opened(this.bySubnet, key.subnet, half)
     }
+    if (half) (conn.info.transport === 'utp' ? this.halfOpenUtp : this.halfOpen).add(conn)
   }
 
   /**
@@ -270,13 +313,12 @@ export class Admission<T extends Admittable> {
     if (!this.all.has(conn)) return
     this.leaveHalfOpen(conn)
     this.unproductive.add(conn)
-    this.unproductiveSince.set(conn, this.now())
+    this.entries.get(conn)!.since = this.now()
   }
 
   /** The connection asked for metadata it does not have yet: it is doing what a leecher does. */
   asked (conn: T): void {
     this.unproductive.delete(conn)
-    this.unproductiveSince.delete(conn)
   }
 
   /** Everything was served to the connection: once idle it may make room first. */
@@ -285,7 +327,7 @@ export class Admission<T extends Admittable> {
     this.served.add(conn)
     this.unproductive.delete(conn)
     this.unproductive.add(conn)
-    this.unproductiveSince.set(conn, this.now())
+    this.entries.get(conn)!.since = this.now()
   }
 
   /** How a connection would be described as a victim now. */
@@ -298,14 +340,12 @@ export class Admission<T extends Admittable> {
     if (!this.all.delete(conn)) return
     this.leaveHalfOpen(conn)
     this.unproductive.delete(conn)
-    this.unproductiveSince.delete(conn)
     this.served.delete(conn)
-    const key = this.keys.get(conn)
-    this.keys.delete(conn)
+    const key = this.entries.get(conn)?.key
+    this.entries.delete(conn)
     if (key) {
-      const n = (this.byIp.get(key.ip) ?? 1) - 1
-      if (n > 0) this.byIp.set(key.ip, n)
-      else this.byIp.delete(key.ip)
+      closed(this.byIp, key.ip)
+      closed(this.bySubnet, key.subnet)
     }
   }
 
@@ -344,10 +384,10 @@ export class Admission<T extends Admittable> {
 
   private leaveHalfOpen (conn: T): void {
     if (!this.halfOpen.delete(conn) && !this.halfOpenUtp.delete(conn)) return
-    const key = this.keys.get(conn)
+    const key = this.entries.get(conn)?.key
     if (key) {
-      removeFrom(this.halfOpenByIp, key.ip, conn)
-      removeFrom(this.halfOpenBySubnet, key.subnet, conn)
+      this.byIp.get(key.ip)!.halfOpen -= 1
+      this.bySubnet.get(key.subnet)!.halfOpen -= 1
     }
   }
 
@@ -375,7 +415,7 @@ export class Admission<T extends Admittable> {
     for (const c of this.unproductive) if (!c.isBusy && !exclude.has(c)) { quiet = c; break }
     if (!half || !quiet) return half ?? quiet
     if (this.halfOpen.size - countIn(this.halfOpen, exclude) > this.newcomerBatch) return half
-    return half.createdAt < this.unproductiveSince.get(quiet)! ? half : quiet
+    return half.createdAt < this.entries.get(quiet)!.since ? half : quiet
   }
 
   /** The handshaken connection quiet longest with nothing outstanding, if quiet long enough. */
@@ -390,10 +430,20 @@ export class Admission<T extends Admittable> {
   }
 }
 
-function keyOf (conn: Admittable): { ip: string, subnet: string } | null {
-  const address = conn.info.remoteAddress
-  if (address === undefined) return null
-  return { ip: normalizeAddress(address), subnet: subnetOf(address) }
+interface AddressKey { readonly ip: string, readonly subnet: string }
+
+interface Entry {
+  readonly key: AddressKey | null
+  /** When it last got to having nothing to ask (handshaken, or served everything). */
+  since: number
+}
+
+/** The shared empty eviction list (most newcomers evict nobody). */
+const NO_VICTIMS: never[] = []
+
+function firstNotIn<T> (set: Iterable<T>, exclude: Set<T>): T | undefined {
+  for (const c of set) if (!exclude.has(c)) return c
+  return undefined
 }
 
 function countIn<T> (set: Set<T>, evict: Set<T>): number {
@@ -402,15 +452,16 @@ function countIn<T> (set: Set<T>, evict: Set<T>): number {
   return n
 }
 
-function addTo<T> (map: Map<string, Set<T>>, key: string, conn: T): void {
-  let set = map.get(key)
-  if (!set) { set = new Set(); map.set(key, set) }
-  set.add(conn)
+interface Counts { open: number, halfOpen: number }
+
+function opened (map: Map<string, Counts>, key: string, halfOpen: boolean): void {
+  const c = map.get(key)
+  if (c) { c.open += 1; if (halfOpen) c.halfOpen += 1 } else map.set(key, { open: 1, halfOpen: halfOpen ? 1 : 0 })
 }
 
-function removeFrom<T> (map: Map<string, Set<T>>, key: string, conn: T): void {
-  const set = map.get(key)
-  if (!set) return
-  set.delete(conn)
-  if (set.size === 0) map.delete(key)
+/** One connection of `key` closed (it has left the half-open count already). */
+function closed (map: Map<string, Counts>, key: string): void {
+  const c = map.get(key)
+  if (!c) return
+  if (--c.open <= 0) map.delete(key)
 }

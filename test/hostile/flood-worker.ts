@@ -31,9 +31,12 @@ export interface FloodConfig {
   total?: number
   /** handshake-idle: new connections per second (open loop) instead of re-opening each one. */
   perSecond?: number
-  /** handshake-idle without `total`: post 'done' after this many connections, and keep going until stopped. */
+  /**
+   * handshake-idle without `total`: post 'done' after this many connections, and keep going until stopped.
+   * utp-syn: post 'done' after this many datagrams and keep sending until stopped (or `packets`).
+   */
   doneAt?: number
-  /** utp-syn: total datagrams to send, and per millisecond. */
+  /** utp-syn: total datagrams to send at most (default 50,000, or no cap with `doneAt`), and per millisecond. */
   packets?: number
   packetsPerMs?: number
 }
@@ -190,12 +193,13 @@ function runUtpSyn (): Promise<void> {
     s.bind(0, source(i))
     socks.push(s)
   }
-  const total = config.packets ?? 50_000
+  const total = config.packets ?? (config.doneAt !== undefined ? Infinity : 50_000)
   const perMs = config.packetsPerMs ?? 10
   let sent = 0
   return new Promise(resolve => {
     const t = setInterval(() => {
       for (let k = 0; k < perMs && sent < total && !stopping; k++, sent++) {
+        if (sent === config.doneAt) parentPort!.postMessage({ type: 'done', stats })
         // uTP v1 header (BEP 29): type ST_SYN (4) << 4 | version 1, no extension,
         // connection id, timestamps, window, seq_nr, ack_nr.
         const p = Buffer.alloc(20)
@@ -227,7 +231,7 @@ parentPort!.on('message', (msg: string) => {
 
 if (config.mode === 'utp-syn') {
   queueMicrotask(ready)
-  void runUtpSyn().then(() => parentPort!.postMessage({ type: 'done', stats }))
+  void runUtpSyn().then(() => { if (config.doneAt === undefined) parentPort!.postMessage({ type: 'done', stats }) })
 } else {
   runTcp()
 }

@@ -28,24 +28,26 @@ test('uTP SYN flood: TCP leechers keep >= 99% success, SYNs never displace TCP',
   const unloaded = await runLeecher({ port: fish.port, infoHash: record.infoHash, count: 100, concurrency: 2 })
   t.diagnostic(describe('unloaded', unloaded))
 
-  const flood = await startFlood({ mode: 'utp-syn', port: fish.utp!.port, count: 200, sources: 200, packets: 50_000, packetsPerMs: 10 })
+  // At least 50,000 SYNs (5 s at 10 a millisecond), and on until the leecher has made 100 exchanges
+  // through them (on a loaded machine 5 s can hold only a few dozen): the flood lasts as long as the leecher runs.
+  const flood = await startFlood({ mode: 'utp-syn', port: fish.utp!.port, count: 200, sources: 200, doneAt: 50_000, packetsPerMs: 10 })
   t.after(() => flood.stop())
-  const loaded = await runLeecher({ port: fish.port, infoHash: record.infoHash, count: 100_000, concurrency: 2, until: flood.done })
-  const sent = await flood.done
+  const loaded = await runLeecher({ port: fish.port, infoHash: record.infoHash, count: 100_000, concurrency: 2, until: flood.done, minCount: 100 })
+  const sent = await flood.stop()
   const stats = fish.getStats()
   const utp = stats.byTransport.utp
   t.diagnostic(describe('during the SYN flood', loaded))
   t.diagnostic(`flood: ${sent.packets} SYNs sent; uTP connections accepted ${utp?.connections ?? 0}, closes ${JSON.stringify(utp?.closes ?? {})}`)
-  assert.equal(sent.packets, 50_000)
+  assert.ok(sent.packets >= 50_000, `the flood sent ${sent.packets} SYNs`)
   const share = 200 / 4
   assert.ok((utp?.connections ?? 0) >= share, 'the SYNs became uTP connections (the flood really reached the session)')
   assert.ok((utp?.connections ?? 0) <= sent.packets / 10, `while SYNs held the uTP share, new ones were ignored (${utp?.connections} of ${sent.packets} became connections)`)
-  assert.ok(loaded.ok + loaded.failed >= 50, 'the leecher ran during the flood')
+  assert.ok(loaded.ok + loaded.failed >= 100, 'the leecher ran through the flood')
   assert.equal(evictedTcp.length, 0, 'no TCP connection was evicted for a SYN')
   assert.equal(stats.byTransport.tcp.closes['connection-limit'] ?? 0, 0, 'no TCP leecher was refused')
   assert.ok(loaded.rate >= 0.99, describe('during the SYN flood', loaded))
 
-  // The flood is over: its half-opens time out and a real uTP leecher is served again.
+  // The flood is over (stopped above): its half-opens time out and a real uTP leecher is served again.
   const client = createRequire(import.meta.url)('utp-native')()
   t.after(() => { for (const c of [...client.connections]) c.destroy(); client.unref(); client.close() })
   const conn = client.connect(fish.utp!.port, '127.0.0.1')
