@@ -48,7 +48,8 @@ if (args.help) {
   --flood a,b             only these floods: ${FLOODS.map(f => f.name).join(', ')}
   --peers a,b             torrent-fish,libtorrent (default both)
   --limit N               the peers' connection limit, -c (default 200; floods scale with it)
-  --calm-seconds S        leecher alone before the flood (default 4)
+  --calm-seconds S        leecher alone before the flood (default: the flood's duration, so the
+                          calm and flood p99 come from as many exchanges)
   --flood-seconds S       flood duration (default 10)
   --after-seconds S       leecher after the flood, RSS "after" at its end (default 4)
   --rate N                leecher exchanges started per second (default 20)
@@ -71,8 +72,10 @@ if (args.report) {
 
 const quick = args.quick
 const seconds = (v: string | undefined, full: number, short: number): number => 1000 * Number(v ?? (quick ? short : full))
-const calmMs = seconds(args['calm-seconds'], 4, 1)
 const floodMs = seconds(args['flood-seconds'], 10, 3)
+// As long as the flood by default: both p99s then come from the same number of exchanges (at
+// 80 calm samples against 200, the calm p99 was the calm maximum and the flood's the 2nd-worst).
+const calmMs = args['calm-seconds'] !== undefined ? seconds(args['calm-seconds'], 0, 0) : floodMs
 const afterMs = seconds(args['after-seconds'], 4, 1)
 const limit = Number(args.limit)
 const rate = Number(args.rate)
