@@ -38,7 +38,17 @@ export interface Admittable {
   readonly isHandshaken: boolean
   /** True while the peer has a request outstanding (it must not be evicted as idle). */
   readonly isBusy: boolean
+  /** Why it closed, once it has (read when it is removed: a protocol fault charges its subnet). */
+  readonly closed?: { readonly reason: string }
 }
+
+/**
+ * Close reasons that say the remote party broke the protocol, which a correct peer never does:
+ * each one, on an incoming TCP connection, charges its subnet's fault budget.
+ */
+export const FAULT_REASONS: ReadonlySet<string> = new Set([
+  'message-too-large', 'protocol-error', 'bad-extension-message', 'metadata-overfetch', 'request-flood', 'bad-encryption', 'not-bittorrent'
+])
 
 /** Why a connection was chosen to make room (for its close message). */
 export type EvictionKind = 'half-open' | 'unproductive' | 'idle'
@@ -70,13 +80,25 @@ export interface AdmissionOptions {
   keyExchangesPerSecond: number
   /** Diffie-Hellman operations per second from one subnet. */
   keyExchangesPerSubnetPerSecond: number
+  /**
+   * Connections that have done nothing yet (not handshaken, or handshaken and never asked) from
+   * one subnet that was never served here, at most, while the table is at least half full; its
+   * further newcomers are refused before anything is built for them (default in ADMISSION_DEFAULTS).
+   */
+  idlePerNewSubnet?: number
+  /**
+   * Incoming TCP connections closed for a protocol fault (FAULT_REASONS) per second from one
+   * subnet before that subnet's newcomers are refused, whatever the table holds (default in
+   * ADMISSION_DEFAULTS).
+   */
+  faultsPerSubnetPerSecond?: number
 }
 
 /**
  * Defaults, each with its reason. Half-open caps are small because a correct peer's
  * handshake takes one round trip, so even a large NAT rarely has more than a few at once.
  */
-export const ADMISSION_DEFAULTS: Omit<AdmissionOptions, 'connectionLimit' | 'perIpLimit' | 'handshakeTimeoutMs'> = {
+export const ADMISSION_DEFAULTS: Required<Omit<AdmissionOptions, 'connectionLimit' | 'perIpLimit' | 'handshakeTimeoutMs'>> = {
   /** Two seconds covers a handshake over a slow mobile link with retransmits. */
   pressureHandshakeTimeoutMs: 2_000,
   halfOpenPerIp: 16,
@@ -98,8 +120,27 @@ export const ADMISSION_DEFAULTS: Omit<AdmissionOptions, 'connectionLimit' | 'per
    */
   keyExchangesPerSecond: 250,
   /** One network gets a tenth of the overall budget. */
-  keyExchangesPerSubnetPerSecond: 25
+  keyExchangesPerSubnetPerSecond: 25,
+  /**
+   * A flood opens its connections all at once from each of its networks, and every one admitted
+   * into a full table costs a socket, a session and the close of the connection it evicted
+   * before its network has been charged anything (~1,300 of a 2,000-connection burst from 250
+   * /24s were built). A leecher's connection does nothing for one round trip at most, so even
+   * a new network with two exchanges in flight gets in; a network that was served before is
+   * never held to this.
+   */
+  idlePerNewSubnet: 2,
+  /**
+   * A correct peer never breaks the protocol; a buggy client behind a NAT that reconnects after
+   * each close still gets two attempts a second. A network sending malformed or oversized
+   * frames in a loop otherwise costs a socket, a session and a close per frame, as fast as it
+   * can reconnect (~10,000 a second from 64 connections in the bench's oversize flood).
+   */
+  faultsPerSubnetPerSecond: 2
 }
+
+/** Subnets served an info dict, remembered at most (oldest forgotten first). */
+const SERVED_SUBNETS_KEPT = 4096
 
 export type AdmissionVerdict<T> =
   | { admit: true, evict: T[] }
@@ -109,7 +150,7 @@ export type AdmissionVerdict<T> =
 export interface KeyExchangeRefusal { reason: string, message: string }
 
 export class Admission<T extends Admittable> {
-  readonly options: AdmissionOptions
+  readonly options: Required<AdmissionOptions>
   private readonly now: () => number
   private readonly all = new Set<T>()
   /** Half-open connections, oldest first (a Set iterates in insertion order). */
@@ -144,12 +185,18 @@ export class Admission<T extends Admittable> {
   private lastAddress: string | undefined
   private lastKey: AddressKey | null = null
   private readonly victims = new Set<T>()
+  /** Subnets a connection was served everything from (bounded, oldest dropped first). */
+  private readonly servedSubnets = new Set<string>()
   private readonly keyExchanges: OperationBudget
   /** Evictions of TCP connections that had done nothing, per subnet of the evicted connection. */
   private readonly churn: OperationBudget
+  /** Incoming TCP connections closed for a protocol fault, per subnet. */
+  private readonly faults: OperationBudget
+  /** Whether any fault was ever charged (the common case asks nothing of the fault budget). */
+  private faulted = false
 
   constructor (options: AdmissionOptions, now: () => number) {
-    this.options = { ...options, pressureHandshakeTimeoutMs: Math.min(options.pressureHandshakeTimeoutMs, options.handshakeTimeoutMs) }
+    this.options = { idlePerNewSubnet: ADMISSION_DEFAULTS.idlePerNewSubnet, faultsPerSubnetPerSecond: ADMISSION_DEFAULTS.faultsPerSubnetPerSecond, ...options, pressureHandshakeTimeoutMs: Math.min(options.pressureHandshakeTimeoutMs, options.handshakeTimeoutMs) }
     this.now = now
     this.keyExchanges = new OperationBudget({
       perSecond: options.keyExchangesPerSecond,
@@ -158,6 +205,10 @@ export class Admission<T extends Admittable> {
     this.churn = new OperationBudget({
       perSecond: Number.MAX_SAFE_INTEGER,
       perSourcePerSecond: options.unproductivePerSubnetPerSecond
+    }, now)
+    this.faults = new OperationBudget({
+      perSecond: Number.MAX_SAFE_INTEGER,
+      perSourcePerSecond: this.options.faultsPerSubnetPerSecond
     }, now)
   }
 
@@ -202,8 +253,8 @@ export class Admission<T extends Admittable> {
    * per connection.
    */
   wouldRefuse (transport: string, address: string | undefined): { reason: string, message: string } | null {
-    // Nothing is refused below half the limit: skip the work for the common case.
-    if (!this.underPressure && address !== undefined &&
+    // Nothing but a faulty network is refused below half the limit: skip the work for the common case.
+    if (!this.underPressure && address !== undefined && !this.faulted &&
       (this.byIp.get(this.keyFor(address)!.ip)?.open ?? 0) < this.options.perIpLimit) return null
     const verdict = this.decide(transport, address, false)
     return verdict.admit ? null : { reason: verdict.reason, message: verdict.message }
@@ -215,6 +266,15 @@ export class Admission<T extends Admittable> {
     // One Set for every decision (decide is synchronous): most newcomers evict nobody.
     const evict = this.victims
     if (evict.size > 0) evict.clear()
+    if (key && !utp && this.faulted && this.faults.exhausted(key.subnet)) {
+      return { admit: false, reason: 'faulty-network', message: `${key.subnet} keeps breaking the protocol (more than ${this.options.faultsPerSubnetPerSecond} connections a second closed for it)` }
+    }
+    if (key && !utp && this.underPressure) {
+      const idle = this.bySubnet.get(key.subnet)?.idle ?? 0
+      if (idle >= this.options.idlePerNewSubnet && !this.servedSubnets.has(key.subnet)) {
+        return { admit: false, reason: 'unknown-network', message: `${key.subnet} has ${idle} connections that have done nothing yet and was never served here, while the table is at least half full` }
+      }
+    }
     if (key) {
       if ((this.byIp.get(key.ip)?.open ?? 0) >= this.options.perIpLimit) {
         const victim = this.oldestHalfOpenOf(key, 'ip', evict)
@@ -295,12 +355,14 @@ export class Admission<T extends Admittable> {
   add (conn: T): void {
     if (this.all.has(conn)) return
     const key = this.keyFor(conn.info.remoteAddress)
-    this.entries.set(conn, { key, since: 0 })
+    // Only TCP counts as idle for its subnet: a uTP SYN's address can be spoofed.
+    const idle = conn.info.transport !== 'utp'
+    this.entries.set(conn, { key, since: 0, idle })
     this.all.add(conn)
     const half = !conn.isHandshaken
     if (key) {
-      opened(this.byIp, key.ip, half)
-      opened(this.bySubnet, key.subnet, half)
+      opened(this.byIp, key.ip, half, false)
+      opened(this.bySubnet, key.subnet, half, idle)
     }
     if (half) (conn.info.transport === 'utp' ? this.halfOpenUtp : this.halfOpen).add(conn)
   }
@@ -319,6 +381,7 @@ export class Admission<T extends Admittable> {
   /** The connection asked for metadata it does not have yet: it is doing what a leecher does. */
   asked (conn: T): void {
     this.unproductive.delete(conn)
+    this.busied(conn)
   }
 
   /** Everything was served to the connection: once idle it may make room first. */
@@ -328,6 +391,20 @@ export class Admission<T extends Admittable> {
     this.unproductive.delete(conn)
     this.unproductive.add(conn)
     this.entries.get(conn)!.since = this.now()
+    this.busied(conn)
+    const subnet = this.entries.get(conn)!.key?.subnet
+    if (subnet !== undefined) {
+      if (this.servedSubnets.delete(subnet) || this.servedSubnets.size < SERVED_SUBNETS_KEPT) this.servedSubnets.add(subnet)
+      else { this.servedSubnets.delete(this.servedSubnets.values().next().value!); this.servedSubnets.add(subnet) }
+    }
+  }
+
+  /** The connection did something (asked, or was served): it no longer counts as idle for its subnet. */
+  private busied (conn: T): void {
+    const e = this.entries.get(conn)
+    if (!e?.idle) return
+    e.idle = false
+    if (e.key) this.bySubnet.get(e.key.subnet)!.idle -= 1
   }
 
   /** How a connection would be described as a victim now. */
@@ -341,9 +418,15 @@ export class Admission<T extends Admittable> {
     this.leaveHalfOpen(conn)
     this.unproductive.delete(conn)
     this.served.delete(conn)
-    const key = this.entries.get(conn)?.key
+    const e = this.entries.get(conn)
+    const key = e?.key
     this.entries.delete(conn)
     if (key) {
+      if (e.idle) this.bySubnet.get(key.subnet)!.idle -= 1
+      if (conn.closed !== undefined && FAULT_REASONS.has(conn.closed.reason) && conn.info.transport === 'tcp') {
+        this.faulted = true
+        this.faults.charge(key.subnet)
+      }
       closed(this.byIp, key.ip)
       closed(this.bySubnet, key.subnet)
     }
@@ -436,6 +519,8 @@ interface Entry {
   readonly key: AddressKey | null
   /** When it last got to having nothing to ask (handshaken, or served everything). */
   since: number
+  /** A TCP connection that has neither asked for anything nor been served yet (counted in its subnet's `idle`). */
+  idle: boolean
 }
 
 /** The shared empty eviction list (most newcomers evict nobody). */
@@ -452,11 +537,16 @@ function countIn<T> (set: Set<T>, evict: Set<T>): number {
   return n
 }
 
-interface Counts { open: number, halfOpen: number }
+/** `idle`: TCP connections that have neither asked nor been served yet (counted per subnet only). */
+interface Counts { open: number, halfOpen: number, idle: number }
 
-function opened (map: Map<string, Counts>, key: string, halfOpen: boolean): void {
+function opened (map: Map<string, Counts>, key: string, halfOpen: boolean, idle: boolean): void {
   const c = map.get(key)
-  if (c) { c.open += 1; if (halfOpen) c.halfOpen += 1 } else map.set(key, { open: 1, halfOpen: halfOpen ? 1 : 0 })
+  if (c) {
+    c.open += 1
+    if (halfOpen) c.halfOpen += 1
+    if (idle) c.idle += 1
+  } else map.set(key, { open: 1, halfOpen: halfOpen ? 1 : 0, idle: idle ? 1 : 0 })
 }
 
 /** One connection of `key` closed (it has left the half-open count already). */

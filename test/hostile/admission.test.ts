@@ -8,6 +8,7 @@ import { OperationBudget } from '../../src/core/admission-budget.ts'
 
 class Conn implements Admittable {
   readonly info: { transport: string, remoteAddress?: string }
+  closed?: { reason: string }
   readonly createdAt: number
   lastActivity: number
   isHandshaken = false
@@ -266,7 +267,7 @@ test('uTP evictions never charge a subnet: a spoofed SYN cannot get a network re
 })
 
 test('wouldRefuse answers what admit would, and charges nothing', () => {
-  const { a, clock, enter } = setup({ connectionLimit: 2, unproductivePerSubnetPerSecond: 1, perIpLimit: 1 })
+  const { a, clock, enter } = setup({ connectionLimit: 2, unproductivePerSubnetPerSecond: 1, perIpLimit: 1, idlePerNewSubnet: 100 })
   assert.equal(a.wouldRefuse('tcp', '192.0.2.1'), null, 'below the limit')
   enter(new Conn('s0', '192.0.2.1', clock.t++))
   assert.equal(a.wouldRefuse('tcp', '192.0.2.1'), null, 'per IP: its own half-open would make room')
@@ -279,6 +280,57 @@ test('wouldRefuse answers what admit would, and charges nothing', () => {
   for (const c of [...a.connections()]) { c.isHandshaken = true; a.handshaken(c); a.asked(c); c.isBusy = true }
   assert.equal(a.wouldRefuse('tcp', '198.51.100.1')?.reason, 'connection-limit', 'nothing evictable: refused')
   assert.equal(a.wouldRefuse('tcp', '192.0.2.2')?.reason, 'per-ip-limit', 'its IP is at its limit, nothing of it half-open')
+})
+
+test('a network never served here holds at most idlePerNewSubnet idle TCP connections once the table is half full; a served one is not held to it', () => {
+  const { a, clock, enter } = setup({ connectionLimit: 8 })
+  assert.equal(ADMISSION_DEFAULTS.idlePerNewSubnet, 2)
+  for (let i = 0; i < 4; i++) assert.ok(Array.isArray(enter(new Conn(`f${i}`, `10.1.${i}.1`, clock.t++))), 'below half full: anyone gets in')
+  const burst = [1, 2, 3, 4].map(i => new Conn(`b${i}`, `10.2.0.${i}`, clock.t++))
+  assert.ok(Array.isArray(enter(burst[0])) && Array.isArray(enter(burst[1])), 'a new network\'s first two get in')
+  assert.equal(a.wouldRefuse('tcp', '10.2.0.3')?.reason, 'unknown-network', 'its third is refused before anything is built')
+  assert.equal(enter(burst[2]), 'unknown-network', 'admit agrees')
+  // One of them asks: it is doing what a leecher does, a slot of the two frees.
+  burst[0].isHandshaken = true; a.handshaken(burst[0])
+  assert.equal(a.wouldRefuse('tcp', '10.2.0.3')?.reason, 'unknown-network', 'handshaken and never asked is still idle')
+  a.asked(burst[0])
+  assert.equal(a.wouldRefuse('tcp', '10.2.0.3'), null, 'one idle connection: a newcomer gets in')
+  // Once a connection of the network was served everything, the cap no longer applies to it.
+  a.satisfied(burst[0])
+  assert.ok(Array.isArray(enter(burst[2])) && Array.isArray(enter(burst[3])), 'a served network may have more connections in flight')
+  assert.equal(a.wouldRefuse('tcp', '10.2.0.9'), null)
+  // Idle counts follow closes; uTP connections never count (their addresses can be spoofed).
+  const other = [1, 2].map(i => new Conn(`o${i}`, `10.3.0.${i}`, clock.t++))
+  for (const c of other) enter(c)
+  assert.equal(a.wouldRefuse('tcp', '10.3.0.3')?.reason, 'unknown-network')
+  a.remove(other[0])
+  assert.equal(a.wouldRefuse('tcp', '10.3.0.3'), null, 'a closed connection leaves its network\'s idle count')
+  const spoofed = setup({ connectionLimit: 4, utpHalfOpenShare: 1 })
+  for (let i = 0; i < 3; i++) spoofed.enter(new Conn(`u${i}`, '10.4.0.1', spoofed.clock.t++, 'utp'))
+  assert.equal(spoofed.a.wouldRefuse('tcp', '10.4.0.2'), null, 'uTP SYNs claiming a network never hold its TCP newcomers back')
+})
+
+test('a network whose TCP connections keep breaking the protocol is refused whatever the table holds; it refills', () => {
+  const { a, clock, enter } = setup({ connectionLimit: 100 })
+  assert.equal(ADMISSION_DEFAULTS.faultsPerSubnetPerSecond, 2)
+  const faulty = (i: number, reason: string, transport = 'tcp'): void => {
+    const c = new Conn(`f${i}`, `10.5.0.${i}`, clock.t, transport)
+    assert.ok(Array.isArray(enter(c)))
+    c.closed = { reason }
+    a.remove(c)
+  }
+  faulty(1, 'remote-closed'); faulty(2, 'unknown-infohash'); faulty(3, 'handshake-timeout')
+  faulty(4, 'message-too-large', 'utp')
+  assert.equal(a.wouldRefuse('tcp', '10.5.0.9'), null, 'closes that are not faults, and uTP faults, charge nothing')
+  faulty(5, 'message-too-large')
+  assert.equal(a.wouldRefuse('tcp', '10.5.0.9'), null, 'one fault a second is allowed')
+  faulty(6, 'protocol-error')
+  assert.equal(a.wouldRefuse('tcp', '10.5.0.9')?.reason, 'faulty-network', 'the table is nearly empty, the network is refused')
+  assert.equal(enter(new Conn('n', '10.5.0.9', clock.t)), 'faulty-network', 'admit agrees')
+  assert.equal(a.wouldRefuse('tcp', '10.6.0.1'), null, 'another network is not')
+  assert.equal(a.wouldRefuse('utp', '10.5.0.9'), null, 'uTP is not refused by it (SYN addresses are spoofable)')
+  clock.t += 500
+  assert.equal(a.wouldRefuse('tcp', '10.5.0.9'), null, 'half a second later it has a token again')
 })
 
 test('MSE budget: per second overall and per subnet, refilled by the clock', () => {
