@@ -6,7 +6,6 @@
  *   parent -> {type: 'go'}                child floods, stops     -> {type: 'result', ...FloodReport}
  * The child exits when the parent goes away, so a flood never outlives the bench.
  */
-import os from 'node:os'
 import { prng } from '../corpus.ts'
 import type { FloodConfig, FloodContext, FloodReport, FloodResult } from './flood-context.ts'
 
@@ -16,12 +15,6 @@ let config: FloodConfig | null = null
 let mod: FloodModule | null = null
 
 process.on('disconnect', () => process.exit(0))
-
-// The attacker's CPU is someone else's machine; here the generator shares a core with the
-// correct leecher (cpu-pin.ts). At the lowest priority it still takes every cycle the leecher
-// leaves, but a leecher that wakes up runs first: its latency measures the peer, not the
-// generator's hold on their shared core.
-try { os.setPriority(19) } catch { /* not permitted: the same placement as before */ }
 
 process.on('message', (msg: { type: string, config?: FloodConfig }) => {
   if (msg.type === 'config' && msg.config) {
