@@ -87,14 +87,14 @@ try {
         for (const [tag, p] of order) {
           const run = await runExchanges(p, { concurrency: c, generators: Number(args.generators), client: 'raw', durationMs: Number(args.duration) * 1000, warmupMs: Number(args.warmup) * 1000, targets: corpus.entries, window })
           byPeer.get(tag)!.push(run)
-          log(`  ${tag} @${c} w${window || 'all'} #${r + 1}: ${run.exchangesPerSec.toFixed(0)}/s, ${run.peerCpuPerExchangeMs.toFixed(3)} ms CPU each (sys ${run.peerSysPerExchangeMs.toFixed(3)}), peer ${(run.peerCpuUtil * 100).toFixed(0)}%, gen ${(Math.max(...run.generatorCpuUtil) * 100).toFixed(0)}%, other ${(run.backgroundCores * 100).toFixed(0)}%, RSS ${(run.peerRssKiB / 1024).toFixed(0)} MiB, errors ${JSON.stringify(run.errors)}`)
+          log(`  ${tag} @${c} w${window || 'all'} #${r + 1}: ${run.exchangesPerSec.toFixed(0)}/s, p99 ${run.p99Ms.toFixed(1)} ms, ${run.peerCpuPerExchangeMs.toFixed(3)} ms CPU each (sys ${run.peerSysPerExchangeMs.toFixed(3)}), peer ${(run.peerCpuUtil * 100).toFixed(0)}%, gen ${(Math.max(...run.generatorCpuUtil) * 100).toFixed(0)}%, other ${(run.backgroundCores * 100).toFixed(0)}%, RSS ${(run.peerRssKiB / 1024).toFixed(0)} MiB, errors ${JSON.stringify(run.errors)}`)
         }
       }
       log(`\n${c} conns, window ${window || 'all'}, ${args.rounds} rounds (median (min-max)); load average ${os.loadavg().map(l => l.toFixed(2)).join(' ')}`)
       for (const [tag] of peers) {
         const runs = byPeer.get(tag)!
         if (args['cpu-prof']) log(`  ${tag} windows (for profile-stages --between): ${runs.map(x => x.windowUs.join('-')).join(',')}`)
-        log(`  ${tag.padEnd(10)} ${spread(runs.map(x => x.exchangesPerSec), 0).padEnd(20)} exch/s   ${spread(runs.map(x => x.peerCpuPerExchangeMs), 3).padEnd(22)} ms CPU/exch   other ${spread(runs.map(x => x.backgroundCores * 100), 0)}%   RSS ${spread(runs.map(x => x.peerRssKiB / 1024), 0)} MiB`)
+        log(`  ${tag.padEnd(10)} ${spread(runs.map(x => x.exchangesPerSec), 0).padEnd(20)} exch/s   ${spread(runs.map(x => x.peerCpuPerExchangeMs), 3).padEnd(22)} ms CPU/exch   p99 ${spread(runs.map(x => x.p99Ms), 1)} ms   other ${spread(runs.map(x => x.backgroundCores * 100), 0)}%   RSS ${spread(runs.map(x => x.peerRssKiB / 1024), 0)} MiB`)
       }
       const ratio = (a: string, b: string, f: (x: ExchangeRun) => number): number[] => byPeer.get(a)!.map((x, i) => f(x) / f(byPeer.get(b)![i]))
       const cpu = (x: ExchangeRun): number => x.peerCpuPerExchangeMs
@@ -102,7 +102,7 @@ try {
       log(`  CPU/exch new/old ${spread(ratio('new', 'old', cpu), 2)}, new/floor ${spread(ratio('new', 'floor', cpu), 2)}, old/floor ${spread(ratio('old', 'floor', cpu), 2)}`)
       log(`  exch/s   new/old ${spread(ratio('new', 'old', rate), 2)}, new/floor ${spread(ratio('new', 'floor', rate), 2)}`)
       if (args.libtorrent) {
-        log(`  vs libtorrent: CPU/exch new ${spread(ratio('new', 'libtorrent', cpu), 2)}, old ${spread(ratio('old', 'libtorrent', cpu), 2)}; exch/s new ${spread(ratio('new', 'libtorrent', rate), 2)}, old ${spread(ratio('old', 'libtorrent', rate), 2)}`)
+        log(`  vs libtorrent: CPU/exch new ${spread(ratio('new', 'libtorrent', cpu), 2)}, old ${spread(ratio('old', 'libtorrent', cpu), 2)}; exch/s new ${spread(ratio('new', 'libtorrent', rate), 2)}, old ${spread(ratio('old', 'libtorrent', rate), 2)}; p99 new ${spread(ratio('new', 'libtorrent', x => x.p99Ms), 3)}, old ${spread(ratio('old', 'libtorrent', x => x.p99Ms), 3)}`)
       }
       log()
     }
