@@ -7,7 +7,8 @@
  * reported as the median (min-max) over the rounds.
  *
  *   node bench/exchange-ab.ts --base /tmp/old-checkout [--concurrency 128] [--window 2]
- *     [--duration 4] [--rounds 5] [--libtorrent] [--cpu-prof DIR]
+ *     [--duration 4] [--rounds 5] [--libtorrent] [--cpu-prof DIR] [--new-node-args "FLAGS"]
+ *     [--jit-warm SECONDS]
  */
 import { parseArgs } from 'node:util'
 import os from 'node:os'
@@ -27,7 +28,15 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '5' },
     generators: { type: 'string', default: '1' },
     libtorrent: { type: 'boolean', default: false },
-    'cpu-prof': { type: 'string' }
+    'cpu-prof': { type: 'string' },
+    /** Extra node flags for the new checkout only (e.g. a V8 heap setting under test). */
+    'new-node-args': { type: 'string', default: '' },
+    /**
+     * Seconds of load at the first concurrency and window against every peer before the rounds:
+     * V8 keeps tiering hot functions up (TurboFan) for the first ~10-15k exchanges, which
+     * lands in the first rounds otherwise. 0 = only the one pass over the corpus.
+     */
+    'jit-warm': { type: 'string', default: '0' }
   }
 })
 if (!args.base) throw new Error('--base DIR (a checkout of the old commit with node_modules) is required')
@@ -55,11 +64,19 @@ const spread = (xs: number[], d: number): string => `${median(xs).toFixed(d)} ($
 
 const peers: Array<[string, PeerProcess]> = []
 try {
-  peers.push(['new', await startTorrentFish(corpus.dir, { tfArgs, nodeArgs: prof('new') })])
+  peers.push(['new', await startTorrentFish(corpus.dir, { tfArgs, nodeArgs: [...(prof('new') ?? []), ...args['new-node-args'].split(' ').filter(Boolean)] })])
   peers.push(['old', await startTorrentFish(corpus.dir, { tfArgs, nodeArgs: prof('old'), entry: path.join(path.resolve(args.base), 'bench', 'tf-cli.ts') })])
   peers.push(['floor', await startNodeFloor(corpus.dir, { nodeArgs: prof('floor') })])
   if (args.libtorrent) peers.push(['libtorrent', await startLibtorrent(corpus.dir)])
   for (const [tag, p] of peers) log(`${tag}: warmed ${await warm(p)}/${corpus.entries.length}`)
+  if (Number(args['jit-warm']) > 0) {
+    const c = Number(args.concurrency.split(',')[0])
+    const window = Number(args.window.split(',')[0])
+    for (const [tag, p] of peers) {
+      const run = await runExchanges(p, { concurrency: c, generators: Number(args.generators), client: 'raw', durationMs: Number(args['jit-warm']) * 1000, warmupMs: 0, targets: corpus.entries, window })
+      log(`${tag}: ${run.exchanges} exchanges of JIT warm-up (${args['jit-warm']} s at ${c} conns, window ${window || 'all'})`)
+    }
+  }
   log(`load average before: ${os.loadavg().map(l => l.toFixed(2)).join(' ')}`)
 
   for (const window of args.window.split(',').map(Number)) {
@@ -70,14 +87,14 @@ try {
         for (const [tag, p] of order) {
           const run = await runExchanges(p, { concurrency: c, generators: Number(args.generators), client: 'raw', durationMs: Number(args.duration) * 1000, warmupMs: Number(args.warmup) * 1000, targets: corpus.entries, window })
           byPeer.get(tag)!.push(run)
-          log(`  ${tag} @${c} w${window || 'all'} #${r + 1}: ${run.exchangesPerSec.toFixed(0)}/s, ${run.peerCpuPerExchangeMs.toFixed(3)} ms CPU each (sys ${run.peerSysPerExchangeMs.toFixed(3)}), peer ${(run.peerCpuUtil * 100).toFixed(0)}%, gen ${(Math.max(...run.generatorCpuUtil) * 100).toFixed(0)}%, other ${(run.backgroundCores * 100).toFixed(0)}%, errors ${JSON.stringify(run.errors)}`)
+          log(`  ${tag} @${c} w${window || 'all'} #${r + 1}: ${run.exchangesPerSec.toFixed(0)}/s, p99 ${run.p99Ms.toFixed(1)} ms, ${run.peerCpuPerExchangeMs.toFixed(3)} ms CPU each (sys ${run.peerSysPerExchangeMs.toFixed(3)}), peer ${(run.peerCpuUtil * 100).toFixed(0)}%, gen ${(Math.max(...run.generatorCpuUtil) * 100).toFixed(0)}%, other ${(run.backgroundCores * 100).toFixed(0)}%, RSS ${(run.peerRssKiB / 1024).toFixed(0)} MiB, errors ${JSON.stringify(run.errors)}`)
         }
       }
       log(`\n${c} conns, window ${window || 'all'}, ${args.rounds} rounds (median (min-max)); load average ${os.loadavg().map(l => l.toFixed(2)).join(' ')}`)
       for (const [tag] of peers) {
         const runs = byPeer.get(tag)!
         if (args['cpu-prof']) log(`  ${tag} windows (for profile-stages --between): ${runs.map(x => x.windowUs.join('-')).join(',')}`)
-        log(`  ${tag.padEnd(10)} ${spread(runs.map(x => x.exchangesPerSec), 0).padEnd(20)} exch/s   ${spread(runs.map(x => x.peerCpuPerExchangeMs), 3).padEnd(22)} ms CPU/exch   other ${spread(runs.map(x => x.backgroundCores * 100), 0)}%`)
+        log(`  ${tag.padEnd(10)} ${spread(runs.map(x => x.exchangesPerSec), 0).padEnd(20)} exch/s   ${spread(runs.map(x => x.peerCpuPerExchangeMs), 3).padEnd(22)} ms CPU/exch   p99 ${spread(runs.map(x => x.p99Ms), 1)} ms   other ${spread(runs.map(x => x.backgroundCores * 100), 0)}%   RSS ${spread(runs.map(x => x.peerRssKiB / 1024), 0)} MiB`)
       }
       const ratio = (a: string, b: string, f: (x: ExchangeRun) => number): number[] => byPeer.get(a)!.map((x, i) => f(x) / f(byPeer.get(b)![i]))
       const cpu = (x: ExchangeRun): number => x.peerCpuPerExchangeMs
@@ -85,7 +102,7 @@ try {
       log(`  CPU/exch new/old ${spread(ratio('new', 'old', cpu), 2)}, new/floor ${spread(ratio('new', 'floor', cpu), 2)}, old/floor ${spread(ratio('old', 'floor', cpu), 2)}`)
       log(`  exch/s   new/old ${spread(ratio('new', 'old', rate), 2)}, new/floor ${spread(ratio('new', 'floor', rate), 2)}`)
       if (args.libtorrent) {
-        log(`  vs libtorrent: CPU/exch new ${spread(ratio('new', 'libtorrent', cpu), 2)}, old ${spread(ratio('old', 'libtorrent', cpu), 2)}; exch/s new ${spread(ratio('new', 'libtorrent', rate), 2)}, old ${spread(ratio('old', 'libtorrent', rate), 2)}`)
+        log(`  vs libtorrent: CPU/exch new ${spread(ratio('new', 'libtorrent', cpu), 2)}, old ${spread(ratio('old', 'libtorrent', cpu), 2)}; exch/s new ${spread(ratio('new', 'libtorrent', rate), 2)}, old ${spread(ratio('old', 'libtorrent', rate), 2)}; p99 new ${spread(ratio('new', 'libtorrent', x => x.p99Ms), 3)}, old ${spread(ratio('old', 'libtorrent', x => x.p99Ms), 3)}`)
       }
       log()
     }

@@ -167,6 +167,14 @@ export class PeerConnection implements MetadataRequestSink, WireSink {
   private ext: UtMetadataServer | undefined
   private readonly queue: number[] = []
   private serving = false
+  /** Metadata pieces of this torrent (set at the handshake). */
+  private pieces = 0
+  /**
+   * Which pieces were sent at least once: bits of a number for up to 31 pieces (every info
+   * dict under 496 KiB, nearly all of them), a byte per piece beyond, so most connections
+   * allocate nothing for it.
+   */
+  private sentMask = 0
   private sentPieces: Uint8Array | undefined
   private distinctSent = 0
   private totalSent = 0
@@ -356,7 +364,8 @@ export class PeerConnection implements MetadataRequestSink, WireSink {
     this.record = record
     this.counters = session.stats.torrent(record.infoHash)
     this.handshaken = true
-    this.sentPieces = new Uint8Array(Math.ceil(record.infoSize / METADATA_PIECE_SIZE))
+    this.pieces = Math.ceil(record.infoSize / METADATA_PIECE_SIZE)
+    if (this.pieces > 31) this.sentPieces = new Uint8Array(this.pieces)
     // Echo the hash the peer used: a v2 peer of a hybrid torrent handshakes with the truncated v2 hash.
     if (this.info.direction === 'incoming') this.sendHandshake(infoHash)
     this.tellNoPieces()
@@ -386,7 +395,7 @@ export class PeerConnection implements MetadataRequestSink, WireSink {
     if (!this.ext.peerSupports) {
       return this.close('no-ut-metadata', 'extension', 'peer asked for metadata without giving a ut_metadata id we can send on (an integer 1-255)')
     }
-    const pieces = this.sentPieces!.length
+    const pieces = this.pieces
     if (piece < 0 || piece >= pieces) {
       session.stats.add(this.counters!, 'metadataRejects')
       // BEP 9: the reject names the piece that was asked for, whatever it was.
@@ -421,7 +430,7 @@ export class PeerConnection implements MetadataRequestSink, WireSink {
         return
       }
       const piece = this.queue.shift()!
-      if (this.totalSent >= this.sentPieces!.length * MAX_METADATA_COPIES_PER_CONNECTION) {
+      if (this.totalSent >= this.pieces * MAX_METADATA_COPIES_PER_CONNECTION) {
         return this.close('metadata-overfetch', 'extension', `peer fetched the metadata ${MAX_METADATA_COPIES_PER_CONNECTION} times`)
       }
       const start = piece * METADATA_PIECE_SIZE
@@ -433,13 +442,26 @@ export class PeerConnection implements MetadataRequestSink, WireSink {
       this.totalSent += 1
       session.stats.add(this.counters!, 'metadataPiecesServed')
       session.stats.add(this.counters!, 'bytesServed', data.length)
-      if (this.sentPieces![piece] === 0) {
-        this.sentPieces![piece] = 1
+      if (this.firstSend(piece)) {
         this.distinctSent += 1
-        if (this.distinctSent === this.sentPieces!.length) session.onMetadataServed(this)
+        if (this.distinctSent === this.pieces) session.onMetadataServed(this)
       }
     }
     this.serving = false
+  }
+
+  /** Marks `piece` sent; true the first time. */
+  private firstSend (piece: number): boolean {
+    const sent = this.sentPieces
+    if (sent === undefined) {
+      const bit = 1 << piece
+      if ((this.sentMask & bit) !== 0) return false
+      this.sentMask |= bit
+      return true
+    }
+    if (sent[piece] !== 0) return false
+    sent[piece] = 1
+    return true
   }
 
   /**

@@ -9,7 +9,6 @@
  * We keep its message format and use the package as the real leecher in tests.
  */
 import bencode from 'bencode'
-import { text2arr } from 'uint8-util'
 import type Wire from 'bittorrent-protocol'
 
 /** BEP 9 message types. */
@@ -98,7 +97,7 @@ export class UtMetadataServer {
     const id = this.peerId
     if (id === null) return false
     // The bencoded head (keys in sorted order) and the piece go into one message buffer, copied once.
-    const head = text2arr(`d8:msg_typei${MSG_DATA}e5:piecei${index}e10:total_sizei${totalSize}ee`)
+    const head = dataHead(index, totalSize)
     const wire = this.wire as Wire & { extendedWithData?: (ext: number, head: Uint8Array, data: Uint8Array) => void }
     if (wire.extendedWithData) {
       wire.extendedWithData(id, head, data)
@@ -131,6 +130,42 @@ export class UtMetadataServer {
   get peerSupports (): boolean {
     return this.peerId !== null
   }
+}
+
+/** `d8:msg_typei1e5:piecei` and `e10:total_sizei`: a data message's head around its two integers. */
+const DATA_PREFIX = Uint8Array.from(`d8:msg_typei${MSG_DATA}e5:piecei`, c => c.charCodeAt(0))
+const DATA_MIDDLE = Uint8Array.from('e10:total_sizei', c => c.charCodeAt(0))
+
+function digitCount (n: number): number {
+  let d = 1
+  while (n >= 10) { n = Math.floor(n / 10); d++ }
+  return d
+}
+
+function writeDigits (out: Uint8Array, at: number, n: number, digits: number): void {
+  for (let i = at + digits - 1; i >= at; i--) { out[i] = DIGIT_0 + (n % 10); n = Math.floor(n / 10) }
+}
+
+/**
+ * `d8:msg_typei1e5:piecei<index>e10:total_sizei<size>ee`, written straight into its bytes (no
+ * string to build and encode per piece). Both integers are non-negative (a piece index we
+ * hold, the info dict's length).
+ */
+export function dataHead (index: number, totalSize: number): Uint8Array {
+  const a = digitCount(index)
+  const b = digitCount(totalSize)
+  const out = new Uint8Array(DATA_PREFIX.length + a + DATA_MIDDLE.length + b + 2)
+  out.set(DATA_PREFIX, 0)
+  let at = DATA_PREFIX.length
+  writeDigits(out, at, index, a)
+  at += a
+  out.set(DATA_MIDDLE, at)
+  at += DATA_MIDDLE.length
+  writeDigits(out, at, totalSize, b)
+  at += b
+  out[at] = LETTER_E
+  out[at + 1] = LETTER_E
+  return out
 }
 
 /** `d8:msg_typei0e5:piecei` (a request's bencoded keys in sorted order, up to the index's digits). */

@@ -58,6 +58,44 @@ function extendedMessage (ext: number, head: Uint8Array, data?: Uint8Array): Uin
   return out
 }
 
+/** `\x13BitTorrent protocol`, the start of every plaintext handshake. */
+const PROTOCOL = Uint8Array.from('\x13BitTorrent protocol', c => c.charCodeAt(0))
+
+/**
+ * The first 28 bytes of our handshake (protocol string and reserved bits: extended, and DHT
+ * and fast when on) and the matching `extensions` record, by flags: both are the same for
+ * every connection, so a handshake builds neither.
+ */
+const HANDSHAKE_HEADS: Uint8Array[] = []
+const HANDSHAKE_FLAGS: Array<Readonly<{ extended: boolean, dht: boolean, fast: boolean }>> = []
+for (let flags = 0; flags < 4; flags++) {
+  const head = new Uint8Array(28)
+  head.set(PROTOCOL, 0)
+  head[20 + 5] |= 0x10 // BEP 10 extension protocol
+  if (flags & 1) head[20 + 7] |= 0x01 // BEP 5 DHT
+  if (flags & 2) head[20 + 7] |= 0x04 // BEP 6 fast extension
+  HANDSHAKE_HEADS.push(head)
+  HANDSHAKE_FLAGS.push(Object.freeze({ extended: true, dht: (flags & 1) !== 0, fast: (flags & 2) !== 0 }))
+}
+
+/** Writes 40 hex digits as 20 bytes at `at`; false (nothing usable written) on a non-hex digit. */
+function writeHex (out: Uint8Array, at: number, hex: string): boolean {
+  for (let i = 0; i < 20; i++) {
+    const hi = hexValue(hex.charCodeAt(2 * i))
+    const lo = hexValue(hex.charCodeAt(2 * i + 1))
+    if (hi < 0 || lo < 0) return false
+    out[at + i] = (hi << 4) | lo
+  }
+  return true
+}
+
+function hexValue (c: number): number {
+  if (c >= 48 && c <= 57) return c - 48
+  if (c >= 97 && c <= 102) return c - 87
+  if (c >= 65 && c <= 70) return c - 55
+  return -1
+}
+
 function join (chunks: Uint8Array[], total: number): Uint8Array {
   const out = new Uint8Array(total)
   let at = 0
@@ -216,6 +254,7 @@ export class GuardedWire extends Wire {
     this.flushQueued = false
     const { out, sink } = this
     if (out.length === 0 || sink === null || (this as unknown as WireInternals)._finished) return
+    // One chunk is a whole message of its own (extendedWithData always pushes two).
     const chunk = out.length === 1 ? out[0] : join(out, this.outBytes)
     this.out = []
     this.outBytes = 0
@@ -240,6 +279,34 @@ export class GuardedWire extends Wire {
     return this.end()
   }
 
+  /**
+   * The same handshake bytes and state as the base class, in one allocation: the base class
+   * lowercases and decodes the hex hash, allocates the reserved bytes and a fresh extensions
+   * record, and concatenates four buffers, per connection. Plaintext direct mode with a hex
+   * hash and a 20-byte peer id (what PeerConnection sends); anything else goes to the base class.
+   */
+  override handshake (infoHash: string | Uint8Array, peerId: string | Uint8Array, extensions?: { dht?: boolean, fast?: boolean }): void {
+    const self = this as unknown as WireInternals & { _infoHash: Uint8Array | null, _handshakeSent: boolean }
+    if (!this.direct || self._encryptor || self._finished || typeof infoHash !== 'string' || infoHash.length !== 40 || !(peerId instanceof Uint8Array) || peerId.length !== 20) {
+      super.handshake(infoHash, peerId, extensions)
+      return
+    }
+    const flags = (extensions?.dht ? 1 : 0) | (extensions?.fast ? 2 : 0)
+    const message = new Uint8Array(68)
+    message.set(HANDSHAKE_HEADS[flags], 0)
+    if (!writeHex(message, 28, infoHash)) {
+      super.handshake(infoHash, peerId, extensions)
+      return
+    }
+    message.set(peerId, 48)
+    self._infoHash = message.subarray(28, 48)
+    this.extensions = HANDSHAKE_FLAGS[flags] as typeof this.extensions
+    // BEP 6: the fast extension is on only when both ends set the bit.
+    if ((flags & 2) !== 0 && this.peerExtensions.fast) this.hasFast = true
+    this._push(message)
+    self._handshakeSent = true
+  }
+
   /** `extended()` in one allocation; `head` may be an object to bencode or its bytes. */
   override extended (ext: number | string, obj: unknown): void {
     const id = this.extensionId(ext)
@@ -248,11 +315,33 @@ export class GuardedWire extends Wire {
     this._push(extendedMessage(id, head))
   }
 
-  /** An extended message of a bencoded head and raw bytes after it (a BEP 9 data message), copied once. */
+  /**
+   * An extended message of a bencoded head and raw bytes after it (a BEP 9 data message). In
+   * plaintext direct mode the bytes are not copied here: the head goes out as its own small
+   * chunk and `data` as a view, both copied once into the tick's buffer by {@link flush}
+   * (copying them here too cost an allocation and a copy of up to 16 KiB per piece, and a
+   * second copy whenever two pieces left in one tick).
+   */
   extendedWithData (ext: number | string, head: Uint8Array, data: Uint8Array): void {
     const id = this.extensionId(ext)
     if (id < 0) return
-    this._push(extendedMessage(id, head, data))
+    const self = this as unknown as WireInternals
+    if (!this.direct || self._encryptor) {
+      this._push(extendedMessage(id, head, data))
+      return
+    }
+    const len = 2 + head.length + data.length
+    const start = new Uint8Array(6 + head.length)
+    start[0] = len >>> 24
+    start[1] = (len >>> 16) & 0xff
+    start[2] = (len >>> 8) & 0xff
+    start[3] = len & 0xff
+    start[4] = EXTENDED
+    start[5] = id
+    start.set(head, 6)
+    this._push(start)
+    // A view of the caller's bytes (the cached info dict): flush() copies it before writing.
+    this._push(data)
   }
 
   /**
