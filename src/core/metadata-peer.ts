@@ -150,7 +150,9 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
       unproductivePerSubnetPerSecond: positiveInt('admission.unproductivePerSubnetPerSecond', a.unproductivePerSubnetPerSecond, 0),
       evictIdleAfterMs: positiveInt('admission.evictIdleAfterMs', a.evictIdleAfterMs, 0),
       keyExchangesPerSecond: positiveInt('admission.keyExchangesPerSecond', a.keyExchangesPerSecond, 0),
-      keyExchangesPerSubnetPerSecond: positiveInt('admission.keyExchangesPerSubnetPerSecond', a.keyExchangesPerSubnetPerSecond, 0)
+      keyExchangesPerSubnetPerSecond: positiveInt('admission.keyExchangesPerSubnetPerSecond', a.keyExchangesPerSubnetPerSecond, 0),
+      idlePerNewSubnet: positiveInt('admission.idlePerNewSubnet', a.idlePerNewSubnet, 0),
+      faultsPerSubnetPerSecond: positiveInt('admission.faultsPerSubnetPerSecond', a.faultsPerSubnetPerSecond, 0)
     }, () => this.now())
     const up = positiveInt('uploadRateLimit', options.uploadRateLimit, 0, true)
     const down = positiveInt('downloadRateLimit', options.downloadRateLimit, 0, true)

@@ -60,3 +60,11 @@ test('the service rejects bad module options at construction, naming them', () =
   assert.equal(ok.http!.pageSize, HTTP_DEFAULTS.pageSize)
   assert.deepEqual(ok.webSeedCheck, {})
 })
+
+test('the session passes every admission option through, and names a bad one', async () => {
+  const { MetadataPeer } = await import('../../src/core/metadata-peer.ts')
+  assert.throws(() => new MetadataPeer({ admission: { idlePerNewSubnet: 0 } }), names('admission.idlePerNewSubnet', /positive integer, got 0/))
+  assert.throws(() => new MetadataPeer({ admission: { faultsPerSubnetPerSecond: -1 } }), names('admission.faultsPerSubnetPerSecond', /got -1/))
+  const peer = new MetadataPeer({ admission: { idlePerNewSubnet: 5, faultsPerSubnetPerSecond: 9 } })
+  await peer.close()
+})
