@@ -66,7 +66,7 @@ for (let round = 1; round <= Number(values.rounds); round++) {
 const med = (xs: number[]): string => {
   const s = [...xs].sort((a, b) => a - b)
   const m = s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
-  const d = Math.max(...s) < 20 ? 2 : 0
+  const d = s[0] < 20 ? 2 : 0
   return `${m.toFixed(d)} (${s[0].toFixed(d)}-${s[s.length - 1].toFixed(d)})`
 }
 console.log(`\n${corpus.entries.length} torrents, medians (min-max) of ${values.rounds} rounds:`)
