@@ -3,7 +3,7 @@
  * tracker, the DHT and LSD are 300k jobs, and as JavaScript objects (a job object, a heap
  * number for its due time, a list per torrent, a hex key per torrent) they cost ~390 bytes per
  * torrent and a third of a 100k-torrent heap. Here a job is one index into typed-array columns
- * (~50 bytes), a torrent one 20-byte hash in an open-addressing table (~36 bytes), and each
+ * (~42 bytes), a torrent one 20-byte hash in an open-addressing table (~36 bytes), and each
  * target's queue a binary min-heap of job indices keyed by the due column. Isomorphic.
  *
  * Job and torrent indices are reused after they are freed; the scheduler never holds one across
@@ -27,7 +27,7 @@ export const J_REMOVED = 4
 /** The job has a last result (its first announce has finished). */
 export const J_HAS_LAST = 8
 
-function grown<T extends Int32Array | Uint8Array | Uint16Array | Float64Array> (a: T, size: number, fill = 0): T {
+function grown<T extends Int32Array | Int16Array | Uint8Array | Uint16Array | Float64Array> (a: T, size: number, fill = 0): T {
   const out = new (a.constructor as new (n: number) => T)(size)
   out.set(a.length > size ? a.subarray(0, size) : a)
   if (fill !== 0 && size > a.length) out.fill(fill, a.length)
@@ -160,10 +160,11 @@ export class JobTable {
   heapPos = new Int32Array(0)
   // The last result: `at` and counts per job, the rest (ok, event, code, message, interval) interned.
   lastAt = new Float64Array(0)
-  lastShape = new Int32Array(0)
-  lastPeers = new Int32Array(0)
-  lastSeeders = new Int32Array(0)
-  lastLeechers = new Int32Array(0)
+  lastShape = new Int16Array(0)
+  /** Counts up to 65,533; 0xffff: not reported (see last-results.ts, which keeps larger ones whole). */
+  lastPeers = new Uint16Array(0)
+  lastSeeders = new Uint16Array(0)
+  lastLeechers = new Uint16Array(0)
   private next = 0
   private readonly free: number[] = []
   live = 0
@@ -214,7 +215,7 @@ export class JobTable {
 
   /** Bytes the columns hold. */
   get bytes (): number {
-    return this.cap * (4 + 2 + 8 + 1 + 1 + 2 + 4 + 4 + 8 + 4 + 4 + 4 + 4)
+    return this.cap * (4 + 2 + 8 + 1 + 1 + 2 + 4 + 4 + 8 + 2 + 2 + 2 + 2)
   }
 }
 

@@ -7,8 +7,16 @@ import { J_HAS_LAST, type JobTable } from './job-table.ts'
 import type { AnnounceEvent } from './target.ts'
 import type { AnnounceResult } from './scheduler-options.ts'
 
-/** Distinct result shapes interned; beyond this, results are kept whole. */
+/** Distinct result shapes interned; beyond this, results are kept whole (ids fit the Int16 column). */
 const MAX_SHAPES = 4096
+/** The count columns are Uint16: this marks "not reported"; a count at or above OVERFLOW is kept whole. */
+const NONE = 0xffff
+const OVERFLOW = 0xfffe
+
+function count (n: number | undefined): number {
+  if (n === undefined) return NONE
+  return n >= OVERFLOW || n < 0 || !Number.isInteger(n) ? OVERFLOW : n
+}
 
 /** What a job's last result shares with many others: everything but its time and counts. */
 interface ResultShape {
@@ -32,9 +40,14 @@ export class LastResults {
     const jobs = this.jobs
     jobs.flags[j] |= J_HAS_LAST
     jobs.lastAt[j] = r.at
-    jobs.lastPeers[j] = r.peers ?? -1
-    jobs.lastSeeders[j] = r.seeders ?? -1
-    jobs.lastLeechers[j] = r.leechers ?? -1
+    const peers = count(r.peers)
+    const seeders = count(r.seeders)
+    const leechers = count(r.leechers)
+    jobs.lastPeers[j] = peers
+    jobs.lastSeeders[j] = seeders
+    jobs.lastLeechers[j] = leechers
+    // A count the 16-bit columns cannot hold (a swarm of 65,535 or more): this result whole.
+    if (peers === OVERFLOW || seeders === OVERFLOW || leechers === OVERFLOW) { jobs.lastShape[j] = -1; this.odd.set(j, r); return }
     const key = `${r.ok ? 1 : 0}${r.event}\n${r.intervalMs ?? ''}\n${r.code ?? ''}\n${r.message ?? ''}`
     let id = this.shapeIds.get(key)
     if (id === undefined && this.shapes.length < MAX_SHAPES) {
@@ -54,9 +67,9 @@ export class LastResults {
     const r: AnnounceResult = { ok: s.ok, at: jobs.lastAt[j], event: s.event }
     if (s.code !== undefined) r.code = s.code
     if (s.message !== undefined) r.message = s.message
-    if (jobs.lastPeers[j] >= 0) r.peers = jobs.lastPeers[j]
-    if (jobs.lastSeeders[j] >= 0) r.seeders = jobs.lastSeeders[j]
-    if (jobs.lastLeechers[j] >= 0) r.leechers = jobs.lastLeechers[j]
+    if (jobs.lastPeers[j] !== NONE) r.peers = jobs.lastPeers[j]
+    if (jobs.lastSeeders[j] !== NONE) r.seeders = jobs.lastSeeders[j]
+    if (jobs.lastLeechers[j] !== NONE) r.leechers = jobs.lastLeechers[j]
     if (s.intervalMs !== undefined) r.intervalMs = s.intervalMs
     return r
   }

@@ -4,7 +4,7 @@
  * warning naming it; everything else keeps serving.
  */
 import { watch, openSync, readSync, fstatSync, closeSync, opendirSync, statSync, type FSWatcher, type Stats } from 'node:fs'
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { opendir, readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { parseTorrent } from '../core/torrent.ts'
 import { DuplicateTorrentError } from '../core/errors.ts'
@@ -298,8 +298,13 @@ export class DirectoryLoader {
     }
     watcher.on('error', () => { this.unwatch(dir); if (dir === this.dir) void this.checkRoot() })
     this.watchers.set(dir, watcher)
-    const entries = await readdir(dir, { withFileTypes: true }).catch(() => [])
-    for (const e of entries) if (e.isDirectory()) await this.watchTree(path.join(dir, e.name))
+    // Streamed, not readdir(): a directory of 1M files would be 1M Dirents and names alive at
+    // once (~150 MB), promoted to V8's old space and kept there as RSS. Only subdirectories stay.
+    const subdirs: string[] = []
+    try {
+      for await (const e of await opendir(dir, { bufferSize: 1024 })) if (e.isDirectory()) subdirs.push(e.name)
+    } catch {}
+    for (const name of subdirs) await this.watchTree(path.join(dir, name))
   }
 
   private unwatch (dir: string): void {

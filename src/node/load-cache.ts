@@ -168,7 +168,9 @@ export class LoadCacheReader {
       if (!validRow(row)) { this.bad += 1; continue }
       this.next = row
       this.nextLine = step.value
-      this.nextFull = path.join(this.root, row[0])
+      // Concatenated, not path.join(): a row written by add() is a normalized relative path, and
+      // one that is not only misses (its file is read), as a changed file does.
+      this.nextFull = this.root.endsWith(path.sep) ? this.root + row[0] : this.root + path.sep + row[0]
       return
     }
   }
@@ -256,7 +258,11 @@ export class LoadCacheWriter {
 
   /** One loaded file: where it is, what it was when read, what it holds. */
   add (full: string, id: FileIdentity, t: ParsedTorrent): void {
-    const rel = path.relative(this.root, full)
+    // The walk's paths are the root joined with names: slicing gives what path.relative() does
+    // without resolving both paths again (a cost per file on a cold scan).
+    const rel = full.length > this.root.length + 1 && full.startsWith(this.root) && full[this.root.length] === path.sep
+      ? full.slice(this.root.length + 1)
+      : path.relative(this.root, full)
     const row: Row = [rel, id.size, id.mtimeMs, id.ctimeMs, id.ino, t.infoHash, t.infoHashV1 === t.infoHash ? 1 : 0, t.infoHashV2 ?? null,
       t.name, t.length, t.fileCount, t.pieceLength, t.pieceCount, t.infoSize, t.infoOffset, t.private ? 1 : 0, t.announce, t.urlList]
     this.put(line(JSON.stringify(row)))

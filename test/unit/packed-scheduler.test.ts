@@ -9,6 +9,7 @@ import assert from 'node:assert/strict'
 import { AnnounceScheduler } from '../../src/announce/scheduler.ts'
 import type { AnnounceEvent, AnnounceOutcome, AnnounceTarget } from '../../src/announce/target.ts'
 import { JobHeap, JobTable, TorrentKeys } from '../../src/announce/job-table.ts'
+import { LastResults } from '../../src/announce/last-results.ts'
 import { ManualClock } from '../fixtures/clock.ts'
 import { prng } from '../../bench/corpus.ts'
 
@@ -139,4 +140,21 @@ test('torrent keys: hex keys round-trip lowercase, other keys are kept whole, id
   assert.equal(again, ids.get(hash(5)), 'a freed id is reused')
   assert.equal(keys.find(hash(6)), ids.get(hash(6)), 'deleting leaves the others findable (tombstones)')
   assert.equal(keys.size, 2001)
+})
+
+test('last results: counts round-trip through the 16-bit columns, larger or odd ones are kept whole', () => {
+  const jobs = new JobTable()
+  const last = new LastResults(jobs)
+  const cases = [
+    { ok: true, at: 1000.5, event: 'started' as const, peers: 0, seeders: 65533, leechers: 7, intervalMs: 1800_000 },
+    { ok: true, at: 2000, event: 'update' as const, peers: 65534, seeders: 1, leechers: 2 },
+    { ok: true, at: 3000, event: 'update' as const, seeders: 250_000 },
+    { ok: false, at: 4000, event: 'started' as const, code: 'ERR_X', message: 'down' },
+    { ok: true, at: 5000, event: 'update' as const, peers: 3 }
+  ]
+  const ids = cases.map(() => jobs.alloc())
+  cases.forEach((r, i) => last.set(ids[i], r))
+  cases.forEach((r, i) => assert.deepEqual(last.get(ids[i]), r))
+  last.set(ids[2], cases[4]) // a job whose count shrank goes back to the columns
+  assert.deepEqual(last.get(ids[2]), cases[4])
 })
