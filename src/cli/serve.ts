@@ -75,9 +75,10 @@ export function logEvents (fish: TorrentFish, log: Logger): void {
   // Per-connection lines only when asked for: building them for every peer costs CPU per exchange.
   if (log.verbose) fish.on('peer', p => log.debug('peer', `peer ${p.remoteAddress}:${p.remotePort} over ${p.transport} for ${p.infoHash}`, { ...p }))
   if (log.verbose) fish.on('peer-close', p => log.debug('peer-close', `closed ${p.remoteAddress}:${p.remotePort} (${p.transport}): ${p.reason} during ${p.op}${p.message ? `: ${p.message}` : ''}`, { ...p }))
+  // One line per exchange, so it is on the hot path: the name comes with the event (no lookup of
+  // the torrent by its hex hash), and the fields object is built only for JSON lines.
   fish.on('metadata-served', e => {
-    const name = fish.getTorrent(e.infoHash)?.name ?? e.infoHash
-    log.info('metadata-served', `served metadata of ${name} (${e.infoHash}) to ${e.peer.remoteAddress ?? 'peer'}:${e.peer.remotePort ?? ''} over ${e.peer.transport}`, { infoHash: e.infoHash, peer: e.peer })
+    log.info('metadata-served', `served metadata of ${e.name} (${e.infoHash}) to ${e.peer.remoteAddress ?? 'peer'}:${e.peer.remotePort ?? ''} over ${e.peer.transport}`, log.json ? { infoHash: e.infoHash, peer: e.peer } : undefined)
   })
 }
 

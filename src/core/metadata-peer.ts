@@ -67,6 +67,8 @@ export interface PeerClosedEvent extends PeerSummary, CloseInfo {}
 
 export interface MetadataServedEvent {
   infoHash: string
+  /** The torrent's name, as its info dictionary gives it. */
+  name: string
   peer: PeerSummary
 }
 
@@ -300,7 +302,7 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
     this.admission.satisfied(conn)
     this.stats.add(conn.counters!, 'metadataServed')
     this.stats.transport(conn.info.transport).metadataServed += 1
-    if (this.listenerCount('metadata-served') > 0) this.emit('metadata-served', { infoHash: conn.record!.infoHash, peer: conn.summary() })
+    if (this.listenerCount('metadata-served') > 0) this.emit('metadata-served', { infoHash: conn.record!.infoHash, name: conn.record!.name, peer: conn.summary() })
   }
 
   onPeerClosed (conn: PeerConnection): void {
