@@ -93,17 +93,26 @@ async function transmissionMetadata (t: HasAfter, torrent: FixtureTorrent, extra
     // A deadline, not a wait: Transmission 3.00 backs off between attempts at a peer (the first
     // torrent of a run takes ~6 s here, later ones ~3.7 s), and a busy CI machine stretches that.
     const timer = setTimeout(() => reject(new Error(`transmission-cli got no metadata in 75 s:\n${log.slice(-12).join('\n')}\ntorrent-fish's last log events:\n${fish.events.slice(-15).map(e => JSON.stringify(e)).join('\n')}`)), 75_000)
-    child.once('exit', code => { clearTimeout(timer); reject(new Error(`transmission-cli exited (${code}):\n${log.slice(-12).join('\n')}`)) })
+    // Reads of files it said it saved: Transmission 3.00 can abort right after saving (seen:
+    // "double free or corruption" while pausing the unsorted-keys torrent it re-hashed), and
+    // the exit must not beat the read of a file that already holds the metadata.
+    const reads: Array<Promise<void>> = []
+    child.once('exit', (code, signal) => {
+      void Promise.allSettled(reads).then(() => {
+        clearTimeout(timer)
+        reject(new Error(`transmission-cli exited (${code ?? signal}) without saving the metadata:\n${log.slice(-12).join('\n')}`))
+      })
+    })
     createInterface({ input: child.stderr! }).on('line', line => {
       log.push(line)
       // Any torrents/*.torrent: for a non-canonical info dict Transmission files the metadata
       // under another hash (see the last test).
       const file = new RegExp(`Saved "(${escape(path.join(config, 'torrents'))}/[0-9a-f]{40}\\.torrent)"`).exec(line)?.[1]
       if (!file) return
-      readFile(file).then(async b => {
+      reads.push(readFile(file).then(async b => {
         const parsed = await parseTorrent(new Uint8Array(b)).catch(() => null) // the bare magnet has no info yet
         if (parsed) { clearTimeout(timer); resolve(new Uint8Array(b)) }
-      }, () => {})
+      }, () => {}))
     })
   })
   const ms = Date.now() - started
