@@ -43,10 +43,9 @@ const DEBUG_ON = (() => {
 /** Message id of BEP 10 extended messages. */
 const EXTENDED = 20
 
-/** `<len><20><ext><head><data>` in one buffer. */
-function extendedMessage (ext: number, head: Uint8Array, data?: Uint8Array): Uint8Array {
-  const len = 2 + head.length + (data ? data.length : 0)
-  const out = new Uint8Array(4 + len)
+/** Writes `<len><20><ext><head>` at the start of `out`, len counting `dataLength` bytes to follow. */
+function writeExtendedHead (out: Uint8Array, ext: number, head: Uint8Array, dataLength: number): void {
+  const len = 2 + head.length + dataLength
   out[0] = len >>> 24
   out[1] = (len >>> 16) & 0xff
   out[2] = (len >>> 8) & 0xff
@@ -54,6 +53,12 @@ function extendedMessage (ext: number, head: Uint8Array, data?: Uint8Array): Uin
   out[4] = EXTENDED
   out[5] = ext
   out.set(head, 6)
+}
+
+/** `<len><20><ext><head><data>` in one buffer. */
+function extendedMessage (ext: number, head: Uint8Array, data?: Uint8Array): Uint8Array {
+  const out = new Uint8Array(6 + head.length + (data ? data.length : 0))
+  writeExtendedHead(out, ext, head, data ? data.length : 0)
   if (data) out.set(data, 6 + head.length)
   return out
 }
@@ -330,15 +335,8 @@ export class GuardedWire extends Wire {
       this._push(extendedMessage(id, head, data))
       return
     }
-    const len = 2 + head.length + data.length
     const start = new Uint8Array(6 + head.length)
-    start[0] = len >>> 24
-    start[1] = (len >>> 16) & 0xff
-    start[2] = (len >>> 8) & 0xff
-    start[3] = len & 0xff
-    start[4] = EXTENDED
-    start[5] = id
-    start.set(head, 6)
+    writeExtendedHead(start, id, head, data.length)
     this._push(start)
     // A view of the caller's bytes (the cached info dict): flush() copies it before writing.
     this._push(data)
