@@ -239,16 +239,24 @@ export class WebSeedHealth extends EventEmitter<WebSeedHealthEvents> {
   /** One pass over every torrent that has web seeds. */
   async checkAll (): Promise<void> {
     const started = this.clock.now()
-    const queue = this.peer.torrents().filter(r => r.urlList.length > 0).map(r => r.infoHash)
-    let next = 0
+    // One walk of the store shared by the workers: a pass over 1M torrents takes hours at the
+    // request rate, and a list of every hash held for all that time would be its biggest object.
+    const pending = this.withWebSeeds()
     let checked = 0
     const worker = async (): Promise<void> => {
-      while (next < queue.length && !this.closed) {
-        if (await this.checkTorrent(queue[next++])) checked += 1
+      while (!this.closed) {
+        const next = pending.next()
+        if (next.done === true) return
+        if (await this.checkTorrent(next.value)) checked += 1
       }
     }
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, queue.length) }, worker))
+    await Promise.all(Array.from({ length: this.concurrency }, worker))
     if (!this.closed) this.emit('pass', { checked, durationMs: this.clock.now() - started })
+  }
+
+  /** Info hashes of the torrents that have web seeds, read from the store as the pass goes. */
+  private * withWebSeeds (): Generator<string> {
+    for (const r of this.peer.store.records()) if (r.urlList.length > 0) yield r.infoHash
   }
 
   /** Checks one torrent now; resolves with its new status (undefined if it has no web seed or went away). */
