@@ -42,11 +42,16 @@ interface Snapshot {
   /** Restored as they were: primitives, functions, the known objects (keys and values side by side). */
   valueKeys: string[]
   values: unknown[]
-  /** Each becomes a new empty array. */
+  /** Each becomes an empty array: the one put there last time while it is still there and empty, else a new one. */
   arrays: string[]
-  /** Each becomes a fresh copy of the recorded contents. */
+  arraysPut: unknown[][]
+  /**
+   * Each gets the recorded contents: the object put there last time when it still holds
+   * exactly them (nothing of the connection is in it), else a fresh copy.
+   */
   plainKeys: string[]
   plains: Fields[]
+  plainsPut: Fields[]
   /** Known objects: [field, value, still-usable check]. */
   known: Array<[string, unknown, (value: unknown) => boolean]>
   /** Extensions to reset (our ut_metadata server). */
@@ -66,7 +71,7 @@ function isPlain (v: object): boolean {
 /** The wire's fields as built, or null when one is of a kind this file cannot restore. */
 function snapshotOf (wire: GuardedWire): Snapshot | null {
   const self = wire as unknown as Fields
-  const snap: Snapshot = { keys: new Set(), valueKeys: [], values: [], arrays: [], plainKeys: [], plains: [], known: [], resets: [], late: [], duplexState: self._duplexState }
+  const snap: Snapshot = { keys: new Set(), valueKeys: [], values: [], arrays: [], arraysPut: [], plainKeys: [], plains: [], plainsPut: [], known: [], resets: [], late: [], duplexState: self._duplexState }
   for (const key of Object.keys(self)) {
     const value = self[key]
     snap.keys.add(key)
@@ -74,10 +79,12 @@ function snapshotOf (wire: GuardedWire): Snapshot | null {
     else if (Array.isArray(value)) {
       if (value.length !== 0) return null
       snap.arrays.push(key)
+      snap.arraysPut.push(value)
     } else if (isPlain(value)) {
       // Its contents as they are now: the wire goes on writing into the object itself.
       snap.plainKeys.push(key)
       snap.plains.push(copyPlain(value as Fields))
+      snap.plainsPut.push(value as Fields)
     } else {
       const check = KNOWN_OBJECTS[key]
       if (!check?.(value)) return null
@@ -88,6 +95,25 @@ function snapshotOf (wire: GuardedWire): Snapshot | null {
     }
   }
   return snap
+}
+
+/**
+ * Whether plain object `v` holds exactly `recorded`'s keys and values (array values element by
+ * element), without allocating. An object in dictionary mode (a key deleted) may allocate in
+ * the `for...in`; it differs anyway and gets copied.
+ */
+function samePlain (v: Fields, recorded: Fields): boolean {
+  let n = 0
+  for (const k in v) {
+    n += 1
+    const a = v[k]
+    const b = recorded[k]
+    if (a === b) continue
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length || !Object.hasOwn(recorded, k)) return false
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  }
+  for (const k in recorded) n -= 1
+  return n === 0
 }
 
 /** A shallow copy of a plain object, its array values copied too (`_events` holds arrays of listeners). */
@@ -168,8 +194,16 @@ export class WirePool {
     }
     for (let i = 0; i < snap.late.length; i++) self[snap.late[i]] = undefined
     for (let i = 0; i < snap.valueKeys.length; i++) self[snap.valueKeys[i]] = snap.values[i]
-    for (let i = 0; i < snap.arrays.length; i++) self[snap.arrays[i]] = []
-    for (let i = 0; i < snap.plainKeys.length; i++) self[snap.plainKeys[i]] = copyPlain(snap.plains[i])
+    for (let i = 0; i < snap.arrays.length; i++) {
+      const put = snap.arraysPut[i]
+      if (self[snap.arrays[i]] !== put || put.length !== 0) self[snap.arrays[i]] = snap.arraysPut[i] = []
+    }
+    for (let i = 0; i < snap.plainKeys.length; i++) {
+      // The object put there last time (the wire may have replaced it meanwhile, or written into it).
+      const put = snap.plainsPut[i]
+      if (samePlain(put, snap.plains[i])) self[snap.plainKeys[i]] = put
+      else self[snap.plainKeys[i]] = snap.plainsPut[i] = copyPlain(snap.plains[i])
+    }
     for (let i = 0; i < snap.resets.length; i++) snap.resets[i].reset()
     return true
   }
