@@ -40,6 +40,13 @@ const DEBUG_ON = (() => {
   try { return Boolean(g.process?.env?.DEBUG ?? g.localStorage?.debug) } catch { return false }
 })()
 
+/**
+ * A tick's output from this size on is written as its messages (one gathering write) rather
+ * than joined: a request-all for a 500 KiB info dict was a zero-filled 500 KiB buffer and a
+ * copy of every piece into it, per exchange. Below it, one joined buffer is the cheaper write.
+ */
+export const WRITE_CHUNKS_MIN = 64 * 1024
+
 /** Message id of BEP 10 extended messages. */
 const EXTENDED = 20
 
@@ -134,6 +141,12 @@ interface WireInternals {
 export interface WireSink {
   /** Direct mode: what this tick pushed, as one buffer. */
   writeOut (chunk: Uint8Array): void
+  /**
+   * Direct mode, a tick of at least WRITE_CHUNKS_MIN bytes (a request-all for a large info
+   * dict): its messages as they were pushed, the pieces views of the cached info dict, for one
+   * gathering write. Without it, they are joined and go to writeOut.
+   */
+  writeOutChunks? (chunks: Uint8Array[], total: number): void
   /** A throw from something that ran on the peer's bytes (see `_write`). */
   onFault (err: unknown): void
   /** The peer announced a message longer than `maxMessageSize`. */
@@ -308,10 +321,16 @@ export class GuardedWire extends Wire {
     this.flushQueued = false
     const { out, sink } = this
     if (out.length === 0 || sink === null || (this as unknown as WireInternals)._finished) return
-    // One chunk is a whole message of its own (extendedWithData always pushes two).
-    const chunk = out.length === 1 ? out[0] : join(out, this.outBytes)
-    this.out = []
+    const total = this.outBytes
     this.outBytes = 0
+    if (total >= WRITE_CHUNKS_MIN && sink.writeOutChunks) {
+      this.out = []
+      sink.writeOutChunks(out, total)
+      return
+    }
+    // One chunk is a whole message of its own (extendedWithData always pushes two).
+    const chunk = out.length === 1 ? out[0] : join(out, total)
+    out.length = 0
     sink.writeOut(chunk)
   }
 
