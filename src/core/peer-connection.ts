@@ -504,7 +504,7 @@ export class PeerConnection implements MetadataRequestSink, WireSink {
   /** Ends the connection once; the first reason wins. Safe to call any number of times. */
   close (reason: string, op: string, message?: string): void {
     if (this.closed) return
-    this.closed = { reason, op, ...(message ? { message } : {}) }
+    this.closed = message ? { reason, op, message } : { reason, op }
     this.queue.length = 0
     this.early = undefined
     this.routed = undefined
