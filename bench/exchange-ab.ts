@@ -8,11 +8,16 @@
  *
  *   node bench/exchange-ab.ts --base /tmp/old-checkout [--concurrency 128] [--window 2]
  *     [--duration 4] [--rounds 5] [--libtorrent] [--cpu-prof DIR] [--new-node-args "FLAGS"]
- *     [--jit-warm SECONDS]
+ *     [--jit-warm SECONDS] [--gc]
+ *
+ * `--gc` runs the Node peers with `--trace-gc-nvp` and reports the bytes they allocated per
+ * exchange over the whole run (V8's own count at each GC): a figure the machine's other load
+ * does not move (CPU per exchange moves by a third between rounds on a shared machine).
  */
 import { parseArgs } from 'node:util'
 import os from 'node:os'
 import path from 'node:path'
+import { closeSync, fstatSync, openSync, readFileSync, readlinkSync } from 'node:fs'
 import { ensureCorpus } from './corpus.ts'
 import { matchingBaselineFlags, startLibtorrent, startNodeFloor, startTorrentFish, type PeerProcess } from './peers.ts'
 import { runExchanges, type ExchangeRun } from './exchange-bench.ts'
@@ -36,7 +41,8 @@ const { values: args } = parseArgs({
      * V8 keeps tiering hot functions up (TurboFan) for the first ~10-15k exchanges, which
      * lands in the first rounds otherwise. 0 = only the one pass over the corpus.
      */
-    'jit-warm': { type: 'string', default: '0' }
+    'jit-warm': { type: 'string', default: '0' },
+    gc: { type: 'boolean', default: false }
   }
 })
 if (!args.base) throw new Error('--base DIR (a checkout of the old commit with node_modules) is required')
@@ -44,7 +50,25 @@ if (!args.base) throw new Error('--base DIR (a checkout of the old commit with n
 const log = (s = ''): void => { process.stdout.write(s + '\n') }
 const corpus = ensureCorpus(1000, log)
 const tfArgs = matchingBaselineFlags()
-const prof = (tag: string): string[] | undefined => args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args['cpu-prof'], tag)}`] : undefined
+const prof = (tag: string): string[] => [...(args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args['cpu-prof'], tag)}`] : []), ...(args.gc ? ['--trace-gc-nvp'] : [])]
+
+/**
+ * `--gc`: exchanges each Node peer served (the warm-up's included), and an open handle on its
+ * stdout file, whose `--trace-gc-nvp` lines are counted once it has exited (V8 writes them through
+ * a stdio buffer, so the file lags while the peer runs, and the bench removes it at stop).
+ */
+const served = new Map<string, number>()
+const stdoutFd = new Map<string, number>()
+/** Where the measured rounds start: each file's length then (a stdio buffer behind at most) and the exchanges so far. */
+const atRounds = new Map<string, { offset: number, served: number }>()
+function countServed (tag: string, n: number): void { served.set(tag, (served.get(tag) ?? 0) + n) }
+/** GCs in the file and the bytes allocated before them (V8's `allocated=` per GC, summed). */
+function gcIn (text: string): { gcs: number, bytes: number } {
+  let gcs = 0
+  let bytes = 0
+  for (const m of text.matchAll(/ allocated=(\d+)/g)) { gcs++; bytes += Number(m[1]) }
+  return { gcs, bytes }
+}
 
 async function warm (peer: PeerProcess): Promise<number> {
   let next = 0
@@ -64,20 +88,27 @@ const spread = (xs: number[], d: number): string => `${median(xs).toFixed(d)} ($
 
 const peers: Array<[string, PeerProcess]> = []
 try {
-  peers.push(['new', await startTorrentFish(corpus.dir, { tfArgs, nodeArgs: [...(prof('new') ?? []), ...args['new-node-args'].split(' ').filter(Boolean)] })])
+  peers.push(['new', await startTorrentFish(corpus.dir, { tfArgs, nodeArgs: [...prof('new'), ...args['new-node-args'].split(' ').filter(Boolean)] })])
   peers.push(['old', await startTorrentFish(corpus.dir, { tfArgs, nodeArgs: prof('old'), entry: path.join(path.resolve(args.base), 'bench', 'tf-cli.ts') })])
   peers.push(['floor', await startNodeFloor(corpus.dir, { nodeArgs: prof('floor') })])
   if (args.libtorrent) peers.push(['libtorrent', await startLibtorrent(corpus.dir)])
-  for (const [tag, p] of peers) log(`${tag}: warmed ${await warm(p)}/${corpus.entries.length}`)
+  for (const [tag, p] of peers) {
+    if (args.gc && tag !== 'libtorrent') stdoutFd.set(tag, openSync(readlinkSync(`/proc/${p.pid}/fd/1`), 'r'))
+    const ok = await warm(p)
+    countServed(tag, ok)
+    log(`${tag}: warmed ${ok}/${corpus.entries.length}`)
+  }
   if (Number(args['jit-warm']) > 0) {
     const c = Number(args.concurrency.split(',')[0])
     const window = Number(args.window.split(',')[0])
     for (const [tag, p] of peers) {
       const run = await runExchanges(p, { concurrency: c, generators: Number(args.generators), client: 'raw', durationMs: Number(args['jit-warm']) * 1000, warmupMs: 0, targets: corpus.entries, window })
+      countServed(tag, run.exchanges)
       log(`${tag}: ${run.exchanges} exchanges of JIT warm-up (${args['jit-warm']} s at ${c} conns, window ${window || 'all'})`)
     }
   }
   log(`load average before: ${os.loadavg().map(l => l.toFixed(2)).join(' ')}`)
+  for (const [tag, fd] of stdoutFd) atRounds.set(tag, { offset: fstatSync(fd).size, served: served.get(tag)! })
 
   for (const window of args.window.split(',').map(Number)) {
     for (const c of args.concurrency.split(',').map(Number)) {
@@ -85,7 +116,9 @@ try {
       for (let r = 0; r < Number(args.rounds); r++) {
         const order = peers.map((_, i) => peers[(i + r) % peers.length])
         for (const [tag, p] of order) {
-          const run = await runExchanges(p, { concurrency: c, generators: Number(args.generators), client: 'raw', durationMs: Number(args.duration) * 1000, warmupMs: Number(args.warmup) * 1000, targets: corpus.entries, window })
+          // With --gc the window has no warm-up: every exchange of the load is in the count.
+          const run = await runExchanges(p, { concurrency: c, generators: Number(args.generators), client: 'raw', durationMs: Number(args.duration) * 1000, warmupMs: args.gc ? 0 : Number(args.warmup) * 1000, targets: corpus.entries, window })
+          countServed(tag, run.exchanges)
           byPeer.get(tag)!.push(run)
           log(`  ${tag} @${c} w${window || 'all'} #${r + 1}: ${run.exchangesPerSec.toFixed(0)}/s, p99 ${run.p99Ms.toFixed(1)} ms, ${run.peerCpuPerExchangeMs.toFixed(3)} ms CPU each (sys ${run.peerSysPerExchangeMs.toFixed(3)}), peer ${(run.peerCpuUtil * 100).toFixed(0)}%, gen ${(Math.max(...run.generatorCpuUtil) * 100).toFixed(0)}%, other ${(run.backgroundCores * 100).toFixed(0)}%, RSS ${(run.peerRssKiB / 1024).toFixed(0)} MiB, errors ${JSON.stringify(run.errors)}`)
         }
@@ -109,4 +142,16 @@ try {
   }
 } finally {
   for (const [, p] of peers) await p.stop()
+}
+if (args.gc) {
+  log('allocated per exchange (V8\'s count at each GC): in the measured rounds, and over the whole run with start-up and loading')
+  for (const [tag, fd] of stdoutFd) {
+    const text = readFileSync(fd, 'latin1')
+    const all = gcIn(text)
+    const start = atRounds.get(tag)!
+    const rounds = gcIn(text.slice(start.offset))
+    closeSync(fd)
+    const n = served.get(tag)!
+    log(`  ${tag.padEnd(10)} rounds only ${(rounds.bytes / (n - start.served) / 1024).toFixed(1)} KiB (${rounds.gcs} GCs, ${n - start.served} exchanges); whole run ${(all.bytes / n / 1024).toFixed(1)} KiB (${all.gcs} GCs, ${(all.bytes / 2 ** 20).toFixed(0)} MiB in ${n} exchanges)`)
+  }
 }

@@ -5,15 +5,17 @@
  * and the Wire over a direct in-memory stream (Wire construction, handshake routing, extended
  * handshake, serving, close), against the same exchange answered by hand-written code.
  *
- *   node bench/micro/hot-paths.ts [--n 100000] [--exchanges 20000] [--rounds 9] [--base DIR]
+ *   node bench/micro/hot-paths.ts [--n 100000] [--exchanges 20000] [--rounds 9] [--base DIR] [--alloc]
  * Index figures are wall time per operation, median of 5 runs (min-max). The exchange is CPU
  * time per exchange, median of the rounds; with `--base DIR` (another checkout, e.g. of the
  * commit before a change) the same exchange also runs through that checkout's core, rounds
  * alternating, and the ratio of each round pair is printed: the before/after to trust on a
- * busy machine.
+ * busy machine. `--alloc`: bytes allocated per exchange (V8's sampling heap profiler, objects
+ * collected since included), in all and by the functions allocating most, for each checkout.
  */
 import { createHash } from 'node:crypto'
 import { parseArgs } from 'node:util'
+import { Session } from 'node:inspector/promises'
 import { EventEmitter } from 'node:events'
 import path from 'node:path'
 import bencode from 'bencode'
@@ -21,7 +23,7 @@ import { PackedIndex } from '../../src/core/index-packed.ts'
 import { MetadataPeer } from '../../src/core/metadata-peer.ts'
 import { parseTorrent } from '../../src/core/torrent.ts'
 
-const { values } = parseArgs({ options: { n: { type: 'string', default: '100000' }, exchanges: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '9' }, base: { type: 'string' } } })
+const { values } = parseArgs({ options: { n: { type: 'string', default: '100000' }, exchanges: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '9' }, base: { type: 'string' }, alloc: { type: 'boolean', default: false } } })
 const N = Number(values.n)
 const EXCHANGES = Number(values.exchanges)
 const ROUNDS = Number(values.rounds)
@@ -131,6 +133,38 @@ if (base) {
   console.log(`${'  the same through --base'.padEnd(48)} ${show(theirs)}`)
   console.log(`${'  this checkout / --base, per round'.padEnd(48)} ${median(ratios).toFixed(3).padStart(8)}  (${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)})`)
 }
+interface SampleNode { callFrame: { functionName: string, url: string, lineNumber: number }, selfSize: number, children: SampleNode[] }
+
+/** Bytes allocated per exchange, and the allocating functions that account for most of them. */
+async function allocPerExchange (x: Awaited<ReturnType<typeof exchanger>>, n = 20000): Promise<void> {
+  const session = new Session()
+  session.connect()
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 128, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true })
+  await x.run(n)
+  const { profile } = await session.post('HeapProfiler.stopSampling') as { profile: { head: SampleNode } }
+  session.disconnect()
+  const bySite = new Map<string, number>()
+  let total = 0
+  const name = (f: SampleNode['callFrame']): string => `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(node_modules|src)\//, '$1/')}:${f.lineNumber + 1}`
+  const walk = (node: SampleNode, parent?: SampleNode): void => {
+    if (node.selfSize > 0) {
+      const f = node.callFrame
+      // A builtin (no script) is named with its caller.
+      const site = f.url === '' && parent ? `${name(f)} in ${name(parent.callFrame)}` : name(f)
+      bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize)
+      total += node.selfSize
+    }
+    for (const c of node.children) walk(c, node)
+  }
+  walk(profile.head)
+  console.log(`${x.label}: ${(total / n).toFixed(0)} B allocated per exchange`)
+  for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  ${(bytes / n).toFixed(0).padStart(6)} B  ${site}`)
+}
+if (values.alloc) {
+  await allocPerExchange(mine)
+  if (base) await allocPerExchange(base)
+}
+
 if (mine.served() < ROUNDS * EXCHANGES) throw new Error(`served ${mine.served()} of ${ROUNDS * EXCHANGES}`)
 if (sink === 0.5) console.log(sink)
 await mine.close()

@@ -5,7 +5,9 @@
 import { stat, access, constants as fsConstants } from 'node:fs/promises'
 import path from 'node:path'
 import { createTorrentFish, type TorrentFish, type TorrentFishOptions } from '../node/torrent-fish.ts'
-import type { Logger } from './log.ts'
+import { LEVELS, type Logger } from './log.ts'
+import { ExchangeLog } from './exchange-log.ts'
+import type { MetadataServedEvent } from '../core/metadata-peer.ts'
 import { discoveryOptions, type DiscoveryArgs } from './discovery-flags.ts'
 import { sourceOptions, type SourceArgs } from './source-flags.ts'
 import { DirectorySource } from '../sources/directory-source.ts'
@@ -75,11 +77,17 @@ export function logEvents (fish: TorrentFish, log: Logger): void {
   // Per-connection lines only when asked for: building them for every peer costs CPU per exchange.
   if (log.verbose) fish.on('peer', p => log.debug('peer', `peer ${p.remoteAddress}:${p.remotePort} over ${p.transport} for ${p.infoHash}`, { ...p }))
   if (log.verbose) fish.on('peer-close', p => log.debug('peer-close', `closed ${p.remoteAddress}:${p.remotePort} (${p.transport}): ${p.reason} during ${p.op}${p.message ? `: ${p.message}` : ''}`, { ...p }))
-  // One line per exchange, so it is on the hot path: the name comes with the event (no lookup of
-  // the torrent by its hex hash), and the fields object is built only for JSON lines.
-  fish.on('metadata-served', e => {
+  // A line per exchange up to EXCHANGE_LINES_PER_WINDOW a second, then one summary (every line with -v):
+  // the line is on the hot path, so it is built only when printed, its fields only for JSON.
+  if (LEVELS.indexOf(log.level) > LEVELS.indexOf('info')) return
+  const exchanges = new ExchangeLog<MetadataServedEvent>(log.verbose, e => {
     log.info('metadata-served', `served metadata of ${e.name} (${e.infoHash}) to ${e.peer.remoteAddress ?? 'peer'}:${e.peer.remotePort ?? ''} over ${e.peer.transport}`, log.json ? { infoHash: e.infoHash, peer: e.peer } : undefined)
+  }, s => {
+    const by = Object.entries(s.byTransport).map(([t, n]) => `${n} over ${t}`).join(', ')
+    log.info('metadata-served-summary', `served metadata ${s.served} times in ${(s.ms / 1000).toFixed(1)} s (${by}); ${s.logged} logged one by one, -v logs each`, { served: s.served, logged: s.logged, byTransport: s.byTransport, ms: s.ms })
   })
+  fish.on('metadata-served', e => exchanges.served1(e, e.peer.transport))
+  fish.once('close', () => exchanges.flush())
 }
 
 /** A `-l` that cannot be served: the message names the flag and the path. */

@@ -25,6 +25,8 @@ export interface ByteStream {
   pause? (): any
   resume? (): any
   once? (event: string, fn: (...args: any[]) => void): any
+  cork? (): void
+  uncork? (): void
 }
 
 export interface ConnectionInfo {
@@ -92,6 +94,13 @@ export function routeHandshake (bytes: Uint8Array): 'more' | 'not-plaintext' | s
 }
 
 let nextId = 1
+
+function joinChunks (chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total)
+  let at = 0
+  for (let i = 0; i < chunks.length; i++) { out.set(chunks[i], at); at += chunks[i].length }
+  return out
+}
 
 /**
  * Stream and wire handlers shared by every connection (`this` is the stream or the wire), so a
@@ -255,11 +264,28 @@ export class PeerConnection implements MetadataRequestSink, WireSink {
    * too, so a peer that asks without reading cannot pile up replies.
    */
   writeOut (chunk: Uint8Array): void {
+    if (this.stream.write!(chunk) === false) this.pauseUntilDrained()
+  }
+
+  /**
+   * Direct mode, a large tick: its messages in one gathering write where the stream can cork
+   * (a Node socket: one writev of views, the pieces never copied), else joined.
+   */
+  writeOutChunks (chunks: Uint8Array[], total: number): void {
     const { stream } = this
-    if (stream.write!(chunk) === false && stream.pause && stream.resume && stream.once) {
-      stream.pause()
-      stream.once('drain', () => { if (!this.closed) stream.resume!() })
-    }
+    if (!stream.cork || !stream.uncork) return this.writeOut(joinChunks(chunks, total))
+    stream.cork()
+    let drained = true
+    for (let i = 0; i < chunks.length; i++) drained = stream.write!(chunks[i]) !== false
+    stream.uncork()
+    if (!drained) this.pauseUntilDrained()
+  }
+
+  private pauseUntilDrained (): void {
+    const { stream } = this
+    if (!stream.pause || !stream.resume || !stream.once) return
+    stream.pause()
+    stream.once('drain', () => { if (!this.closed) stream.resume!() })
   }
 
   // ---- WireSink: what the wire reports (no listener or closure per connection) ----
@@ -478,7 +504,7 @@ export class PeerConnection implements MetadataRequestSink, WireSink {
   /** Ends the connection once; the first reason wins. Safe to call any number of times. */
   close (reason: string, op: string, message?: string): void {
     if (this.closed) return
-    this.closed = { reason, op, ...(message ? { message } : {}) }
+    this.closed = message ? { reason, op, message } : { reason, op }
     this.queue.length = 0
     this.early = undefined
     this.routed = undefined

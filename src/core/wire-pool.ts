@@ -42,11 +42,19 @@ interface Snapshot {
   /** Restored as they were: primitives, functions, the known objects (keys and values side by side). */
   valueKeys: string[]
   values: unknown[]
-  /** Each becomes a new empty array. */
+  /** Each becomes an empty array: the one put there last time while it is still there and empty, else a new one. */
   arrays: string[]
-  /** Each becomes a fresh copy of the recorded contents. */
+  arraysPut: unknown[][]
+  /**
+   * Each gets the recorded contents: the object put there last time when it still holds
+   * exactly them (nothing of the connection is in it), else a fresh copy.
+   */
   plainKeys: string[]
   plains: Fields[]
+  plainsPut: Fields[]
+  /** Each recorded object's keys, and the wire's field that counts them (`_eventsCount`), if any. */
+  plainKeyLists: string[][]
+  plainCounts: Array<string | null>
   /** Known objects: [field, value, still-usable check]. */
   known: Array<[string, unknown, (value: unknown) => boolean]>
   /** Extensions to reset (our ut_metadata server). */
@@ -66,7 +74,7 @@ function isPlain (v: object): boolean {
 /** The wire's fields as built, or null when one is of a kind this file cannot restore. */
 function snapshotOf (wire: GuardedWire): Snapshot | null {
   const self = wire as unknown as Fields
-  const snap: Snapshot = { keys: new Set(), valueKeys: [], values: [], arrays: [], plainKeys: [], plains: [], known: [], resets: [], late: [], duplexState: self._duplexState }
+  const snap: Snapshot = { keys: new Set(), valueKeys: [], values: [], arrays: [], arraysPut: [], plainKeys: [], plains: [], plainsPut: [], plainKeyLists: [], plainCounts: [], known: [], resets: [], late: [], duplexState: self._duplexState }
   for (const key of Object.keys(self)) {
     const value = self[key]
     snap.keys.add(key)
@@ -74,10 +82,14 @@ function snapshotOf (wire: GuardedWire): Snapshot | null {
     else if (Array.isArray(value)) {
       if (value.length !== 0) return null
       snap.arrays.push(key)
+      snap.arraysPut.push(value)
     } else if (isPlain(value)) {
       // Its contents as they are now: the wire goes on writing into the object itself.
       snap.plainKeys.push(key)
       snap.plains.push(copyPlain(value as Fields))
+      snap.plainsPut.push(value as Fields)
+      snap.plainKeyLists.push(Object.keys(value))
+      snap.plainCounts.push(key === '_events' && typeof self._eventsCount === 'number' ? '_eventsCount' : null)
     } else {
       const check = KNOWN_OBJECTS[key]
       if (!check?.(value)) return null
@@ -88,6 +100,31 @@ function snapshotOf (wire: GuardedWire): Snapshot | null {
     }
   }
   return snap
+}
+
+/**
+ * Whether plain object `v` holds exactly `keys` with `recorded`'s values (array values element
+ * by element), without allocating. `count` is how many own keys `v` has when that is known
+ * without enumerating it (an emitter's `_eventsCount` for its `_events`), else -1. Counting
+ * takes a `for...in`, which allocates the keys of an object in dictionary mode (every
+ * null-prototype object, like `_events`): one of those with no count is copied instead.
+ */
+function samePlain (v: Fields, recorded: Fields, keys: string[], count: number): boolean {
+  if (count < 0) {
+    if (Object.getPrototypeOf(v) === null) return false
+    count = 0
+    for (const k in v) count += 1
+  }
+  if (count !== keys.length) return false
+  for (let j = 0; j < keys.length; j++) {
+    const k = keys[j]
+    const a = v[k]
+    const b = recorded[k]
+    if (a === b) { if (a !== undefined || Object.hasOwn(v, k)) continue; return false }
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  }
+  return true
 }
 
 /** A shallow copy of a plain object, its array values copied too (`_events` holds arrays of listeners). */
@@ -167,9 +204,21 @@ export class WirePool {
       for (let i = 0; i < keys.length; i++) if (!snap.keys.has(keys[i])) { snap.keys.add(keys[i]); snap.late.push(keys[i]) }
     }
     for (let i = 0; i < snap.late.length; i++) self[snap.late[i]] = undefined
+    for (let i = 0; i < snap.arrays.length; i++) {
+      const put = snap.arraysPut[i]
+      if (self[snap.arrays[i]] !== put || put.length !== 0) self[snap.arrays[i]] = snap.arraysPut[i] = []
+    }
+    for (let i = 0; i < snap.plainKeys.length; i++) {
+      // The object put there last time (the wire may have replaced it meanwhile, or written into it).
+      const put = snap.plainsPut[i]
+      const countField = snap.plainCounts[i]
+      // The count describes the object on the wire now; for one it has replaced, there is none.
+      const count = countField !== null && self[snap.plainKeys[i]] === put ? self[countField] as number : -1
+      if (samePlain(put, snap.plains[i], snap.plainKeyLists[i], count)) self[snap.plainKeys[i]] = put
+      else self[snap.plainKeys[i]] = snap.plainsPut[i] = copyPlain(snap.plains[i])
+    }
+    // After the plain objects: a count among these values (`_eventsCount`) was read above as it was.
     for (let i = 0; i < snap.valueKeys.length; i++) self[snap.valueKeys[i]] = snap.values[i]
-    for (let i = 0; i < snap.arrays.length; i++) self[snap.arrays[i]] = []
-    for (let i = 0; i < snap.plainKeys.length; i++) self[snap.plainKeys[i]] = copyPlain(snap.plains[i])
     for (let i = 0; i < snap.resets.length; i++) snap.resets[i].reset()
     return true
   }

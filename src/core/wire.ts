@@ -40,6 +40,13 @@ const DEBUG_ON = (() => {
   try { return Boolean(g.process?.env?.DEBUG ?? g.localStorage?.debug) } catch { return false }
 })()
 
+/**
+ * A tick's output from this size on is written as its messages (one gathering write) rather
+ * than joined: a request-all for a 500 KiB info dict was a zero-filled 500 KiB buffer and a
+ * copy of every piece into it, per exchange. Below it, one joined buffer is the cheaper write.
+ */
+export const WRITE_CHUNKS_MIN = 64 * 1024
+
 /** Message id of BEP 10 extended messages. */
 const EXTENDED = 20
 
@@ -109,6 +116,7 @@ function join (chunks: Uint8Array[], total: number): Uint8Array {
 }
 
 const noop = (): void => {}
+const EMPTY = new Uint8Array(0)
 
 /** What the Wire keeps of its private parser state (bittorrent-protocol 5.0.x). */
 interface WireInternals {
@@ -120,6 +128,7 @@ interface WireInternals {
   _finished: boolean
   _processBuffer (): void
   _parse (size: number, parser: (buf: Uint8Array) => void): void
+  _parser: (buf: Uint8Array) => void
   extendedMapping: Record<string, string>
   peerExtendedMapping: Record<string, number>
   _extendedHandshakeSent: boolean
@@ -132,6 +141,12 @@ interface WireInternals {
 export interface WireSink {
   /** Direct mode: what this tick pushed, as one buffer. */
   writeOut (chunk: Uint8Array): void
+  /**
+   * Direct mode, a tick of at least WRITE_CHUNKS_MIN bytes (a request-all for a large info
+   * dict): its messages as they were pushed, the pieces views of the cached info dict, for one
+   * gathering write. Without it, they are joined and go to writeOut.
+   */
+  writeOutChunks? (chunks: Uint8Array[], total: number): void
   /** A throw from something that ran on the peer's bytes (see `_write`). */
   onFault (err: unknown): void
   /** The peer announced a message longer than `maxMessageSize`. */
@@ -162,6 +177,7 @@ export class GuardedWire extends Wire {
    */
   constructor (type: string, peEnabled: number, mseGate?: MseGate) {
     super(type, peEnabled)
+    this.plaintextOnly = !peEnabled
     if (peEnabled) hookMseKeyExchange(this, mseGate ?? noop)
   }
 
@@ -206,6 +222,8 @@ export class GuardedWire extends Wire {
     if (this.stopped || self._finished) { cb(null); return }
     try {
       if (self._encryptor) data = self._encryptor.decrypt(data)
+      // Bytes that came in while a parse loop runs (from under its parser) go after its rest.
+      if (this.parsing !== null) this.unparsedBack()
       self._bufferSize += data.length
       self._buffer.push(data)
       self._processBuffer()
@@ -221,17 +239,61 @@ export class GuardedWire extends Wire {
   _processBuffer (): void {
     const self = this as unknown as WireInternals
     if (this.stopped) return
+    if (this.parsing !== null) this.unparsedBack()
     if (self._buffer.length > 1 && (self._cryptoSyncPattern !== null || self._bufferSize >= self._parserSize)) {
-      self._buffer = [join(self._buffer, self._bufferSize)]
+      const whole = join(self._buffer, self._bufferSize)
+      self._buffer.length = 0
+      self._buffer.push(whole)
     }
+    if (this.plaintextOnly) return this.parseBuffered()
     // @ts-expect-error private method of the base class
     super._processBuffer()
+  }
+
+  /** The buffer {@link parseBuffered} is reading, and how far it has handed it to the parser. */
+  private parsing: Uint8Array | null = null
+  private parsedTo = 0
+  /** Built without MSE: no sync pattern to search for, nothing pending on a key exchange. */
+  private readonly plaintextOnly: boolean
+
+  /**
+   * The base class's parse loop without its allocations per message: it cut the rest of the
+   * buffer off as a new view in a new one-element array for every message (a handshake,
+   * extended handshake and request are ~8 of them). Here the parser gets a view of each
+   * message, the rest is an offset, and what is left over goes back once, at the end.
+   */
+  private parseBuffered (): void {
+    const self = this as unknown as WireInternals
+    if (self._bufferSize < self._parserSize) return
+    const buffer = self._buffer.length > 0 ? self._buffer[0] : EMPTY
+    this.parsing = buffer
+    this.parsedTo = 0
+    while (self._bufferSize >= self._parserSize) {
+      const size = self._parserSize
+      const at = this.parsedTo
+      self._bufferSize -= size
+      this.parsedTo = at + size
+      self._parser(size === 0 ? new Uint8Array(0) : buffer.subarray(at, at + size))
+      // The parser stopped this wire (stopParsing) or more bytes came in under it (feed).
+      if (this.parsing !== buffer) return
+    }
+    this.unparsedBack()
+  }
+
+  /** What parseBuffered has not handed to the parser yet, back into the Wire's buffer list. */
+  private unparsedBack (): void {
+    const self = this as unknown as WireInternals
+    const buffer = this.parsing!
+    this.parsing = null
+    self._buffer.length = 0
+    if (self._bufferSize > 0) self._buffer.push(this.parsedTo === 0 ? buffer : buffer.subarray(this.parsedTo))
   }
 
   /** Stops parsing what is already buffered and drops what comes later. */
   stopParsing (): void {
     const self = this as unknown as WireInternals
     this.stopped = true
+    this.parsing = null
     self._parse(Number.MAX_VALUE, noop)
     self._buffer = []
     self._bufferSize = 0
@@ -259,10 +321,16 @@ export class GuardedWire extends Wire {
     this.flushQueued = false
     const { out, sink } = this
     if (out.length === 0 || sink === null || (this as unknown as WireInternals)._finished) return
-    // One chunk is a whole message of its own (extendedWithData always pushes two).
-    const chunk = out.length === 1 ? out[0] : join(out, this.outBytes)
-    this.out = []
+    const total = this.outBytes
     this.outBytes = 0
+    if (total >= WRITE_CHUNKS_MIN && sink.writeOutChunks) {
+      this.out = []
+      sink.writeOutChunks(out, total)
+      return
+    }
+    // One chunk is a whole message of its own (extendedWithData always pushes two).
+    const chunk = out.length === 1 ? out[0] : join(out, total)
+    out.length = 0
     sink.writeOut(chunk)
   }
 

@@ -116,3 +116,33 @@ test('wire pool: a wire whose peer grew the BitField in place is dropped, not re
   await Promise.resolve()
   assert.notEqual(pool.acquire('tcpIncoming'), wire)
 })
+
+test('wire pool: listeners a connection added (and removed), and objects it wrote into, do not reach the next connection', async () => {
+  const pool = new WirePool(setup)
+  const wire = pool.acquire('tcpIncoming')
+  const reference = new GuardedWire('tcpIncoming', 0)
+  setup(reference)
+  const stale = (): void => { throw new Error('a listener of the last connection ran') }
+  // Round 1: a listener for an event the wire had none for (a new key in _events), and one more for an existing one.
+  wire.on('bitfield', stale)
+  wire.on('handshake', stale)
+  ;(wire as unknown as { extendedMapping: Record<string, number> }).extendedMapping[9] = 9
+  await exchange(wire).catch(() => {})
+  pool.release(wire)
+  await Promise.resolve()
+  assert.equal(pool.acquire('tcpIncoming'), wire)
+  assert.deepEqual(fields(wire), fields(reference))
+  assert.equal(wire.listenerCount('bitfield'), 0)
+  assert.equal(wire.listenerCount('handshake'), reference.listenerCount('handshake'))
+  // Round 2: a listener added and removed again leaves the events as they were; the wire is still like a fresh one.
+  wire.on('bitfield', stale)
+  wire.off('bitfield', stale)
+  await exchange(wire)
+  pool.release(wire)
+  await Promise.resolve()
+  assert.equal(pool.acquire('tcpIncoming'), wire)
+  assert.deepEqual(fields(wire), fields(reference))
+  // Round 3: a clean exchange after both.
+  const out = await exchange(wire)
+  assert.ok(out.length > 0)
+})
