@@ -35,8 +35,9 @@ export interface DirectoryLoaderOptions {
    * Reader processes for a scan without a usable load cache (load-readers.ts): files are read,
    * parsed and hashed in them while this process adds what they found. 0 reads everything in
    * process. Default: as many as the cores that sat idle while the scan read its first
-   * `readersAfter` files (at most 2): a reader costs more CPU per file than reading here and
-   * only pays when a core is free (docs/benchmarks.md). Not used with `pin`.
+   * `readersAfter` files (at most 2), else a look again every 20,000 files: a reader costs more
+   * CPU per file than reading here and only pays when a core is free (docs/benchmarks.md).
+   * Not used with `pin`.
    */
   readers?: number
   /** Files a scan reads in process before it starts the readers (a small directory never does). */
@@ -53,6 +54,8 @@ export interface DirectoryLoaderOptions {
 
 /** A directory smaller than this loads faster than a reader process starts (~0.1 s). */
 const READERS_AFTER = 2000
+/** With no core free at the first look, the scan looks again after this many more files. */
+const READERS_RECHECK = 20_000
 
 export interface ScanResult {
   loaded: number
@@ -135,10 +138,11 @@ export class DirectoryLoader {
     const reader = new SyncFileReader()
     // Without a cache every file is read: past the first few thousand, reader processes do it.
     const useReaders = cache === null && this.readers !== 0
-    const idleAtStart = useReaders && this.readers === undefined ? idleNow() : undefined
+    let idleMark = useReaders && this.readers === undefined ? idleNow() : undefined
+    let decideAt = this.readersAfter
     let pool: ReaderPool | null = null
-    /** Reader processes started: -1 until decided. */
-    let readers = -1
+    /** Reader processes started. */
+    let readers = 0
     let seen = 0
     let fromReaders = 0
     const take = async (p: ReaderPool): Promise<void> => {
@@ -149,16 +153,22 @@ export class DirectoryLoader {
     }
     try {
       for (const file of files) {
-        if (useReaders && readers < 0 && ++seen > this.readersAfter) {
-          readers = this.readers ?? readersFor(idleAtStart!)
-          if (readers > 0) {
-            pool = new ReaderPool(this.dir, readers, this.onReader, !this.waitForReaders)
+        if (useReaders && pool === null && ++seen > decideAt) {
+          const n = this.readers ?? readersFor(idleMark!)
+          if (n > 0) {
+            readers = n
+            pool = new ReaderPool(this.dir, n, this.onReader, !this.waitForReaders)
             if (this.waitForReaders) await pool.started()
+          } else {
+            // No core was free: look again later (a long scan from a cold disk leaves the cores idle).
+            decideAt = this.readers === undefined ? seen + READERS_RECHECK : Infinity
+            idleMark = idleNow()
           }
         }
         // Until a reader has started, files are read here as before (in walk order either way).
         if (pool !== null) {
           if (pool.pending > 0 || pool.ready) {
+            if (pool.wantsPoll) await new Promise(resolve => setImmediate(resolve))
             pool.submit(file)
             if (pool.full) await take(pool)
             continue

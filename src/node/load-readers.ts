@@ -192,6 +192,20 @@ export class ReaderPool {
   /** Whether the loader should take an answer back before handing out more. */
   get full (): boolean { return this.pending >= WINDOW_PER_READER * this.readers.length }
 
+  private sincePoll = 0
+
+  /**
+   * Whether the loader should let the readers' answers in (one turn of the event loop) before
+   * handing out the next file: its scan runs on microtasks, so answers wait in the pipe until
+   * it yields, and a reader that looks behind may only be unheard. At most once per 32 files.
+   */
+  get wantsPoll (): boolean {
+    if (++this.sincePoll < 32) return false
+    for (const r of this.readers) if (r.ready && !r.dead && r.behind < this.maxBehind) return false
+    this.sincePoll = 0
+    return true
+  }
+
   /** Hands a file under the load path to a reader (or marks it for the loader to read itself). */
   submit (full: string): void {
     const rel = full.length > this.root.length + 1 && full.startsWith(this.root) ? full.slice(this.root.length + 1) : ''
