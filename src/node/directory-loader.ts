@@ -45,7 +45,7 @@ export interface DirectoryLoaderOptions {
   /** Sees each reader process as it starts (tests). */
   onReader?: (child: ChildProcess) => void
   /**
-   * Wait for a reader to start instead of reading files here meanwhile, and hand the readers
+   * Wait for the readers to start instead of reading files here meanwhile, and hand the readers
    * every file after `readersAfter` however far behind they are, so what they read does not
    * depend on timing (tests).
    */

@@ -179,13 +179,13 @@ export class ReaderPool {
   /** Whether a reader has started: until then the loader reads files itself. */
   get ready (): boolean { return this.readers.some(r => r.ready && !r.dead) }
 
-  /** Resolves when a reader has started, or when every one is gone. */
+  /** Resolves when every reader has started or is gone (tests: then each gets its share). */
   started (): Promise<void> {
     return new Promise(resolve => {
-      let left = this.readers.length
-      const one = (): void => { if (this.ready || --left === 0) resolve() }
-      if (left === 0 || this.ready || this.readers.every(r => r.dead)) return resolve()
-      for (const r of this.readers) { if (r.dead) left -= 1; else r.onSettled = one }
+      let left = 0
+      const one = (): void => { if (--left === 0) resolve() }
+      for (const r of this.readers) if (!r.ready && !r.dead) { left += 1; r.onSettled = one }
+      if (left === 0) resolve()
     })
   }
 
