@@ -1,5 +1,5 @@
 /**
- * Load time and RSS of two or more checkouts in one run, alternating: for each round and each
+ * Load time and RSS of two or more checkouts in one run, alternating (the order rotating by round): for each round and each
  * checkout, a cold start (a new state directory: no load cache) and then a restart on that
  * state directory (the load cache of the cold start). Every default on (the CLI as
  * bench/peers.ts starts it), the corpus of bench/corpus.ts. Per start: wall time to loaded and
@@ -48,7 +48,10 @@ async function start (checkout: string, stateDir: string): Promise<Start> {
 
 const fmt = (s: Start): string => `${s.wallS.toFixed(2)} s wall, ${s.cpuS.toFixed(2)} s CPU, RSS ${s.rssMiB.toFixed(0)} MiB (peak ${s.hwmMiB.toFixed(0)}), ${s.verified}/24 verified`
 for (let round = 1; round <= Number(values.rounds); round++) {
-  for (const checkout of checkouts) {
+  // The order rotates between rounds: whoever goes first also pays for bringing the corpus back
+  // into the page cache after other work evicted it.
+  const order = checkouts.map((_, i) => checkouts[(i + round - 1) % checkouts.length])
+  for (const checkout of order) {
     const stateDir = mkdtempSync(path.join(tmpdir(), 'tf-load-ab-'))
     try {
       for (const kind of ['cold', 'restart']) {

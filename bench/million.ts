@@ -10,6 +10,7 @@
  */
 import { parseArgs } from 'node:util'
 import { createServer } from 'node:net'
+import { readFileSync } from 'node:fs'
 import { ensureCorpus, prng } from './corpus.ts'
 import { startPeer } from './peers.ts'
 import { cpuMs, memoryKiB } from './proc-stats.ts'
@@ -23,10 +24,22 @@ const freePort = (): Promise<number> => new Promise(resolve => {
 })
 const httpPort = await freePort()
 const extra = values['tf-args'] ? values['tf-args'].split(/\s+/).filter(Boolean) : []
+/** Bytes read from block devices so far (whole disks only, so partitions are not counted twice). */
+const diskReadBytes = (): number => {
+  let sectors = 0
+  for (const line of readFileSync('/proc/diskstats', 'utf8').split('\n')) {
+    const f = line.trim().split(/\s+/)
+    if (f.length > 5 && /^(vd|sd|nvme\d+n|xvd)[a-z0-9]*$/.test(f[2]) && !/^(vd|sd|xvd)[a-z]+\d|^nvme\d+n\d+p/.test(f[2])) sectors += Number(f[5])
+  }
+  return sectors * 512
+}
+const disk0 = diskReadBytes()
 const peer = await startPeer('torrent-fish', corpus.dir, { tfArgs: ['--http', `127.0.0.1:${httpPort}`, '--embedded-tracker', ...extra], timeoutMs: 3_600_000 })
 const loadCpuS = cpuMs(peer.pid) / 1000
 const ready = memoryKiB(peer.pid)
-console.log(`${peer.loaded} torrents loaded (${peer.failed} failed) in ${(peer.loadMs / 1000).toFixed(1)} s, ${loadCpuS.toFixed(1)} s CPU; RSS ${(ready.rss / 1024).toFixed(0)} MiB, peak ${(ready.hwm / 1024).toFixed(0)} MiB`)
+// The whole machine's disk reads while loading (others' too): what says whether the disk or the CPU was the bound.
+const diskMB = (diskReadBytes() - disk0) / 1e6
+console.log(`${peer.loaded} torrents loaded (${peer.failed} failed) in ${(peer.loadMs / 1000).toFixed(1)} s, ${loadCpuS.toFixed(1)} s CPU; RSS ${(ready.rss / 1024).toFixed(0)} MiB, peak ${(ready.hwm / 1024).toFixed(0)} MiB; ${diskMB.toFixed(0)} MB read from disk meanwhile (${(diskMB / (peer.loadMs / 1000)).toFixed(1)} MB/s)`)
 try {
   await new Promise(resolve => setTimeout(resolve, 1000))
   const rand = prng(99)
@@ -53,7 +66,7 @@ try {
   const rate = (a1 - a0) / secs
   const after = memoryKiB(peer.pid)
   console.log(`announces: ${a1 - a0} in ${secs.toFixed(0)} s = ${rate.toFixed(1)}/s sustained (CPU ${(cpu * 100).toFixed(1)}% of a core meanwhile); RSS ${(after.rss / 1024).toFixed(0)} MiB`)
-  console.log(`JSON ${JSON.stringify({ torrents: n, loaded: peer.loaded, loadS: peer.loadMs / 1000, loadCpuS, rssReadyMiB: ready.rss / 1024, rssServedMiB: served.rss / 1024, rssAfterMiB: after.rss / 1024, hwmMiB: after.hwm / 1024, verified, sampled: sample.length, announcesPerSec: rate, windowCpu: cpu })}`)
+  console.log(`JSON ${JSON.stringify({ torrents: n, loaded: peer.loaded, loadS: peer.loadMs / 1000, loadCpuS, diskMB, rssReadyMiB: ready.rss / 1024, rssServedMiB: served.rss / 1024, rssAfterMiB: after.rss / 1024, hwmMiB: after.hwm / 1024, verified, sampled: sample.length, announcesPerSec: rate, windowCpu: cpu })}`)
 } finally {
   await peer.stop()
 }

@@ -3,15 +3,21 @@
  * a file added, replaced or removed takes effect without a restart. Each bad file gets one
  * warning naming it; everything else keeps serving.
  */
-import { watch, openSync, readSync, fstatSync, closeSync, opendirSync, statSync, type FSWatcher, type Stats } from 'node:fs'
+import { watch, opendirSync, statSync, type FSWatcher, type Stats } from 'node:fs'
 import { opendir, readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { parseTorrent } from '../core/torrent.ts'
-import { DuplicateTorrentError } from '../core/errors.ts'
+import { DuplicateTorrentError, TorrentFishError } from '../core/errors.ts'
 import { MAX_TORRENT_FILE_SIZE } from '../core/constants.ts'
 import type { MetadataPeer } from '../core/metadata-peer.ts'
 import { PathTable } from './path-table.ts'
-import { identityOf, LoadCacheReader, LoadCacheWriter, type FileIdentity } from './load-cache.ts'
+import { identityOf, lineTorrent, LoadCacheReader, LoadCacheWriter, type FileIdentity } from './load-cache.ts'
+import { SyncFileReader, type FileRead } from './load-file-reader.ts'
+import { ReaderPool } from './load-readers.ts'
+import type { ChildProcess } from 'node:child_process'
+import { availableParallelism, cpus } from 'node:os'
+
+export type { FileRead } from './load-file-reader.ts'
 import type { ParsedTorrent } from '../core/torrent.ts'
 
 /** Editors and copies write a file in several steps; wait this long after the last event. */
@@ -25,7 +31,31 @@ export interface DirectoryLoaderOptions {
    * initial scan writes it anew. Not used with `pin` (pinning needs the bytes).
    */
   cacheFile?: string
+  /**
+   * Reader processes for a scan without a usable load cache (load-readers.ts): files are read,
+   * parsed and hashed in them while this process adds what they found. 0 reads everything in
+   * process. Default: as many as the cores that sat idle while the scan read its first
+   * `readersAfter` files (at most 2), else a look again every 20,000 files: a reader costs more
+   * CPU per file than reading here and only pays when a core is free (docs/benchmarks.md).
+   * Not used with `pin`.
+   */
+  readers?: number
+  /** Files a scan reads in process before it starts the readers (a small directory never does). */
+  readersAfter?: number
+  /** Sees each reader process as it starts (tests). */
+  onReader?: (child: ChildProcess) => void
+  /**
+   * Wait for the readers to start instead of reading files here meanwhile, and hand the readers
+   * every file after `readersAfter` however far behind they are, so what they read does not
+   * depend on timing (tests).
+   */
+  waitForReaders?: boolean
 }
+
+/** A directory smaller than this loads faster than a reader process starts (~0.1 s). */
+const READERS_AFTER = 2000
+/** With no core free at the first look, the scan looks again after this many more files. */
+const READERS_RECHECK = 20_000
 
 export interface ScanResult {
   loaded: number
@@ -33,6 +63,10 @@ export interface ScanResult {
   ignored: number
   /** Of `loaded`, how many came from the load cache (not read); directory scans only. */
   cached?: number
+  /** Reader processes the scan started (none: absent). */
+  readers?: number
+  /** Of `loaded` and `failed`, how many the readers read. */
+  fromReaders?: number
 }
 
 /** What a rescan changed: files (re)loaded, torrents whose file is gone, files unchanged since the last look. */
@@ -50,6 +84,11 @@ export class DirectoryLoader {
   private readonly peer: MetadataPeer
   private readonly pin: boolean
   private readonly cacheFile: string | undefined
+  /** undefined: decided by the idle cores (see the option). */
+  private readonly readers: number | undefined
+  private readonly readersAfter: number
+  private readonly onReader: ((child: ChildProcess) => void) | undefined
+  private readonly waitForReaders: boolean
   /** While the initial scan runs: where each loaded file is recorded for the next start. */
   private cacheWriter: LoadCacheWriter | null = null
   /** Absolute path -> the info hash it provides and the mtime and size it loaded with (packed). */
@@ -64,6 +103,10 @@ export class DirectoryLoader {
     this.dir = path.resolve(dir)
     this.pin = options.pin === true
     this.cacheFile = this.pin ? undefined : options.cacheFile
+    this.readers = this.pin || availableParallelism() < 2 ? 0 : options.readers
+    this.readersAfter = options.readersAfter ?? READERS_AFTER
+    this.onReader = options.onReader
+    this.waitForReaders = options.waitForReaders === true
   }
 
   /** The info hash a file provides, if it is loaded. */
@@ -93,8 +136,46 @@ export class DirectoryLoader {
     // machine (a thread hand-off per syscall) and no faster; per-file promises and buffers
     // also leave garbage that inflates the heap at 100k files.
     const reader = new SyncFileReader()
+    // Without a cache every file is read: past the first few thousand, reader processes do it.
+    const useReaders = cache === null && this.readers !== 0
+    let idleMark = useReaders && this.readers === undefined ? idleNow() : undefined
+    let decideAt = this.readersAfter
+    let pool: ReaderPool | null = null
+    /** Reader processes started. */
+    let readers = 0
+    let seen = 0
+    let fromReaders = 0
+    const take = async (p: ReaderPool): Promise<void> => {
+      const a = await p.next()
+      if (a.line !== undefined) fromReaders += 1
+      if (await this.fromReader(a.full, a.line, reader)) loaded += 1
+      else failed += 1
+    }
     try {
       for (const file of files) {
+        if (useReaders && pool === null && ++seen > decideAt) {
+          const n = this.readers ?? readersFor(idleMark!)
+          if (n > 0) {
+            readers = n
+            pool = new ReaderPool(this.dir, n, this.onReader, !this.waitForReaders)
+            if (this.waitForReaders) await pool.started()
+          } else {
+            // No core was free: look again later (a long scan from a cold disk leaves the cores idle).
+            decideAt = this.readers === undefined ? seen + READERS_RECHECK : Infinity
+            idleMark = idleNow()
+          }
+        }
+        // Until a reader has started, files are read here as before (in walk order either way).
+        if (pool !== null) {
+          if (pool.pending > 0 || pool.ready) {
+            if (pool.wantsPoll) await new Promise(resolve => setImmediate(resolve))
+            pool.submit(file)
+            if (pool.full) await take(pool)
+            continue
+          }
+          // The scan never leaves the microtask queue on its own: let the readers' first lines in.
+          if (++seen % 256 === 0) await new Promise(resolve => setImmediate(resolve))
+        }
         // A file the cache knows, with the same identity: one stat, no read, no hash.
         const st = cache ? statSync(file, { throwIfNoEntry: false }) : undefined
         const hit = st?.isFile() ? cache!.lookup(file, identityOf(st)) : undefined
@@ -102,8 +183,12 @@ export class DirectoryLoader {
         if (await this.load(file, reader.read(file))) loaded += 1
         else failed += 1
       }
+      if (pool !== null) while (pool.pending > 0) await take(pool)
       cache?.drain()
+      pool?.close()
+      pool = null
     } finally {
+      pool?.close(true)
       cache?.close()
       this.finishCache()
     }
@@ -111,7 +196,7 @@ export class DirectoryLoader {
       this.peer.warn('WARN_LOAD_CACHE', `${this.cacheFile}: the load cache was ${cache.bad > 0 ? `damaged (${cache.bad} entries did not check out)` : 'cut short'}; the files it could not vouch for were read`)
     }
     this.byPath.trim()
-    return { loaded, failed, ignored, cached }
+    return { loaded, failed, ignored, cached, ...(readers > 0 ? { readers, fromReaders } : {}) }
   }
 
   /** The load cache if there is a usable one; a corrupt one is warned about and not used. */
@@ -225,6 +310,21 @@ export class DirectoryLoader {
       this.failed(full, info?.mtimeMs ?? 0, err)
       return false
     }
+  }
+
+  /**
+   * Adds a file as a reader process found it: its record, or its failure; a reader that died
+   * or whose answer does not check out leaves the file to be read here.
+   */
+  private async fromReader (full: string, line: string | undefined, reader: SyncFileReader): Promise<boolean> {
+    if (line !== undefined && line.charCodeAt(0) === 0x21) {
+      const failure = parseFailure(line)
+      if (failure) { this.failed(full, failure.mtimeMs, failure.err); return false }
+    } else if (line !== undefined) {
+      const got = lineTorrent(line, full)
+      if (got) return this.apply(full, got.torrent, got.id, line)
+    }
+    return this.load(full, reader.read(full))
   }
 
   /** Adds a torrent from the load cache; false (and a warning) when the session refuses it. */
@@ -401,44 +501,30 @@ export class DirectoryLoader {
   }
 }
 
+/** Idle CPU time of every core (ms) and when it was read. */
+function idleNow (): { idleMs: number, at: number } {
+  let idleMs = 0
+  for (const c of cpus()) idleMs += c.times.idle
+  return { idleMs, at: performance.now() }
+}
+
+/** Readers for the cores idle since `start`: none on a busy machine, at most 2. */
+function readersFor (start: { idleMs: number, at: number }): number {
+  const now = idleNow()
+  const idleCores = (now.idleMs - start.idleMs) / Math.max(1, now.at - start.at)
+  return Math.max(0, Math.min(2, Math.floor(idleCores + 0.4)))
+}
+
+/** A reader's `!` answer (load-reader-child.ts): the error to warn with and the file's mtime. */
+function parseFailure (line: string): { err: Error, mtimeMs: number } | undefined {
+  let v: unknown
+  try { v = JSON.parse(line.slice(1)) } catch { return undefined }
+  if (!Array.isArray(v) || v.length !== 3 || (v[0] !== null && typeof v[0] !== 'string') || typeof v[1] !== 'string' || typeof v[2] !== 'number') return undefined
+  return { err: v[0] === null ? new Error(v[1]) : new TorrentFishError(v[0], v[1]), mtimeMs: v[2] }
+}
+
 function statSyncOrNull (file: string): Stats | null {
   try { return statSync(file) } catch { return null }
-}
-
-/** A file as read: its bytes (a view of a reused buffer) and its mtime. */
-export interface FileRead {
-  bytes: Uint8Array
-  mtimeMs: number
-  /** What the load cache records the file as. */
-  id: FileIdentity
-}
-
-/** Reads whole files synchronously into one growing buffer (the scan and rescans). */
-class SyncFileReader {
-  private buf = new Uint8Array(256 * 1024)
-
-  /** The file's bytes (valid until the next read) and mtime, or why it could not be read. */
-  read (file: string): FileRead | Error {
-    let fd: number
-    try { fd = openSync(file, 'r') } catch (err) { return err as Error }
-    try {
-      const st = fstatSync(fd)
-      if (!st.isFile()) return new Error('not a regular file')
-      if (st.size > MAX_TORRENT_FILE_SIZE) return new Error(`file is ${st.size} bytes, above the ${MAX_TORRENT_FILE_SIZE}-byte cap`)
-      if (st.size > this.buf.length) this.buf = new Uint8Array(Math.max(st.size, this.buf.length * 2))
-      let n = 0
-      while (n < st.size) {
-        const got = readSync(fd, this.buf, n, st.size - n, n)
-        if (got === 0) break
-        n += got
-      }
-      return { bytes: this.buf.subarray(0, n), mtimeMs: st.mtimeMs, id: identityOf(st) }
-    } catch (err) {
-      return err as Error
-    } finally {
-      closeSync(fd)
-    }
-  }
 }
 
 /** Where a walk reports what it skips. */

@@ -78,6 +78,45 @@ function validRow (r: unknown): r is Row {
     (r[15] === 0 || r[15] === 1) && Array.isArray(r[16]) && r[16].every(isStrList) && isStrList(r[17])
 }
 
+/** The record a row holds, as the loader adds it (no bytes: they are read again on demand). */
+function rowTorrent (r: Row, full: string): ParsedTorrent {
+  return {
+    infoHash: r[5],
+    infoHashV1: r[6] === 1 ? r[5] : undefined,
+    infoHashV2: r[7] ?? undefined,
+    name: r[8],
+    length: r[9],
+    fileCount: r[10],
+    pieceLength: r[11],
+    pieceCount: r[12],
+    infoSize: r[13],
+    infoOffset: r[14],
+    private: r[15] === 1,
+    announce: r[16],
+    urlList: r[17],
+    source: full,
+    infoBytes: EMPTY,
+    torrentBytes: EMPTY
+  }
+}
+
+/** One loaded file's line: `rel` is its path under the load path, as the walk gives it. */
+export function cacheLine (rel: string, id: FileIdentity, t: ParsedTorrent): string {
+  const row: Row = [rel, id.size, id.mtimeMs, id.ctimeMs, id.ino, t.infoHash, t.infoHashV1 === t.infoHash ? 1 : 0, t.infoHashV2 ?? null,
+    t.name, t.length, t.fileCount, t.pieceLength, t.pieceCount, t.infoSize, t.infoOffset, t.private ? 1 : 0, t.announce, t.urlList]
+  return line(JSON.stringify(row))
+}
+
+/**
+ * The record and file identity in a line made by {@link cacheLine} (a reader process's
+ * answer), for the file at `full`; undefined when the line does not check out.
+ */
+export function lineTorrent (raw: string, full: string): { torrent: ParsedTorrent, id: FileIdentity } | undefined {
+  const r = checked(raw)
+  if (!validRow(r)) return undefined
+  return { torrent: rowTorrent(r, full), id: { size: r[1], mtimeMs: r[2], ctimeMs: r[3], ino: r[4] } }
+}
+
 /** Why a cache file was not used. */
 export class LoadCacheError extends Error {
   readonly code = 'ERR_LOAD_CACHE_CORRUPT'
@@ -187,24 +226,7 @@ export class LoadCacheReader {
     const raw = this.nextLine
     this.advance()
     if (r[1] !== id.size || r[2] !== id.mtimeMs || r[3] !== id.ctimeMs || r[4] !== id.ino) return undefined
-    const torrent: ParsedTorrent = {
-      infoHash: r[5],
-      infoHashV1: r[6] === 1 ? r[5] : undefined,
-      infoHashV2: r[7] ?? undefined,
-      name: r[8],
-      length: r[9],
-      fileCount: r[10],
-      pieceLength: r[11],
-      pieceCount: r[12],
-      infoSize: r[13],
-      infoOffset: r[14],
-      private: r[15] === 1,
-      announce: r[16],
-      urlList: r[17],
-      source: full,
-      infoBytes: EMPTY,
-      torrentBytes: EMPTY
-    }
+    const torrent = rowTorrent(r, full)
     return { torrent, line: raw }
   }
 
@@ -263,9 +285,7 @@ export class LoadCacheWriter {
     const rel = full.length > this.root.length + 1 && full.startsWith(this.root) && full[this.root.length] === path.sep
       ? full.slice(this.root.length + 1)
       : path.relative(this.root, full)
-    const row: Row = [rel, id.size, id.mtimeMs, id.ctimeMs, id.ino, t.infoHash, t.infoHashV1 === t.infoHash ? 1 : 0, t.infoHashV2 ?? null,
-      t.name, t.length, t.fileCount, t.pieceLength, t.pieceCount, t.infoSize, t.infoOffset, t.private ? 1 : 0, t.announce, t.urlList]
-    this.put(line(JSON.stringify(row)))
+    this.put(cacheLine(rel, id, t))
     this.count += 1
   }
 

@@ -1,0 +1,252 @@
+/**
+ * Reader processes for a first directory scan: the loader hands each file to one of a few
+ * child processes (load-reader-child.ts), which read, parse and hash it while the loader adds
+ * the records that came back, so two cores work at once and the readers' garbage and buffers
+ * go back to the system when they exit. Answers are taken in the order the files were handed
+ * out, so the scan loads in the walk's order whatever the readers' speeds.
+ *
+ * A reader that dies, is killed, stalls or answers with a line that does not check out costs
+ * nothing but time: each file it did not answer comes back as "read it yourself" and the
+ * loader reads it in process, as without readers.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { StringDecoder } from 'node:string_decoder'
+import { READER_CHILD_FILE, READER_ENV } from './load-reader-child.ts'
+
+/** Names sent to a reader in one write (and answered in one): fewer wake-ups per file. */
+const BATCH = 64
+/** Files handed out and not yet taken back, per reader: a few batches, so none waits for work. */
+const WINDOW_PER_READER = 8 * BATCH
+/**
+ * A reader this many files behind (sent, not answered) gets no more for now: the loader reads
+ * the next files itself. So the loader never only waits: on a busy machine, where a reader
+ * gets little CPU, the scan drifts back to reading in process; with a free core the reader
+ * takes what it keeps up with (about 70% of the files: the loader adds a reader's record in
+ * about half the time it takes to read, parse and hash a file itself).
+ */
+const MAX_BEHIND = 2 * BATCH
+/** A reader with files to answer that sends nothing for this long is stuck (a hung disk): killed. */
+const STALL_MS = 30_000
+/** Node flags a reader keeps from this process (heap sizes, profiling), never --inspect and the like. */
+const KEPT_FLAG = /^--(max-semi-space-size|max-old-space-size|cpu-prof|heap-prof)/
+
+/** What the loader gets back for a file: the reader's answer, or undefined: read it in process. */
+export interface ReaderAnswer {
+  full: string
+  line: string | undefined
+}
+
+class Reader {
+  readonly child: ChildProcess
+  private readonly decoder = new StringDecoder('utf8')
+  private rest = ''
+  private lines: string[] = []
+  private head = 0
+  private out = ''
+  private outCount = 0
+  /** Sent and not taken back yet. */
+  owed = 0
+  /** Sent and not answered yet. */
+  behind = 0
+  /** Answers seen since the stall check last looked. */
+  heard = false
+  dead = false
+  /** Said it has started (its first line). */
+  ready = false
+  private waiter: ((line: string | undefined) => void) | null = null
+  /** Called once when it has started or is gone, whichever comes first. */
+  onSettled: (() => void) | null = null
+
+  constructor (root: string) {
+    const flags = process.execArgv.filter(f => KEPT_FLAG.test(f))
+    this.child = spawn(process.execPath, [...flags, '--no-warnings', READER_CHILD_FILE, root], {
+      cwd: root,
+      env: { ...process.env, [READER_ENV]: '1' },
+      stdio: ['pipe', 'pipe', 'inherit']
+    })
+    this.child.on('error', () => this.gone())
+    this.child.on('exit', () => this.gone())
+    this.child.stdin!.on('error', () => this.gone())
+    this.child.stdout!.on('data', (chunk: Buffer) => this.data(chunk))
+  }
+
+  send (rel: string): void {
+    this.out += rel + '\n'
+    this.owed += 1
+    this.behind += 1
+    if (++this.outCount >= BATCH) this.flush()
+  }
+
+  flush (): void {
+    if (this.outCount === 0 || this.dead) return
+    this.child.stdin!.write(this.out)
+    this.out = ''
+    this.outCount = 0
+  }
+
+  /** The next answer: now if it is here, else when it comes (undefined if the reader is gone). */
+  take (): string | undefined | Promise<string | undefined> {
+    if (this.head < this.lines.length) {
+      const line = this.lines[this.head++]
+      if (this.head === this.lines.length) { this.lines = []; this.head = 0 }
+      this.owed -= 1
+      return line
+    }
+    if (this.dead) { this.owed -= 1; return undefined }
+    this.flush()
+    return new Promise(resolve => { this.waiter = resolve })
+  }
+
+  private data (chunk: Buffer): void {
+    this.heard = true
+    const text = this.rest + this.decoder.write(chunk)
+    let at = 0
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', at)) {
+      if (this.ready) { this.lines.push(text.slice(at, nl)); this.behind -= 1 }
+      else if (text.slice(at, nl) === '+') { this.ready = true; this.settled() }
+      at = nl + 1
+    }
+    this.rest = text.slice(at)
+    this.wake()
+  }
+
+  private wake (): void {
+    const w = this.waiter
+    if (w === null || (this.head >= this.lines.length && !this.dead)) return
+    this.waiter = null
+    w(this.take() as string | undefined)
+  }
+
+  /** Exited, failed to start, or its pipe broke: what it owes is read in process. */
+  gone (): void {
+    if (this.dead) return
+    this.dead = true
+    // A line cut short by the exit is not an answer.
+    this.rest = ''
+    this.wake()
+    this.settled()
+  }
+
+  private settled (): void {
+    const f = this.onSettled
+    this.onSettled = null
+    f?.()
+  }
+
+  kill (): void {
+    this.child.kill('SIGKILL')
+    this.gone()
+  }
+
+  end (): void {
+    if (!this.dead) this.child.stdin!.end()
+    this.child.unref()
+  }
+}
+
+export class ReaderPool {
+  private readonly readers: Reader[]
+  private readonly root: string
+  /** Handed-out files in walk order: their full path and reader (-1: read in process). */
+  private fulls: string[] = []
+  private owners: number[] = []
+  private head = 0
+  private turn = 0
+  private readonly stallTimer: ReturnType<typeof setInterval>
+
+  private readonly maxBehind: number
+
+  /**
+   * `spawned` sees each reader's process (tests kill one to check what is lost: nothing);
+   * `share: false` hands every file to a reader however far behind it is (tests).
+   */
+  constructor (root: string, count: number, spawned?: (child: ChildProcess) => void, share = true) {
+    this.root = root
+    this.maxBehind = share ? MAX_BEHIND : Infinity
+    this.readers = []
+    for (let i = 0; i < count; i++) {
+      const r = new Reader(root)
+      this.readers.push(r)
+      spawned?.(r.child)
+    }
+    this.stallTimer = setInterval(() => this.checkStalls(), STALL_MS)
+    this.stallTimer.unref()
+  }
+
+  /** Files handed out and not yet taken back. */
+  get pending (): number { return this.fulls.length - this.head }
+
+  /** Whether a reader has started: until then the loader reads files itself. */
+  get ready (): boolean { return this.readers.some(r => r.ready && !r.dead) }
+
+  /** Resolves when every reader has started or is gone (tests: then each gets its share). */
+  started (): Promise<void> {
+    return new Promise(resolve => {
+      let left = 0
+      const one = (): void => { if (--left === 0) resolve() }
+      for (const r of this.readers) if (!r.ready && !r.dead) { left += 1; r.onSettled = one }
+      if (left === 0) resolve()
+    })
+  }
+
+  /** Whether the loader should take an answer back before handing out more. */
+  get full (): boolean { return this.pending >= WINDOW_PER_READER * this.readers.length }
+
+  private sincePoll = 0
+
+  /**
+   * Whether the loader should let the readers' answers in (one turn of the event loop) before
+   * handing out the next file: its scan runs on microtasks, so answers wait in the pipe until
+   * it yields, and a reader that looks behind may only be unheard. At most once per 32 files.
+   */
+  get wantsPoll (): boolean {
+    if (++this.sincePoll < 32) return false
+    for (const r of this.readers) if (r.ready && !r.dead && r.behind < this.maxBehind) return false
+    this.sincePoll = 0
+    return true
+  }
+
+  /** Hands a file under the load path to a reader (or marks it for the loader to read itself). */
+  submit (full: string): void {
+    const rel = full.length > this.root.length + 1 && full.startsWith(this.root) ? full.slice(this.root.length + 1) : ''
+    let owner = -1
+    // A name the line protocol cannot carry is read in process.
+    if (rel !== '' && !rel.includes('\n') && !rel.includes('\r')) {
+      for (let tries = 0; tries < this.readers.length; tries++) {
+        const i = this.turn
+        this.turn = (this.turn + 1) % this.readers.length
+        const r = this.readers[i]
+        if (r.ready && !r.dead && r.behind < this.maxBehind) { owner = i; break }
+      }
+    }
+    if (owner >= 0) this.readers[owner].send(rel)
+    this.fulls.push(full)
+    this.owners.push(owner)
+  }
+
+  /** The answer for the earliest file handed out and not taken back yet. */
+  next (): ReaderAnswer | Promise<ReaderAnswer> {
+    const full = this.fulls[this.head]
+    const owner = this.owners[this.head]
+    this.fulls[this.head] = ''
+    if (++this.head === this.fulls.length) { this.fulls = []; this.owners = []; this.head = 0 }
+    if (owner < 0) return { full, line: undefined }
+    const got = this.readers[owner].take()
+    if (typeof got === 'string' || got === undefined) return { full, line: got }
+    for (const r of this.readers) r.flush()
+    return got.then(line => ({ full, line }))
+  }
+
+  private checkStalls (): void {
+    for (const r of this.readers) {
+      if (!r.dead && r.owed > 0 && !r.heard) r.kill()
+      r.heard = false
+    }
+  }
+
+  /** Lets the readers exit (their input ends); `kill` for a scan that stops part-way. */
+  close (kill = false): void {
+    clearInterval(this.stallTimer)
+    for (const r of this.readers) { if (kill) r.kill(); else r.end() }
+  }
+}
