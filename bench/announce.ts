@@ -62,20 +62,20 @@ const rssFishEmpty = rss()
 const started = Date.now()
 for (const p of parsed) await fish.addTorrent(p, { pin: true })
 const loadedMs = Date.now() - started
-const jobs = fish.discovery!.scheduler.stats().jobs
+const jobs = fish.discovery!.status().scheduler.jobs
 const rssLoaded = rss()
 let peakRss = rssLoaded
 
 await new Promise<void>(resolve => {
   const timer = setInterval(() => {
-    const s = fish.discovery!.scheduler.stats()
+    const s = fish.discovery!.status().scheduler
     peakRss = Math.max(peakRss, process.memoryUsage().rss)
     if (process.stdout.isTTY) process.stdout.write(`\r${((Date.now() - started) / 1000).toFixed(0)} s: ${s.attemptedOnce}/${jobs} announced once, ${s.failures} failures, ${s.inFlight} in flight   `)
     if (s.attemptedOnce >= jobs) { clearInterval(timer); resolve() }
   }, 500)
 })
 const allOnceMs = Date.now() - started
-const stats = fish.discovery!.scheduler.stats()
+const stats = fish.discovery!.status().scheduler
 const rssAnnounced = rss()
 const heapAnnounced = heap()
 // The far side's counters for the busy period: sustained rate = announces / seconds.

@@ -7,6 +7,7 @@
  * (`metadata-served`), and when more came the window ends with one summary line
  * (`metadata-served-summary`) that counts them all, by transport. `-v` logs every exchange.
  */
+import { systemClock, type Clock } from '../util/clock.ts'
 
 /** Lines per window before the rest are counted: a handful of leechers never meet it. */
 export const EXCHANGE_LINES_PER_WINDOW = 10
@@ -25,22 +26,11 @@ export interface ExchangeSummary {
   ms: number
 }
 
-export interface ExchangeLogClock {
-  now: () => number
-  /** Runs `fn` once after `ms`; must not keep the process alive. */
-  later: (fn: () => void, ms: number) => void
-}
-
-const realClock: ExchangeLogClock = {
-  now: () => Date.now(),
-  later: (fn, ms) => { setTimeout(fn, ms).unref() }
-}
-
 export class ExchangeLog<E> {
   private readonly everyLine: boolean
   private readonly line: (e: E) => void
   private readonly summary: (s: ExchangeSummary) => void
-  private readonly clock: ExchangeLogClock
+  private readonly clock: Clock
   private windowStart = -1
   private served = 0
   private logged = 0
@@ -53,7 +43,7 @@ export class ExchangeLog<E> {
    * @param line prints one exchange's line (called only when it is printed)
    * @param summary prints a window's summary
    */
-  constructor (everyLine: boolean, line: (e: E) => void, summary: (s: ExchangeSummary) => void, clock: ExchangeLogClock = realClock) {
+  constructor (everyLine: boolean, line: (e: E) => void, summary: (s: ExchangeSummary) => void, clock: Clock = systemClock) {
     this.everyLine = everyLine
     this.line = line
     this.summary = summary
@@ -78,7 +68,7 @@ export class ExchangeLog<E> {
     }
     if (!this.summaryQueued) {
       this.summaryQueued = true
-      this.clock.later(this.endBound, Math.max(0, this.windowStart + EXCHANGE_WINDOW_MS - now))
+      this.clock.setTimeout(this.endBound, Math.max(0, this.windowStart + EXCHANGE_WINDOW_MS - now))
     }
   }
 
