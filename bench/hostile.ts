@@ -38,6 +38,7 @@ const { values: args } = parseArgs({
     report: { type: 'string' },
     out: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
+    trace: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false }
   }
 })
@@ -58,6 +59,10 @@ if (args.help) {
                           e.g. another worktree's, to measure other code with this bench
   --no-pin                let the scheduler place every process (default: the peer under test on a
                           core of its own, the generator, leecher and bench on the others; cpu-pin.ts)
+  --trace DIR             record each torrent-fish row's trace in DIR/<flood>-<seed>.json: the leecher's
+                          exchange phases, the peer's event-loop stalls, collections and accepts (a
+                          probe loaded with --import), the kernel's TCP counters; read it with
+                          node bench/hostile/trace-report.ts FILE
   --out FILE              JSON results (default bench/results/hostile-<time>.json)
   --report FILE           print the table and notes of a saved results file, run nothing`)
   process.exit(0)
@@ -137,7 +142,9 @@ for (const flood of floods) {
   for (const peer of peers) {
     if (flood.peers && !flood.peers.includes(peer)) continue
     const t0 = performance.now()
-    const r = await runCase({ flood, peer, loadPath: corpus.dir, tfBin: args['tf-bin'], targets, connectionLimit: limit, calmMs, floodMs, afterMs, rate, leecherTimeoutMs: LEECHER_TIMEOUT_MS, seed, quick, cpus })
+    const traceFile = args.trace && peer === 'torrent-fish' ? path.resolve(args.trace, `${flood.name}-${seed}.json`) : undefined
+    if (traceFile) mkdirSync(path.dirname(traceFile), { recursive: true })
+    const r = await runCase({ flood, peer, loadPath: corpus.dir, tfBin: args['tf-bin'], targets, connectionLimit: limit, calmMs, floodMs, afterMs, rate, leecherTimeoutMs: LEECHER_TIMEOUT_MS, seed, quick, cpus, traceFile })
     results.push(r)
     const p = r.phases
     log(`  ${flood.name} / ${peer}: ${r.died ? `DIED (${r.died.error ?? r.died.code ?? r.died.signal}), ` : ''}ok ${p.calm.ok}/${p.calm.started} calm, ${p.flood.ok}/${p.flood.started} flood, ${p.after.ok}/${p.after.started} after${r.error ? ` - ${r.error}` : ''} (${((performance.now() - t0) / 1000).toFixed(1)} s, load ${r.loadAvg1?.toFixed(1) ?? '?'})`)

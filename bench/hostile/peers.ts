@@ -52,7 +52,11 @@ export interface PeerStart {
   timeoutMs?: number
   /** Run the peer on these CPUs only (a taskset list, see cpu-pin.ts). */
   cpus?: string
+  /** torrent-fish only: write the peer probe's trace here (peer-probe.ts, loaded with --import). */
+  traceFile?: string
 }
+
+const PROBE = path.join(ROOT, 'bench', 'hostile', 'peer-probe.ts')
 
 /** Nothing to reach offline: no DHT routers, no LAN multicast, no trackers named in the torrents. */
 const TF_OFFLINE_FLAGS = ['--no-dht', '--no-lsd', '--no-announce']
@@ -80,7 +84,7 @@ function killRunningOnExit (): void {
 /** How often the peer's log is read until it is ready. */
 const READY_POLL_MS = 20
 
-function launch (name: PeerName, cwd: string, cmd: string, args: string[], ready: (lines: Line[]) => { port: number, httpUrl?: string } | null, timeoutMs: number, cleanup: () => void, cpus?: string): Promise<HostilePeer> {
+function launch (name: PeerName, cwd: string, cmd: string, args: string[], ready: (lines: Line[]) => { port: number, httpUrl?: string } | null, timeoutMs: number, cleanup: () => void, cpus?: string, env?: NodeJS.ProcessEnv): Promise<HostilePeer> {
   const dir = mkdtempSync(path.join(tmpdir(), `tf-hostile-${name}-`))
   const logFile = path.join(dir, 'stdout.log')
   // stdout to a file, not a pipe: torrent-fish logs a line per exchange and a pipe drained by
@@ -88,7 +92,8 @@ function launch (name: PeerName, cwd: string, cmd: string, args: string[], ready
   const out = openSync(logFile, 'w')
   killRunningOnExit()
   // taskset execs the command: the pid is the peer's, and every thread it starts is pinned.
-  const child = cpus ? spawn('taskset', ['-c', cpus, cmd, ...args], { cwd, stdio: ['pipe', out, 'pipe'] }) : spawn(cmd, args, { cwd, stdio: ['pipe', out, 'pipe'] })
+  const options = { cwd, stdio: ['pipe', out, 'pipe'] as Array<'pipe' | number>, ...(env ? { env } : {}) }
+  const child = cpus ? spawn('taskset', ['-c', cpus, cmd, ...args], options) : spawn(cmd, args, options)
   closeSync(out)
   running.add(child)
   child.once('exit', () => running.delete(child))
@@ -153,7 +158,9 @@ function launch (name: PeerName, cwd: string, cmd: string, args: string[], ready
 
 export function startTorrentFish (o: PeerStart): Promise<HostilePeer> {
   const bin = o.tfBin ? path.resolve(o.tfBin) : BIN
-  const args = [bin, '-l', o.loadPath, '-c', String(o.connectionLimit), '-p', '0', '-i', '127.0.0.1', '--json', ...TF_OFFLINE_FLAGS]
+  // The probe (a traced run only) is this checkout's, whichever bin runs: it watches, never serves.
+  const probe = o.traceFile ? ['--import', PROBE] : []
+  const args = [...probe, bin, '-l', o.loadPath, '-c', String(o.connectionLimit), '-p', '0', '-i', '127.0.0.1', '--json', ...TF_OFFLINE_FLAGS]
   if (o.http) args.push('--http', '127.0.0.1:0')
   return launch('torrent-fish', path.dirname(path.dirname(bin)), process.execPath, args, lines => {
     const loaded = lines.find(l => l.event === 'loaded')
@@ -161,7 +168,7 @@ export function startTorrentFish (o: PeerStart): Promise<HostilePeer> {
     const web = lines.find(l => l.event === 'http')
     if (!loaded || !tcp || (o.http && !web)) return null
     return { port: tcp.port, ...(web ? { httpUrl: String(web.url).replace(/\/+$/, '') } : {}) }
-  }, o.timeoutMs ?? 60_000, () => {}, o.cpus)
+  }, o.timeoutMs ?? 60_000, () => {}, o.cpus, o.traceFile ? { ...process.env, TF_PEER_TRACE: o.traceFile } : undefined)
 }
 
 export function startLibtorrent (o: PeerStart): Promise<HostilePeer> {

@@ -19,10 +19,13 @@ import type { Attempts, LeecherConfig, PhaseResult } from './leecher.ts'
 import { startPeer, type Death, type HostilePeer, type PeerName } from './peers.ts'
 import type { CpuLayout } from './cpu-pin.ts'
 import { processSched, schedDelta, type SchedMs } from './sched-stats.ts'
+import { countersDelta, netCounters, type NetCounters } from './net-counters.ts'
+import { writeTrace } from './trace-file.ts'
 
 export type Phase = 'calm' | 'flood' | 'after'
 const PHASES: Phase[] = ['calm', 'flood', 'after']
 const SAMPLE_MS = 200
+const NET_SAMPLE_MS = 50
 
 export interface CaseOptions {
   flood: FloodSpec
@@ -42,6 +45,8 @@ export interface CaseOptions {
   quick: boolean
   /** Where the peer runs (the bench, leecher and generator are already on `others`); null: anywhere. */
   cpus?: CpuLayout | null
+  /** Write a trace of the row here (the leecher's exchange phases, the peer probe, TCP counters). */
+  traceFile?: string
 }
 
 export interface PhaseFigures {
@@ -179,7 +184,7 @@ export async function runCase (o: CaseOptions): Promise<CaseResult> {
   const flood = child('flood-child.ts')
   let peer: HostilePeer
   try {
-    peer = await startPeer(o.peer, { loadPath: o.loadPath, tfBin: o.tfBin, connectionLimit: o.connectionLimit, http: o.flood.http, cpus: o.cpus?.peer })
+    peer = await startPeer(o.peer, { loadPath: o.loadPath, tfBin: o.tfBin, connectionLimit: o.connectionLimit, http: o.flood.http, cpus: o.cpus?.peer, ...(o.traceFile ? { traceFile: `${o.traceFile}.peer` } : {}) })
   } catch (err) {
     result.error = `peer did not start: ${(err as Error).message.split('\n')[0]}`
     await Promise.all([end(leecher.proc), end(flood.proc)])
@@ -197,14 +202,26 @@ export async function runCase (o: CaseOptions): Promise<CaseResult> {
     } catch { /* exited between the check and the read */ }
   }
   const sampler = setInterval(sample, SAMPLE_MS)
-  const edges: Partial<Record<Phase | 'end', { t: number, peer: number, leecher: number | null, machine: number, self: number }>> = {}
+  // Traced: the TCP counters every NET_SAMPLE_MS, kept when they moved (which second dropped SYNs).
+  const netTimeline: Array<[number, NetCounters]> = []
+  let lastNet = o.traceFile ? netCounters() : null
+  const netSampler = o.traceFile
+    ? setInterval(() => {
+      const now = netCounters()
+      const d = countersDelta(lastNet, now)
+      if (d && Object.keys(d).length > 0) netTimeline.push([Math.round(performance.timeOrigin + performance.now()), d])
+      lastNet = now
+    }, NET_SAMPLE_MS)
+    : null
+  const edges: Partial<Record<Phase | 'end', { t: number, peer: number, leecher: number | null, machine: number, self: number, net: NetCounters | null }>> = {}
+  let leecherTrace: unknown = null
   const edge = (name: Phase | 'end'): void => {
     sample()
     const self = process.cpuUsage()
-    edges[name] = { t: performance.now(), peer: lastPeerCpu, leecher: procCpu(leecher.proc.pid), machine: machineBusyMs(), self: (self.user + self.system) / 1000 }
+    edges[name] = { t: performance.now(), peer: lastPeerCpu, leecher: procCpu(leecher.proc.pid), machine: machineBusyMs(), self: (self.user + self.system) / 1000, net: o.traceFile ? netCounters() : null }
   }
   try {
-    const config: LeecherConfig = { host: '127.0.0.1', port: peer.port, rate: o.rate, timeoutMs: o.leecherTimeoutMs, targets: o.targets, seed: o.seed, ...(o.flood.http && peer.httpUrl ? { httpUrl: peer.httpUrl } : {}) }
+    const config: LeecherConfig = { host: '127.0.0.1', port: peer.port, rate: o.rate, timeoutMs: o.leecherTimeoutMs, targets: o.targets, seed: o.seed, ...(o.traceFile ? { trace: true } : {}), ...(o.flood.http && peer.httpUrl ? { httpUrl: peer.httpUrl } : {}) }
     leecher.proc.send({ type: 'config', ...config })
     const ready = await leecher.next(30_000)
     if (ready.type !== 'ready') throw new Error(`leecher: ${ready.message ?? ready.type}`)
@@ -258,6 +275,7 @@ export async function runCase (o: CaseOptions): Promise<CaseResult> {
     leecher.proc.send({ type: 'stop' })
     const res = await leecher.next(o.leecherTimeoutMs + 10_000)
     if (res.type === 'result') {
+      leecherTrace = res.trace ?? null
       const phases = res.phases as Record<Phase, PhaseResult>
       for (const p of PHASES) result.phases[p] = figures(phases[p]?.bep9)
       if (o.flood.http) {
@@ -271,8 +289,10 @@ export async function runCase (o: CaseOptions): Promise<CaseResult> {
     result.error = (err as Error).message
   } finally {
     clearInterval(sampler)
+    if (netSampler) clearInterval(netSampler)
     await Promise.all([end(flood.proc), end(leecher.proc)])
     await peer.stop()
+    if (o.traceFile) writeTrace(o.traceFile, { flood: o.flood.name, seed: o.seed, edges, netTimeline, leecher: leecherTrace })
   }
 
   // ---- figures ----
