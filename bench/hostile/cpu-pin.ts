@@ -14,6 +14,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process'
 import os from 'node:os'
+import { readdirSync } from 'node:fs'
 
 export interface CpuLayout {
   /** taskset list for the peer under test, e.g. "1". */
@@ -32,4 +33,36 @@ export function cpuLayout (): CpuLayout | null {
 /** Moves this process (every thread) to `cpus`; children forked after this inherit it. */
 export function pinSelf (cpus: string): void {
   execFileSync('taskset', ['-a', '-cp', cpus, String(process.pid)], { stdio: 'ignore' })
+}
+
+/**
+ * The nice value of the measured processes (the peer under test and the leecher, both peers
+ * alike), above other users' work on this shared machine. Why: traced rows (`--trace`) showed
+ * other processes taking 45-70% of the peer's pinned core during calm and flood alike (its
+ * core's busy time in /proc/stat minus the peer's own CPU), and the slow exchanges of such a
+ * row waiting for the peer's turn on its core, not for its work. The flood generator keeps
+ * the normal priority: it shares its core with the leecher, which uses ~3% of it, so the
+ * flood's strength does not change; lowering the generator instead left it without CPU on a
+ * loaded machine (session 6). `--no-priority` measures without it.
+ */
+export const MEASURED_NICE = -10
+
+/** Whether this process may raise priorities (root or CAP_SYS_NICE). */
+export function canRaisePriority (): boolean {
+  return spawnSync('nice', ['-n', String(MEASURED_NICE), 'true']).status === 0 && spawnSync('nice', ['-n', String(MEASURED_NICE), 'nice']).stdout?.toString().trim() === String(MEASURED_NICE)
+}
+
+/** The command prefix that starts a process at MEASURED_NICE (every thread inherits it). */
+export function nicePrefix (): string[] {
+  return ['nice', '-n', String(MEASURED_NICE)]
+}
+
+/** Raises every thread of a running process to MEASURED_NICE (threads it starts later inherit it). */
+export function raisePriority (pid: number): boolean {
+  try {
+    const tids = readdirSync(`/proc/${pid}/task`)
+    return spawnSync('renice', ['-n', String(MEASURED_NICE), '-p', ...tids], { stdio: 'ignore' }).status === 0
+  } catch {
+    return false
+  }
 }

@@ -40,3 +40,24 @@ export function countersDelta (a: NetCounters | null, b: NetCounters | null): Ne
   for (const k of Object.keys(b)) if (b[k] !== a[k]) d[k] = b[k] - (a[k] ?? 0)
   return d
 }
+
+/**
+ * One core's time since boot, ms, from /proc/stat: busy (user, nice, system, irq, softirq),
+ * softirq alone (the kernel's network work done on that core) and steal (the hypervisor ran
+ * someone else's virtual CPU). With the peer's own CPU subtracted, busy says how much of the
+ * peer's pinned core other processes took.
+ */
+export interface CoreTimes { busy: number, softirq: number, steal: number }
+
+const TICK_MS = 10 // USER_HZ is 100 on Linux
+
+export function coreTimes (cpu: number): CoreTimes | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n').find(l => l.startsWith(`cpu${cpu} `))
+    if (!line) return null
+    const v = line.trim().split(/\s+/).slice(1).map(Number)
+    return { busy: (v[0] + v[1] + v[2] + v[5] + v[6]) * TICK_MS, softirq: v[6] * TICK_MS, steal: v[7] * TICK_MS }
+  } catch {
+    return null
+  }
+}

@@ -11,6 +11,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { nicePrefix } from './cpu-pin.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..')
 const BIN = path.join(ROOT, 'bin', 'torrent-fish.js')
@@ -52,6 +53,8 @@ export interface PeerStart {
   timeoutMs?: number
   /** Run the peer on these CPUs only (a taskset list, see cpu-pin.ts). */
   cpus?: string
+  /** Start it at a raised priority (cpu-pin.ts MEASURED_NICE). */
+  raised?: boolean
   /** torrent-fish only: write the peer probe's trace here (peer-probe.ts, loaded with --import). */
   traceFile?: string
 }
@@ -84,16 +87,21 @@ function killRunningOnExit (): void {
 /** How often the peer's log is read until it is ready. */
 const READY_POLL_MS = 20
 
-function launch (name: PeerName, cwd: string, cmd: string, args: string[], ready: (lines: Line[]) => { port: number, httpUrl?: string } | null, timeoutMs: number, cleanup: () => void, cpus?: string, env?: NodeJS.ProcessEnv): Promise<HostilePeer> {
+interface Placement { cpus?: string, raised?: boolean }
+
+function launch (name: PeerName, cwd: string, cmd: string, args: string[], ready: (lines: Line[]) => { port: number, httpUrl?: string } | null, timeoutMs: number, cleanup: () => void, place: Placement, env?: NodeJS.ProcessEnv): Promise<HostilePeer> {
+  const cpus = place.cpus
   const dir = mkdtempSync(path.join(tmpdir(), `tf-hostile-${name}-`))
   const logFile = path.join(dir, 'stdout.log')
   // stdout to a file, not a pipe: torrent-fish logs a line per exchange and a pipe drained by
   // the bench on the same two cores would block it (bench/peers.ts explains).
   const out = openSync(logFile, 'w')
   killRunningOnExit()
-  // taskset execs the command: the pid is the peer's, and every thread it starts is pinned.
+  // taskset and nice exec the command: the pid is the peer's, and every thread it starts is
+  // pinned and at its priority.
   const options = { cwd, stdio: ['pipe', out, 'pipe'] as Array<'pipe' | number>, ...(env ? { env } : {}) }
-  const child = cpus ? spawn('taskset', ['-c', cpus, cmd, ...args], options) : spawn(cmd, args, options)
+  const prefix = [...(cpus ? ['taskset', '-c', cpus] : []), ...(place.raised ? nicePrefix() : [])]
+  const child = prefix.length > 0 ? spawn(prefix[0], [...prefix.slice(1), cmd, ...args], options) : spawn(cmd, args, options)
   closeSync(out)
   running.add(child)
   child.once('exit', () => running.delete(child))
@@ -108,7 +116,7 @@ function launch (name: PeerName, cwd: string, cmd: string, args: string[], ready
     port: 0,
     child,
     died: null,
-    command: [...(cpus ? ['taskset', '-c', cpus] : []), path.basename(cmd), ...args.map(a => (a.startsWith(cwd + path.sep) ? path.relative(cwd, a) : a))].join(' '),
+    command: [...prefix, path.basename(cmd), ...args.map(a => (a.startsWith(cwd + path.sep) ? path.relative(cwd, a) : a))].join(' '),
     stderrTail: () => stderr,
     stop: async () => {
       stopping = true
@@ -168,7 +176,7 @@ export function startTorrentFish (o: PeerStart): Promise<HostilePeer> {
     const web = lines.find(l => l.event === 'http')
     if (!loaded || !tcp || (o.http && !web)) return null
     return { port: tcp.port, ...(web ? { httpUrl: String(web.url).replace(/\/+$/, '') } : {}) }
-  }, o.timeoutMs ?? 60_000, () => {}, o.cpus, o.traceFile ? { ...process.env, TF_PEER_TRACE: o.traceFile } : undefined)
+  }, o.timeoutMs ?? 60_000, () => {}, { cpus: o.cpus, raised: o.raised }, o.traceFile ? { ...process.env, TF_PEER_TRACE: o.traceFile } : undefined)
 }
 
 export function startLibtorrent (o: PeerStart): Promise<HostilePeer> {
@@ -178,7 +186,7 @@ export function startLibtorrent (o: PeerStart): Promise<HostilePeer> {
     const listening = lines.find(l => l.event === 'listening')
     const ready = lines.find(l => l.event === 'ready')
     return listening && ready ? { port: listening.port } : null
-  }, o.timeoutMs ?? 60_000, () => rmSync(save, { recursive: true, force: true }), o.cpus)
+  }, o.timeoutMs ?? 60_000, () => rmSync(save, { recursive: true, force: true }), { cpus: o.cpus, raised: o.raised })
   // The same command line for every run in the report, whatever the temporary directory.
   return started.then(peer => { peer.command = peer.command.replace(save, '<empty dir>'); return peer })
 }

@@ -17,15 +17,15 @@ import type { FloodConfig, FloodReport } from './flood-context.ts'
 import type { FloodSpec } from './floods.ts'
 import type { Attempts, LeecherConfig, PhaseResult } from './leecher.ts'
 import { startPeer, type Death, type HostilePeer, type PeerName } from './peers.ts'
-import type { CpuLayout } from './cpu-pin.ts'
+import { raisePriority, type CpuLayout } from './cpu-pin.ts'
 import { processSched, schedDelta, type SchedMs } from './sched-stats.ts'
-import { countersDelta, netCounters, type NetCounters } from './net-counters.ts'
+import { coreTimes, countersDelta, netCounters, type NetCounters } from './net-counters.ts'
 import { writeTrace } from './trace-file.ts'
 
 export type Phase = 'calm' | 'flood' | 'after'
 const PHASES: Phase[] = ['calm', 'flood', 'after']
 const SAMPLE_MS = 200
-const NET_SAMPLE_MS = 50
+const NET_SAMPLE_MS = 100
 
 export interface CaseOptions {
   flood: FloodSpec
@@ -45,6 +45,8 @@ export interface CaseOptions {
   quick: boolean
   /** Where the peer runs (the bench, leecher and generator are already on `others`); null: anywhere. */
   cpus?: CpuLayout | null
+  /** The peer and the leecher at a raised priority over other users' work (cpu-pin.ts). */
+  raised?: boolean
   /** Write a trace of the row here (the leecher's exchange phases, the peer probe, TCP counters). */
   traceFile?: string
 }
@@ -184,7 +186,7 @@ export async function runCase (o: CaseOptions): Promise<CaseResult> {
   const flood = child('flood-child.ts')
   let peer: HostilePeer
   try {
-    peer = await startPeer(o.peer, { loadPath: o.loadPath, tfBin: o.tfBin, connectionLimit: o.connectionLimit, http: o.flood.http, cpus: o.cpus?.peer, ...(o.traceFile ? { traceFile: `${o.traceFile}.peer` } : {}) })
+    peer = await startPeer(o.peer, { loadPath: o.loadPath, tfBin: o.tfBin, connectionLimit: o.connectionLimit, http: o.flood.http, cpus: o.cpus?.peer, raised: o.raised, ...(o.traceFile ? { traceFile: `${o.traceFile}.peer` } : {}) })
   } catch (err) {
     result.error = `peer did not start: ${(err as Error).message.split('\n')[0]}`
     await Promise.all([end(leecher.proc), end(flood.proc)])
@@ -203,14 +205,25 @@ export async function runCase (o: CaseOptions): Promise<CaseResult> {
   }
   const sampler = setInterval(sample, SAMPLE_MS)
   // Traced: the TCP counters every NET_SAMPLE_MS, kept when they moved (which second dropped SYNs).
+  // And the peer's core: [epoch ms, its busy, softirq and steal ms, the peer's CPU ms] per sample.
   const netTimeline: Array<[number, NetCounters]> = []
+  const coreTimeline: Array<[number, number, number, number, number]> = []
+  const peerCore = o.cpus && /^\d+$/.test(o.cpus.peer) ? Number(o.cpus.peer) : -1
   let lastNet = o.traceFile ? netCounters() : null
+  let lastCore = peerCore >= 0 ? coreTimes(peerCore) : null
+  let lastPeerMs = procCpu(peer.pid)
   const netSampler = o.traceFile
     ? setInterval(() => {
+      const at = Math.round(performance.timeOrigin + performance.now())
       const now = netCounters()
       const d = countersDelta(lastNet, now)
-      if (d && Object.keys(d).length > 0) netTimeline.push([Math.round(performance.timeOrigin + performance.now()), d])
+      if (d && Object.keys(d).length > 0) netTimeline.push([at, d])
       lastNet = now
+      const core = peerCore >= 0 ? coreTimes(peerCore) : null
+      const peerMs = procCpu(peer.pid)
+      if (core && lastCore && peerMs !== null && lastPeerMs !== null) coreTimeline.push([at, core.busy - lastCore.busy, core.softirq - lastCore.softirq, core.steal - lastCore.steal, peerMs - lastPeerMs])
+      lastCore = core
+      lastPeerMs = peerMs
     }, NET_SAMPLE_MS)
     : null
   const edges: Partial<Record<Phase | 'end', { t: number, peer: number, leecher: number | null, machine: number, self: number, net: NetCounters | null }>> = {}
@@ -225,6 +238,7 @@ export async function runCase (o: CaseOptions): Promise<CaseResult> {
     leecher.proc.send({ type: 'config', ...config })
     const ready = await leecher.next(30_000)
     if (ready.type !== 'ready') throw new Error(`leecher: ${ready.message ?? ready.type}`)
+    if (o.raised && leecher.proc.pid) raisePriority(leecher.proc.pid)
 
     const floodConfig: FloodConfig = {
       module: o.flood.module,
@@ -292,7 +306,7 @@ export async function runCase (o: CaseOptions): Promise<CaseResult> {
     if (netSampler) clearInterval(netSampler)
     await Promise.all([end(flood.proc), end(leecher.proc)])
     await peer.stop()
-    if (o.traceFile) writeTrace(o.traceFile, { flood: o.flood.name, seed: o.seed, edges, netTimeline, leecher: leecherTrace })
+    if (o.traceFile) writeTrace(o.traceFile, { flood: o.flood.name, seed: o.seed, edges, netTimeline, coreTimeline, leecher: leecherTrace })
   }
 
   // ---- figures ----

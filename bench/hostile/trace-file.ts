@@ -11,6 +11,8 @@ export interface TraceInput {
   seed: number
   edges: Partial<Record<string, { t: number, net: NetCounters | null }>>
   netTimeline: Array<[number, NetCounters]>
+  /** The peer's core per sample: [epoch ms, busy ms, softirq ms, steal ms, the peer's own CPU ms]. */
+  coreTimeline: Array<[number, number, number, number, number]>
   leecher: unknown
 }
 
@@ -23,5 +25,5 @@ export function writeTrace (file: string, input: TraceInput): void {
   }
   const edges: Record<string, { at: number, net: NetCounters | null }> = {}
   for (const [name, e] of Object.entries(input.edges)) if (e) edges[name] = { at: Math.round(performance.timeOrigin + e.t), net: e.net }
-  writeFileSync(file, JSON.stringify({ flood: input.flood, seed: input.seed, edges, netTimeline: input.netTimeline, leecher: input.leecher, peer }))
+  writeFileSync(file, JSON.stringify({ flood: input.flood, seed: input.seed, edges, netTimeline: input.netTimeline, coreTimeline: input.coreTimeline, leecher: input.leecher, peer }))
 }

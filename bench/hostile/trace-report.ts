@@ -8,7 +8,14 @@
  * peer's stalls and collections. Then the slowest exchanges of calm and flood, each with its
  * phases (connect, reply = first byte of the peer's handshake, extended handshake, first piece,
  * done) and, over its lifetime, the peer's longest stall and its collections, connections the
- * peer accepted, the leecher's own longest stall, and TCP counters that moved.
+ * peer accepted, the leecher's own longest stall, and TCP counters that moved. Last, every
+ * flood exchange slower than 3x the calm p99 is put down to what delayed it most:
+ *   kernel         its connect took >= 900 ms (a dropped SYN, retransmitted after 1 s)
+ *   peer off-CPU   the peer's loop stalled while the process got no CPU (someone else had its core)
+ *   peer work      the peer's loop stalled in its own work (one long tick)
+ *   leecher        the leecher's own loop stalled (it waited for a CPU beside the generator)
+ *   peer queue     none of those covers a third of its delay: the peer was busy in many
+ *                  short ticks (the accept queue ahead of it)
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -19,6 +26,7 @@ interface Trace {
   seed: number
   edges: Record<string, { at: number, net: Record<string, number> | null }>
   netTimeline: Array<[number, Record<string, number>]>
+  coreTimeline?: Array<[number, number, number, number, number]>
   leecher: { exchanges: ExchangePhases[], stalls: Array<[number, number]> } | null
   peer: { stalls: Array<[number, number, number]>, destroys: Array<[number, number]>, gcs: Array<[number, number, number]>, gcKinds: Record<string, string>, accepts: Array<[number, number]>, acceptBucketMs: number, loopDelay: Record<string, number>, memory: Record<string, number> } | null
 }
@@ -39,6 +47,30 @@ function sumCounters (rows: Array<[number, Record<string, number>]>): Record<str
 }
 
 const short = (c: Record<string, number>): string => Object.entries(c).filter(([k]) => !/TW$|AbortOn|EstabResets/.test(k)).map(([k, v]) => `${k.replace(/^TcpExt|^Tcp/, '')} ${v}`).join(', ') || '-'
+
+type Cause = 'kernel' | 'peer off-CPU' | 'peer work' | 'leecher' | 'peer queue'
+
+/** Overlap in ms of [a0, a1) and [b0, b1). */
+const overlap = (a0: number, a1: number, b0: number, b1: number): number => Math.max(0, Math.min(a1, b1) - Math.max(a0, b0))
+
+function cause (t: Trace, e: ExchangePhases, calmP50: number): { cause: Cause, parts: Record<string, number> } {
+  const end = e.at + e.done!
+  const excess = Math.max(1, e.done! - calmP50)
+  let offCpu = 0
+  let work = 0
+  for (const [due, late, cpu] of t.peer?.stalls ?? []) {
+    const o = overlap(due, due + late, e.at, end)
+    if (o === 0) continue
+    work += (o * Math.min(cpu, late)) / late
+    offCpu += (o * Math.max(0, late - cpu)) / late
+  }
+  let leecher = 0
+  for (const [due, late] of t.leecher?.stalls ?? []) leecher += overlap(due, due + late, e.at, end)
+  const parts = { 'peer off-CPU': offCpu, 'peer work': work, leecher }
+  if ((e.connect ?? 0) >= 900) return { cause: 'kernel', parts }
+  const [best, ms] = Object.entries(parts).sort((a, b) => b[1] - a[1])[0]
+  return { cause: ms >= excess / 3 ? best as Cause : 'peer queue', parts }
+}
 
 for (const file of positionals) {
   const t = JSON.parse(readFileSync(file, 'utf8')) as Trace
@@ -71,8 +103,20 @@ for (const file of positionals) {
       const ls = t.leecher ? t.leecher.stalls.filter(s => s[0] + s[1] >= e.at && s[0] < end) : []
       const net = sumCounters(within(t.netTimeline, e.at - 50, end + 50))
       const kinds = [...new Set(pg.map(g => peer!.gcKinds[g[2]] ?? g[2]))].join('/')
-      console.log(`  +${((e.at - flood0) / 1000).toFixed(2)} s ${f1(e.done)} ms: connect ${f1(e.connect)}, reply +${f1(sub(e.reply, e.connect))}, extended +${f1(sub(e.extended, e.reply))}, piece +${f1(sub(e.piece, e.extended))}, done +${f1(sub(e.done, e.piece))} | peer stall max ${worst ? `${f1(worst[1])} (CPU ${f1(worst[2])})` : '0'} sum ${f1(ps.reduce((s, x) => s + x[1], 0))} ms, GC ${pg.length ? `${pg.length}x ${kinds} ${f1(pg.reduce((s, g) => s + g[1], 0))} ms` : '-'}, accepted ${acc}, destroyed ${des}, leecher stall max ${f1(Math.max(0, ...ls.map(s => s[1])))} ms, TCP: ${short(net)}`)
+      const core = (t.coreTimeline ?? []).filter(c => c[0] > e.at && c[0] - 100 < end)
+      const others = core.reduce((sum, c) => sum + Math.max(0, c[1] - c[4]), 0)
+      console.log(`  +${((e.at - flood0) / 1000).toFixed(2)} s ${f1(e.done)} ms: connect ${f1(e.connect)}, reply +${f1(sub(e.reply, e.connect))}, extended +${f1(sub(e.extended, e.reply))}, piece +${f1(sub(e.piece, e.extended))}, done +${f1(sub(e.done, e.piece))} | peer stall max ${worst ? `${f1(worst[1])} (CPU ${f1(worst[2])})` : '0'} sum ${f1(ps.reduce((s, x) => s + x[1], 0))} ms, GC ${pg.length ? `${pg.length}x ${kinds} ${f1(pg.reduce((s, g) => s + g[1], 0))} ms` : '-'}, accepted ${acc}, destroyed ${des}, leecher stall max ${f1(Math.max(0, ...ls.map(s => s[1])))} ms, others on the peer's core ${core.length ? `${others} ms / ${core.length * 100}` : '-'}, TCP: ${short(net)}`)
     }
+  }
+  const calmFrom = t.edges.calm?.at ?? 0
+  const calmOk = ex.filter(e => e.at >= calmFrom && e.at < flood0 && e.done !== undefined).map(e => e.done!).sort((a, b) => a - b)
+  const floodEnd = t.edges.after?.at ?? Infinity
+  if (calmOk.length > 0) {
+    const line = 3 * pct(calmOk, 99)
+    const slow = ex.filter(e => e.at >= flood0 && e.at < floodEnd && e.done !== undefined && e.done > line)
+    const by: Record<string, number> = {}
+    for (const e of slow) { const c = cause(t, e, pct(calmOk, 50)).cause; by[c] = (by[c] ?? 0) + 1 }
+    console.log(`flood exchanges over 3x the calm p99 (${f1(line)} ms): ${slow.length} of ${ex.filter(e => e.at >= flood0 && e.at < floodEnd).length}${slow.length ? `; delayed most by: ${Object.entries(by).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`)
   }
 }
 
