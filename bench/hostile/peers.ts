@@ -11,7 +11,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { nicePrefix } from './cpu-pin.ts'
+import { nicePrefix, raisePriority } from './cpu-pin.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..')
 const BIN = path.join(ROOT, 'bin', 'torrent-fish.js')
@@ -99,9 +99,11 @@ function launch (name: PeerName, cwd: string, cmd: string, args: string[], ready
   killRunningOnExit()
   // taskset and nice exec the command: the pid is the peer's, and every thread it starts is
   // pinned and at its priority.
-  const options = { cwd, stdio: ['pipe', out, 'pipe'] as Array<'pipe' | number>, ...(env ? { env } : {}) }
+  // Raised: a session of its own (detached), whose scheduling group raisePriority() raises too.
+  const options = { cwd, stdio: ['pipe', out, 'pipe'] as Array<'pipe' | number>, ...(env ? { env } : {}), ...(place.raised ? { detached: true } : {}) }
   const prefix = [...(cpus ? ['taskset', '-c', cpus] : []), ...(place.raised ? nicePrefix() : [])]
   const child = prefix.length > 0 ? spawn(prefix[0], [...prefix.slice(1), cmd, ...args], options) : spawn(cmd, args, options)
+  if (place.raised && child.pid) raisePriority(child.pid)
   closeSync(out)
   running.add(child)
   child.once('exit', () => running.delete(child))

@@ -131,8 +131,8 @@ function figures (a: Attempts | undefined): PhaseFigures {
 }
 
 /** A forked child speaking the {type: ...} IPC protocol, with a next-message helper. */
-function child (file: string): { proc: ChildProcess, next: (timeoutMs: number) => Promise<any> } {
-  const proc = fork(path.join(import.meta.dirname, file), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+function child (file: string, ownSession = false): { proc: ChildProcess, next: (timeoutMs: number) => Promise<any> } {
+  const proc = fork(path.join(import.meta.dirname, file), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...(ownSession ? { detached: true } : {}) })
   const queue: any[] = []
   const waiting: Array<(m: any) => void> = []
   const deliver = (m: any): void => { const w = waiting.shift(); if (w) w(m); else queue.push(m) }
@@ -182,7 +182,8 @@ export async function runCase (o: CaseOptions): Promise<CaseResult> {
   }
   // Fork the leecher and the flood generator while the peer starts: Node's start-up is the
   // slowest part of a short run. They wait for their configs.
-  const leecher = child('leecher.ts')
+  // A raised leecher leads a session of its own, so raising it leaves the generator's as it is.
+  const leecher = child('leecher.ts', o.raised)
   const flood = child('flood-child.ts')
   let peer: HostilePeer
   try {
