@@ -21,7 +21,7 @@ import { FLOODS } from './hostile/floods.ts'
 import { libtorrentVersion, type PeerName } from './hostile/peers.ts'
 import { runCase, type CaseResult } from './hostile/run-case.ts'
 import { markdownTable, notes } from './hostile/report.ts'
-import { cpuLayout, pinSelf } from './hostile/cpu-pin.ts'
+import { canRaisePriority, cpuLayout, MEASURED_NICE, pinSelf } from './hostile/cpu-pin.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -38,6 +38,8 @@ const { values: args } = parseArgs({
     report: { type: 'string' },
     out: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
+    'no-priority': { type: 'boolean', default: false },
+    trace: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false }
   }
 })
@@ -58,6 +60,12 @@ if (args.help) {
                           e.g. another worktree's, to measure other code with this bench
   --no-pin                let the scheduler place every process (default: the peer under test on a
                           core of its own, the generator, leecher and bench on the others; cpu-pin.ts)
+  --no-priority           run the peer and the leecher at normal priority (default: nice -10 over other
+                          users' work on the machine, when allowed; cpu-pin.ts)
+  --trace DIR             record each torrent-fish row's trace in DIR/<flood>-<seed>.json: the leecher's
+                          exchange phases, the peer's event-loop stalls, collections and accepts (a
+                          probe loaded with --import), the kernel's TCP counters; read it with
+                          node bench/hostile/trace-report.ts FILE
   --out FILE              JSON results (default bench/results/hostile-<time>.json)
   --report FILE           print the table and notes of a saved results file, run nothing`)
   process.exit(0)
@@ -101,6 +109,7 @@ if (peers.includes('libtorrent') && !lt) {
 const cpus = args['no-pin'] ? null : cpuLayout()
 // Before any child is forked: the leecher and the generators inherit the bench's CPUs.
 if (cpus) pinSelf(cpus.others)
+const raised = !args['no-priority'] && canRaisePriority()
 
 const corpus = ensureCorpus(1000, log)
 // Single-piece info dicts only: libtorrent answers larger ones on its once-a-second tick
@@ -125,11 +134,14 @@ const meta = {
   leecherTimeoutMs: LEECHER_TIMEOUT_MS,
   corpus: { torrents: corpus.entries.length, leecherTargets: targets.length },
   seed,
-  pinned: cpus
+  pinned: cpus,
+  /** The peer's and the leecher's nice value (0: normal priority). */
+  measuredNice: raised ? MEASURED_NICE : 0
 }
 log(`torrent-fish hostile bench ${quick ? '(quick) ' : ''}- node ${meta.node}, libtorrent ${lt ?? 'missing'}, ${meta.cpus} CPUs, commit ${meta.commit ?? '?'}`)
 log(`phases: calm ${calmMs / 1000} s, flood ${floodMs / 1000} s, after ${afterMs / 1000} s; leecher ${rate} exchanges/s (timeout ${LEECHER_TIMEOUT_MS / 1000} s); connection limit ${limit}`)
 log(cpus ? `CPUs: the peer under test on ${cpus.peer}, the generator, leecher and bench on ${cpus.others}` : 'CPUs: not pinned')
+log(raised ? `priority: the peer and the leecher at nice ${MEASURED_NICE}, the generator at normal priority` : 'priority: every process at normal priority')
 
 const started = performance.now()
 const results: CaseResult[] = []
@@ -137,7 +149,9 @@ for (const flood of floods) {
   for (const peer of peers) {
     if (flood.peers && !flood.peers.includes(peer)) continue
     const t0 = performance.now()
-    const r = await runCase({ flood, peer, loadPath: corpus.dir, tfBin: args['tf-bin'], targets, connectionLimit: limit, calmMs, floodMs, afterMs, rate, leecherTimeoutMs: LEECHER_TIMEOUT_MS, seed, quick, cpus })
+    const traceFile = args.trace && peer === 'torrent-fish' ? path.resolve(args.trace, `${flood.name}-${seed}.json`) : undefined
+    if (traceFile) mkdirSync(path.dirname(traceFile), { recursive: true })
+    const r = await runCase({ flood, peer, loadPath: corpus.dir, tfBin: args['tf-bin'], targets, connectionLimit: limit, calmMs, floodMs, afterMs, rate, leecherTimeoutMs: LEECHER_TIMEOUT_MS, seed, quick, cpus, raised, traceFile })
     results.push(r)
     const p = r.phases
     log(`  ${flood.name} / ${peer}: ${r.died ? `DIED (${r.died.error ?? r.died.code ?? r.died.signal}), ` : ''}ok ${p.calm.ok}/${p.calm.started} calm, ${p.flood.ok}/${p.flood.started} flood, ${p.after.ok}/${p.after.started} after${r.error ? ` - ${r.error}` : ''} (${((performance.now() - t0) / 1000).toFixed(1)} s, load ${r.loadAvg1?.toFixed(1) ?? '?'})`)

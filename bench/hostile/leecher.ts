@@ -13,6 +13,7 @@
 import http from 'node:http'
 import { fetchMetadata, ExchangeError } from '../bep9-client.ts'
 import { prng, type CorpusEntry } from '../corpus.ts'
+import { ExchangeTracer } from './exchange-trace.ts'
 
 export interface LeecherConfig {
   host: string
@@ -24,6 +25,8 @@ export interface LeecherConfig {
   seed: number
   /** Also probe the HTTP face: GET <httpUrl>/<infohash>.torrent. */
   httpUrl?: string
+  /** Record every exchange's phases and the leecher's own stalls (exchange-trace.ts). */
+  trace?: boolean
 }
 
 export interface Attempts {
@@ -71,19 +74,23 @@ let phase: PhaseResult | null = null
 let phaseStart = 0
 let timer: ReturnType<typeof setInterval> | null = null
 const inFlight = new Set<Promise<void>>()
+let tracer: ExchangeTracer | null = null
 
-function attempt (bucket: Attempts, run: () => Promise<unknown>): void {
+function attempt (bucket: Attempts, run: () => Promise<unknown>, traced = false): void {
   bucket.started += 1
   const t0 = performance.now()
   const at = t0 - phaseStart
+  const phases = traced && tracer ? tracer.begin(t0) : null
   const p = run().then(() => {
     bucket.ok += 1
     bucket.latencies.push(performance.now() - t0)
     bucket.startedAtMs.push(at)
+    if (phases) phases.done = Math.round((performance.now() - t0) * 100) / 100
   }, (err: unknown) => {
     // bep9-client reports every socket error as 'socket'; keep the errno (ECONNRESET, ETIMEDOUT...).
     const code = !(err instanceof ExchangeError) ? 'unexpected' : err.code === 'socket' || err.code === 'http-socket' ? `${err.code}:${/\b(E[A-Z]+)\b/.exec(err.message)?.[1] ?? 'other'}` : err.code
     bucket.errors[code] = (bucket.errors[code] ?? 0) + 1
+    if (phases) phases.error = code
     if (code !== 'timeout' && code !== 'unexpected') {
       bucket.refusedMs.push(performance.now() - t0)
       bucket.refusedAtMs.push(at)
@@ -98,6 +105,7 @@ process.on('message', (msg: { type: string, name?: string } & Partial<LeecherCon
   if (msg.type === 'config') {
     const c = msg as unknown as LeecherConfig
     config = c
+    if (c.trace) tracer = new ExchangeTracer()
     const rand = prng(c.seed)
     const pick = (): CorpusEntry => c.targets[Math.floor(rand() * c.targets.length)]
     const exchange = (): Promise<void> => {
@@ -114,7 +122,7 @@ process.on('message', (msg: { type: string, name?: string } & Partial<LeecherCon
       if (warm.ok === 0) return process.send!({ type: 'failed', message: `warm-up exchanges failed: ${JSON.stringify(warm.errors)}` })
       timer = setInterval(() => {
         if (!phase) return
-        attempt(phase.bep9, exchange)
+        attempt(phase.bep9, exchange, true)
         if (c.httpUrl && phase.http) attempt(phase.http, probe)
       }, 1000 / c.rate)
       process.send!({ type: 'ready' })
@@ -126,6 +134,6 @@ process.on('message', (msg: { type: string, name?: string } & Partial<LeecherCon
   } else if (msg.type === 'stop') {
     if (timer) clearInterval(timer)
     phase = null
-    void Promise.all(inFlight).then(() => process.send!({ type: 'result', phases: Object.fromEntries(phases) }))
+    void Promise.all(inFlight).then(() => process.send!({ type: 'result', phases: Object.fromEntries(phases), ...(tracer ? { trace: { exchanges: tracer.exchanges, stalls: tracer.stalls } } : {}) }))
   }
 })

@@ -11,6 +11,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { nicePrefix, raisePriority } from './cpu-pin.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..')
 const BIN = path.join(ROOT, 'bin', 'torrent-fish.js')
@@ -52,7 +53,13 @@ export interface PeerStart {
   timeoutMs?: number
   /** Run the peer on these CPUs only (a taskset list, see cpu-pin.ts). */
   cpus?: string
+  /** Start it at a raised priority (cpu-pin.ts MEASURED_NICE). */
+  raised?: boolean
+  /** torrent-fish only: write the peer probe's trace here (peer-probe.ts, loaded with --import). */
+  traceFile?: string
 }
+
+const PROBE = path.join(ROOT, 'bench', 'hostile', 'peer-probe.ts')
 
 /** Nothing to reach offline: no DHT routers, no LAN multicast, no trackers named in the torrents. */
 const TF_OFFLINE_FLAGS = ['--no-dht', '--no-lsd', '--no-announce']
@@ -80,15 +87,23 @@ function killRunningOnExit (): void {
 /** How often the peer's log is read until it is ready. */
 const READY_POLL_MS = 20
 
-function launch (name: PeerName, cwd: string, cmd: string, args: string[], ready: (lines: Line[]) => { port: number, httpUrl?: string } | null, timeoutMs: number, cleanup: () => void, cpus?: string): Promise<HostilePeer> {
+interface Placement { cpus?: string, raised?: boolean }
+
+function launch (name: PeerName, cwd: string, cmd: string, args: string[], ready: (lines: Line[]) => { port: number, httpUrl?: string } | null, timeoutMs: number, cleanup: () => void, place: Placement, env?: NodeJS.ProcessEnv): Promise<HostilePeer> {
+  const cpus = place.cpus
   const dir = mkdtempSync(path.join(tmpdir(), `tf-hostile-${name}-`))
   const logFile = path.join(dir, 'stdout.log')
   // stdout to a file, not a pipe: torrent-fish logs a line per exchange and a pipe drained by
   // the bench on the same two cores would block it (bench/peers.ts explains).
   const out = openSync(logFile, 'w')
   killRunningOnExit()
-  // taskset execs the command: the pid is the peer's, and every thread it starts is pinned.
-  const child = cpus ? spawn('taskset', ['-c', cpus, cmd, ...args], { cwd, stdio: ['pipe', out, 'pipe'] }) : spawn(cmd, args, { cwd, stdio: ['pipe', out, 'pipe'] })
+  // taskset and nice exec the command: the pid is the peer's, and every thread it starts is
+  // pinned and at its priority.
+  // Raised: a session of its own (detached), whose scheduling group raisePriority() raises too.
+  const options = { cwd, stdio: ['pipe', out, 'pipe'] as Array<'pipe' | number>, ...(env ? { env } : {}), ...(place.raised ? { detached: true } : {}) }
+  const prefix = [...(cpus ? ['taskset', '-c', cpus] : []), ...(place.raised ? nicePrefix() : [])]
+  const child = prefix.length > 0 ? spawn(prefix[0], [...prefix.slice(1), cmd, ...args], options) : spawn(cmd, args, options)
+  if (place.raised && child.pid) raisePriority(child.pid)
   closeSync(out)
   running.add(child)
   child.once('exit', () => running.delete(child))
@@ -103,7 +118,7 @@ function launch (name: PeerName, cwd: string, cmd: string, args: string[], ready
     port: 0,
     child,
     died: null,
-    command: [...(cpus ? ['taskset', '-c', cpus] : []), path.basename(cmd), ...args.map(a => (a.startsWith(cwd + path.sep) ? path.relative(cwd, a) : a))].join(' '),
+    command: [...prefix, path.basename(cmd), ...args.map(a => (a.startsWith(cwd + path.sep) ? path.relative(cwd, a) : a))].join(' '),
     stderrTail: () => stderr,
     stop: async () => {
       stopping = true
@@ -153,7 +168,9 @@ function launch (name: PeerName, cwd: string, cmd: string, args: string[], ready
 
 export function startTorrentFish (o: PeerStart): Promise<HostilePeer> {
   const bin = o.tfBin ? path.resolve(o.tfBin) : BIN
-  const args = [bin, '-l', o.loadPath, '-c', String(o.connectionLimit), '-p', '0', '-i', '127.0.0.1', '--json', ...TF_OFFLINE_FLAGS]
+  // The probe (a traced run only) is this checkout's, whichever bin runs: it watches, never serves.
+  const probe = o.traceFile ? ['--import', PROBE] : []
+  const args = [...probe, bin, '-l', o.loadPath, '-c', String(o.connectionLimit), '-p', '0', '-i', '127.0.0.1', '--json', ...TF_OFFLINE_FLAGS]
   if (o.http) args.push('--http', '127.0.0.1:0')
   return launch('torrent-fish', path.dirname(path.dirname(bin)), process.execPath, args, lines => {
     const loaded = lines.find(l => l.event === 'loaded')
@@ -161,7 +178,7 @@ export function startTorrentFish (o: PeerStart): Promise<HostilePeer> {
     const web = lines.find(l => l.event === 'http')
     if (!loaded || !tcp || (o.http && !web)) return null
     return { port: tcp.port, ...(web ? { httpUrl: String(web.url).replace(/\/+$/, '') } : {}) }
-  }, o.timeoutMs ?? 60_000, () => {}, o.cpus)
+  }, o.timeoutMs ?? 60_000, () => {}, { cpus: o.cpus, raised: o.raised }, o.traceFile ? { ...process.env, TF_PEER_TRACE: o.traceFile } : undefined)
 }
 
 export function startLibtorrent (o: PeerStart): Promise<HostilePeer> {
@@ -171,7 +188,7 @@ export function startLibtorrent (o: PeerStart): Promise<HostilePeer> {
     const listening = lines.find(l => l.event === 'listening')
     const ready = lines.find(l => l.event === 'ready')
     return listening && ready ? { port: listening.port } : null
-  }, o.timeoutMs ?? 60_000, () => rmSync(save, { recursive: true, force: true }), o.cpus)
+  }, o.timeoutMs ?? 60_000, () => rmSync(save, { recursive: true, force: true }), { cpus: o.cpus, raised: o.raised })
   // The same command line for every run in the report, whatever the temporary directory.
   return started.then(peer => { peer.command = peer.command.replace(save, '<empty dir>'); return peer })
 }

@@ -17,12 +17,15 @@ import type { FloodConfig, FloodReport } from './flood-context.ts'
 import type { FloodSpec } from './floods.ts'
 import type { Attempts, LeecherConfig, PhaseResult } from './leecher.ts'
 import { startPeer, type Death, type HostilePeer, type PeerName } from './peers.ts'
-import type { CpuLayout } from './cpu-pin.ts'
+import { raisePriority, type CpuLayout } from './cpu-pin.ts'
 import { processSched, schedDelta, type SchedMs } from './sched-stats.ts'
+import { coreTimes, countersDelta, netCounters, type NetCounters } from './net-counters.ts'
+import { writeTrace } from './trace-file.ts'
 
 export type Phase = 'calm' | 'flood' | 'after'
 const PHASES: Phase[] = ['calm', 'flood', 'after']
 const SAMPLE_MS = 200
+const NET_SAMPLE_MS = 100
 
 export interface CaseOptions {
   flood: FloodSpec
@@ -42,6 +45,10 @@ export interface CaseOptions {
   quick: boolean
   /** Where the peer runs (the bench, leecher and generator are already on `others`); null: anywhere. */
   cpus?: CpuLayout | null
+  /** The peer and the leecher at a raised priority over other users' work (cpu-pin.ts). */
+  raised?: boolean
+  /** Write a trace of the row here (the leecher's exchange phases, the peer probe, TCP counters). */
+  traceFile?: string
 }
 
 export interface PhaseFigures {
@@ -124,8 +131,8 @@ function figures (a: Attempts | undefined): PhaseFigures {
 }
 
 /** A forked child speaking the {type: ...} IPC protocol, with a next-message helper. */
-function child (file: string): { proc: ChildProcess, next: (timeoutMs: number) => Promise<any> } {
-  const proc = fork(path.join(import.meta.dirname, file), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+function child (file: string, ownSession = false): { proc: ChildProcess, next: (timeoutMs: number) => Promise<any> } {
+  const proc = fork(path.join(import.meta.dirname, file), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...(ownSession ? { detached: true } : {}) })
   const queue: any[] = []
   const waiting: Array<(m: any) => void> = []
   const deliver = (m: any): void => { const w = waiting.shift(); if (w) w(m); else queue.push(m) }
@@ -175,11 +182,12 @@ export async function runCase (o: CaseOptions): Promise<CaseResult> {
   }
   // Fork the leecher and the flood generator while the peer starts: Node's start-up is the
   // slowest part of a short run. They wait for their configs.
-  const leecher = child('leecher.ts')
+  // A raised leecher leads a session of its own, so raising it leaves the generator's as it is.
+  const leecher = child('leecher.ts', o.raised)
   const flood = child('flood-child.ts')
   let peer: HostilePeer
   try {
-    peer = await startPeer(o.peer, { loadPath: o.loadPath, tfBin: o.tfBin, connectionLimit: o.connectionLimit, http: o.flood.http, cpus: o.cpus?.peer })
+    peer = await startPeer(o.peer, { loadPath: o.loadPath, tfBin: o.tfBin, connectionLimit: o.connectionLimit, http: o.flood.http, cpus: o.cpus?.peer, raised: o.raised, ...(o.traceFile ? { traceFile: `${o.traceFile}.peer` } : {}) })
   } catch (err) {
     result.error = `peer did not start: ${(err as Error).message.split('\n')[0]}`
     await Promise.all([end(leecher.proc), end(flood.proc)])
@@ -197,17 +205,41 @@ export async function runCase (o: CaseOptions): Promise<CaseResult> {
     } catch { /* exited between the check and the read */ }
   }
   const sampler = setInterval(sample, SAMPLE_MS)
-  const edges: Partial<Record<Phase | 'end', { t: number, peer: number, leecher: number | null, machine: number, self: number }>> = {}
+  // Traced: the TCP counters every NET_SAMPLE_MS, kept when they moved (which second dropped SYNs).
+  // And the peer's core: [epoch ms, its busy, softirq and steal ms, the peer's CPU ms] per sample.
+  const netTimeline: Array<[number, NetCounters]> = []
+  const coreTimeline: Array<[number, number, number, number, number]> = []
+  const peerCore = o.cpus && /^\d+$/.test(o.cpus.peer) ? Number(o.cpus.peer) : -1
+  let lastNet = o.traceFile ? netCounters() : null
+  let lastCore = peerCore >= 0 ? coreTimes(peerCore) : null
+  let lastPeerMs = procCpu(peer.pid)
+  const netSampler = o.traceFile
+    ? setInterval(() => {
+      const at = Math.round(performance.timeOrigin + performance.now())
+      const now = netCounters()
+      const d = countersDelta(lastNet, now)
+      if (d && Object.keys(d).length > 0) netTimeline.push([at, d])
+      lastNet = now
+      const core = peerCore >= 0 ? coreTimes(peerCore) : null
+      const peerMs = procCpu(peer.pid)
+      if (core && lastCore && peerMs !== null && lastPeerMs !== null) coreTimeline.push([at, core.busy - lastCore.busy, core.softirq - lastCore.softirq, core.steal - lastCore.steal, peerMs - lastPeerMs])
+      lastCore = core
+      lastPeerMs = peerMs
+    }, NET_SAMPLE_MS)
+    : null
+  const edges: Partial<Record<Phase | 'end', { t: number, peer: number, leecher: number | null, machine: number, self: number, net: NetCounters | null }>> = {}
+  let leecherTrace: unknown = null
   const edge = (name: Phase | 'end'): void => {
     sample()
     const self = process.cpuUsage()
-    edges[name] = { t: performance.now(), peer: lastPeerCpu, leecher: procCpu(leecher.proc.pid), machine: machineBusyMs(), self: (self.user + self.system) / 1000 }
+    edges[name] = { t: performance.now(), peer: lastPeerCpu, leecher: procCpu(leecher.proc.pid), machine: machineBusyMs(), self: (self.user + self.system) / 1000, net: o.traceFile ? netCounters() : null }
   }
   try {
-    const config: LeecherConfig = { host: '127.0.0.1', port: peer.port, rate: o.rate, timeoutMs: o.leecherTimeoutMs, targets: o.targets, seed: o.seed, ...(o.flood.http && peer.httpUrl ? { httpUrl: peer.httpUrl } : {}) }
+    const config: LeecherConfig = { host: '127.0.0.1', port: peer.port, rate: o.rate, timeoutMs: o.leecherTimeoutMs, targets: o.targets, seed: o.seed, ...(o.traceFile ? { trace: true } : {}), ...(o.flood.http && peer.httpUrl ? { httpUrl: peer.httpUrl } : {}) }
     leecher.proc.send({ type: 'config', ...config })
     const ready = await leecher.next(30_000)
     if (ready.type !== 'ready') throw new Error(`leecher: ${ready.message ?? ready.type}`)
+    if (o.raised && leecher.proc.pid) raisePriority(leecher.proc.pid)
 
     const floodConfig: FloodConfig = {
       module: o.flood.module,
@@ -258,6 +290,7 @@ export async function runCase (o: CaseOptions): Promise<CaseResult> {
     leecher.proc.send({ type: 'stop' })
     const res = await leecher.next(o.leecherTimeoutMs + 10_000)
     if (res.type === 'result') {
+      leecherTrace = res.trace ?? null
       const phases = res.phases as Record<Phase, PhaseResult>
       for (const p of PHASES) result.phases[p] = figures(phases[p]?.bep9)
       if (o.flood.http) {
@@ -271,8 +304,10 @@ export async function runCase (o: CaseOptions): Promise<CaseResult> {
     result.error = (err as Error).message
   } finally {
     clearInterval(sampler)
+    if (netSampler) clearInterval(netSampler)
     await Promise.all([end(flood.proc), end(leecher.proc)])
     await peer.stop()
+    if (o.traceFile) writeTrace(o.traceFile, { flood: o.flood.name, seed: o.seed, edges, netTimeline, coreTimeline, leecher: leecherTrace })
   }
 
   // ---- figures ----

@@ -12,6 +12,7 @@ import { discoveryOptions, type DiscoveryArgs } from './discovery-flags.ts'
 import { sourceOptions, type SourceArgs } from './source-flags.ts'
 import { DirectorySource } from '../sources/directory-source.ts'
 import { capYoungGeneration } from '../node/young-generation.ts'
+import { capOldGenerationGrowth } from '../node/old-generation.ts'
 
 export interface ServeArgs extends DiscoveryArgs, SourceArgs {
   port: number
@@ -126,6 +127,7 @@ export async function checkLoadPath (dir: string): Promise<void> {
 /** Starts serving; resolves with the running service (the CLI keeps the process alive). */
 export async function start (args: ServeArgs, log: Logger): Promise<TorrentFish> {
   capYoungGeneration() // bounded memory however node was started (see young-generation.ts)
+  capOldGenerationGrowth() // promoted garbage collected sooner (see old-generation.ts)
   for (const dir of Array.isArray(args.loadPath) ? args.loadPath : args.loadPath ? [args.loadPath] : []) await checkLoadPath(dir)
   const fish = await createTorrentFish(serveOptions(args), f => logEvents(f, log))
   const scan = fish.lastScan

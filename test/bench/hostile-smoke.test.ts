@@ -13,10 +13,10 @@ import { tmpDir } from '../fixtures/tmp.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..')
 
-test('bench:hostile --quick --flood silent prints the table for both peers', async t => {
+test('bench:hostile --quick --flood silent prints the table for both peers, and traces torrent-fish\'s row', async t => {
   const dir = await tmpDir(t)
   const out = path.join(dir, 'hostile.json')
-  const child = spawn(process.execPath, ['bench/hostile.ts', '--quick', '--flood', 'silent', '--calm-seconds', '0.5', '--flood-seconds', '2', '--after-seconds', '0.5', '--out', out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['bench/hostile.ts', '--quick', '--flood', 'silent', '--calm-seconds', '0.5', '--flood-seconds', '2', '--after-seconds', '0.5', '--out', out, '--trace', dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s })
@@ -52,4 +52,12 @@ test('bench:hostile --quick --flood silent prints the table for both peers', asy
     // handshake of TCP (on a busy machine some are still in SYN retries when 2 s are up).
     assert.ok(r.floodReport && r.floodReport.counts.opened >= 2000 && r.floodReport.counts.connected > 200, `${r.peer}: flood counts ${JSON.stringify(r.floodReport?.counts)}`)
   }
+
+  // The trace (--trace): every exchange's phases in order, and the peer probe's record.
+  const trace = JSON.parse(await readFile(path.join(dir, 'silent-1.json'), 'utf8')) as { edges: Record<string, { at: number }>, leecher: { exchanges: Array<Record<string, number>> }, peer: { pid: number, accepts: unknown[], loopDelay: { max: number } } | null }
+  assert.ok(trace.edges.calm.at < trace.edges.flood.at && trace.edges.flood.at < trace.edges.after.at)
+  const done = trace.leecher.exchanges.filter(e => e.done !== undefined)
+  assert.ok(done.length >= json.results[0].phases.flood.ok, 'every counted exchange is in the trace')
+  for (const e of done) assert.ok(e.connect <= e.reply && e.reply <= e.extended && e.extended <= e.piece && e.piece <= e.done, `phases in order: ${JSON.stringify(e)}`)
+  assert.ok(trace.peer && trace.peer.accepts.length > 0 && trace.peer.loopDelay.max > 0, 'the peer probe wrote its record')
 })
