@@ -4,29 +4,15 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import net from 'node:net'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { spawnCli, type CliEvent } from '../fixtures/cli.ts'
+import { fetchMetadataTcp, spawnCli, type CliEvent } from '../fixtures/cli.ts'
 import { tmpDir } from '../fixtures/tmp.ts'
 import { makeTorrent } from '../fixtures/memory-torrents.ts'
 import { parseTorrent } from '../../src/index.ts'
-import { startLeecher } from '../fixtures/leecher.ts'
 import { EXCHANGE_LINES_PER_WINDOW } from '../../src/cli/exchange-log.ts'
 
-async function fetchOnce (port: number, infoHash: string): Promise<number> {
-  const socket = net.connect(port, '127.0.0.1')
-  await new Promise(resolve => socket.once('connect', resolve))
-  const leecher = startLeecher(socket, infoHash)
-  const ext = (leecher.wire as any).ut_metadata
-  const torrent: Uint8Array = await new Promise((resolve, reject) => {
-    ext.once('metadata', resolve)
-    leecher.wire.once('close', () => reject(new Error('closed before metadata')))
-    ext.fetch()
-  })
-  leecher.destroy()
-  return torrent.length
-}
+const fetchOnce = async (port: number, infoHash: string): Promise<number> => (await fetchMetadataTcp(port, infoHash)).length
 
 /**
  * `n` exchanges, 8 at a time: more connections from one address than admission lets handshake

@@ -2,15 +2,13 @@
 // corrupt and non-torrent files, changes while running, the magnet subcommand, SIGTERM.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import net from 'node:net'
 import { writeFile, rm, copyFile, mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import { main } from '../../src/cli/main.ts'
-import { spawnCli } from '../fixtures/cli.ts'
+import { fetchMetadataTcp, spawnCli } from '../fixtures/cli.ts'
 import { tmpDir } from '../fixtures/tmp.ts'
 import { makeTorrent, makeLargeTorrent } from '../fixtures/memory-torrents.ts'
 import { parseTorrent } from '../../src/index.ts'
-import { startLeecher } from '../fixtures/leecher.ts'
 
 function capture (): { io: { out: (l: string) => void, err: (l: string) => void }, out: string[], err: string[] } {
   const out: string[] = []
@@ -69,19 +67,7 @@ test('magnet subcommand prints a magnet per file and warns about a missing web s
   assert.match(c.err.join('\n'), /c\.torrent: not a valid \.torrent/)
 })
 
-async function fetchOnce (port: number, infoHash: string): Promise<number> {
-  const socket = net.connect(port, '127.0.0.1')
-  await new Promise(resolve => socket.once('connect', resolve))
-  const leecher = startLeecher(socket, infoHash)
-  const ext = (leecher.wire as any).ut_metadata
-  const torrent: Uint8Array = await new Promise((resolve, reject) => {
-    ext.once('metadata', resolve)
-    leecher.wire.once('close', () => reject(new Error('closed before metadata')))
-    ext.fetch()
-  })
-  leecher.destroy()
-  return torrent.length
-}
+const fetchOnce = async (port: number, infoHash: string): Promise<number> => (await fetchMetadataTcp(port, infoHash)).length
 
 test('serves a mixed directory, names every bad file once, follows changes, stops on SIGTERM', async (t) => {
   const dir = await tmpDir(t)

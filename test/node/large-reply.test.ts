@@ -6,30 +6,15 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import net from 'node:net'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { spawnCli } from '../fixtures/cli.ts'
+import { fetchMetadataTcp, spawnCli } from '../fixtures/cli.ts'
 import { tmpDir } from '../fixtures/tmp.ts'
 import { makeTorrent } from '../fixtures/memory-torrents.ts'
 import { parseTorrent } from '../../src/index.ts'
-import { startLeecher } from '../fixtures/leecher.ts'
 import { WRITE_CHUNKS_MIN } from '../../src/core/wire.ts'
 
-async function fetchOnce (port: number, infoHash: string): Promise<Uint8Array> {
-  const socket = net.connect(port, '127.0.0.1')
-  await new Promise(resolve => socket.once('connect', resolve))
-  const leecher = startLeecher(socket, infoHash)
-  const ext = (leecher.wire as any).ut_metadata
-  // ut_metadata's fetch() asks for every piece at once (request-all) and checks the SHA-1.
-  const torrent: Uint8Array = await new Promise((resolve, reject) => {
-    ext.once('metadata', resolve)
-    leecher.wire.once('close', () => reject(new Error('closed before metadata')))
-    ext.fetch()
-  })
-  leecher.destroy()
-  return torrent
-}
+const fetchOnce = fetchMetadataTcp
 
 test('request-all for a large info dict: every piece arrives, verified, over TCP', async (t) => {
   const dir = await tmpDir(t)
