@@ -62,6 +62,12 @@ interface Snapshot {
   /** Fields the wire added after the snapshot (set to undefined on restore). */
   late: string[]
   duplexState: unknown
+  /**
+   * The value and array fields put back by code built for this field list (see
+   * {@link compileRestore}), or null where building code is not allowed (a page whose
+   * content security policy forbids it): then the loops below do it.
+   */
+  putBack: ((self: Fields, values: unknown[], arraysPut: unknown[][]) => void) | null
 }
 
 const snapshots = new WeakMap<GuardedWire, Snapshot>()
@@ -74,7 +80,7 @@ function isPlain (v: object): boolean {
 /** The wire's fields as built, or null when one is of a kind this file cannot restore. */
 function snapshotOf (wire: GuardedWire): Snapshot | null {
   const self = wire as unknown as Fields
-  const snap: Snapshot = { keys: new Set(), valueKeys: [], values: [], arrays: [], arraysPut: [], plainKeys: [], plains: [], plainsPut: [], plainKeyLists: [], plainCounts: [], known: [], resets: [], late: [], duplexState: self._duplexState }
+  const snap: Snapshot = { keys: new Set(), valueKeys: [], values: [], arrays: [], arraysPut: [], plainKeys: [], plains: [], plainsPut: [], plainKeyLists: [], plainCounts: [], known: [], resets: [], late: [], duplexState: self._duplexState, putBack: null }
   for (const key of Object.keys(self)) {
     const value = self[key]
     snap.keys.add(key)
@@ -99,7 +105,34 @@ function snapshotOf (wire: GuardedWire): Snapshot | null {
       if (key === 'ut_metadata') snap.resets.push(value as { reset (): void })
     }
   }
+  snap.putBack = compileRestore(snap.valueKeys, snap.arrays)
   return snap
+}
+
+/**
+ * Code that puts back a wire's value and array fields by name, built once per field list. The
+ * loops over key lists (`self[keys[i]] = values[i]`) reach ~60 fields of one object through
+ * V8's megamorphic keyed stores and loads: those, and the loop itself, were the largest
+ * single item of JavaScript per exchange (a CPU profile of the CLI under load: ~5% of its
+ * CPU). With the names in the code, each access is a named one, cached for the wire's
+ * shape. The names are the Wire's own fields (never a peer's bytes), written as JSON string
+ * literals. A value field is written only when it changed (most never do).
+ */
+function compileRestore (valueKeys: string[], arrays: string[]): Snapshot['putBack'] {
+  const lines: string[] = []
+  for (let i = 0; i < arrays.length; i++) {
+    const k = JSON.stringify(arrays[i])
+    lines.push(`{ const put = a[${i}]; if (self[${k}] !== put || put.length !== 0) self[${k}] = a[${i}] = [] }`)
+  }
+  for (let i = 0; i < valueKeys.length; i++) {
+    const k = JSON.stringify(valueKeys[i])
+    lines.push(`if (self[${k}] !== v[${i}]) self[${k}] = v[${i}]`)
+  }
+  try {
+    return new Function('self', 'v', 'a', '"use strict"\n' + lines.join('\n')) as Snapshot['putBack']
+  } catch {
+    return null
+  }
 }
 
 /**
@@ -204,9 +237,12 @@ export class WirePool {
       for (let i = 0; i < keys.length; i++) if (!snap.keys.has(keys[i])) { snap.keys.add(keys[i]); snap.late.push(keys[i]) }
     }
     for (let i = 0; i < snap.late.length; i++) self[snap.late[i]] = undefined
-    for (let i = 0; i < snap.arrays.length; i++) {
-      const put = snap.arraysPut[i]
-      if (self[snap.arrays[i]] !== put || put.length !== 0) self[snap.arrays[i]] = snap.arraysPut[i] = []
+    const putBack = snap.putBack
+    if (putBack === null) {
+      for (let i = 0; i < snap.arrays.length; i++) {
+        const put = snap.arraysPut[i]
+        if (self[snap.arrays[i]] !== put || put.length !== 0) self[snap.arrays[i]] = snap.arraysPut[i] = []
+      }
     }
     for (let i = 0; i < snap.plainKeys.length; i++) {
       // The object put there last time (the wire may have replaced it meanwhile, or written into it).
@@ -217,8 +253,10 @@ export class WirePool {
       if (samePlain(put, snap.plains[i], snap.plainKeyLists[i], count)) self[snap.plainKeys[i]] = put
       else self[snap.plainKeys[i]] = snap.plainsPut[i] = copyPlain(snap.plains[i])
     }
-    // After the plain objects: a count among these values (`_eventsCount`) was read above as it was.
-    for (let i = 0; i < snap.valueKeys.length; i++) self[snap.valueKeys[i]] = snap.values[i]
+    // After the plain objects: a count among these values (`_eventsCount`) was read above as it
+    // was. (The arrays go back here too when the code for it exists: they are independent of both.)
+    if (putBack !== null) putBack(self, snap.values, snap.arraysPut)
+    else for (let i = 0; i < snap.valueKeys.length; i++) self[snap.valueKeys[i]] = snap.values[i]
     for (let i = 0; i < snap.resets.length; i++) snap.resets[i].reset()
     return true
   }
