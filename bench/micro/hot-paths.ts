@@ -22,6 +22,7 @@ import bencode from 'bencode'
 import { PackedIndex } from '../../src/core/index-packed.ts'
 import { MetadataPeer } from '../../src/core/metadata-peer.ts'
 import { parseTorrent } from '../../src/core/torrent.ts'
+import { setMessageAllocator } from '../../src/core/wire.ts'
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '100000' }, exchanges: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '9' }, base: { type: 'string' }, alloc: { type: 'boolean', default: false } } })
 const N = Number(values.n)
@@ -113,6 +114,8 @@ async function cpuPerExchange (x: Awaited<ReturnType<typeof exchanger>>): Promis
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+// Message bytes as the Node entry (src/transport/tcp.ts) allocates them.
+setMessageAllocator(size => Buffer.allocUnsafe(size))
 const mine = await exchanger({ MetadataPeer, parseTorrent })
 const base = values.base
   ? await exchanger({ ...(await import(path.resolve(values.base, 'src/core/metadata-peer.ts'))), ...(await import(path.resolve(values.base, 'src/core/torrent.ts'))) })

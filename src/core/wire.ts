@@ -47,6 +47,25 @@ const DEBUG_ON = (() => {
  */
 export const WRITE_CHUNKS_MIN = 64 * 1024
 
+/**
+ * Where the bytes of a message we build come from. Every caller writes all of them before
+ * the buffer is used, so they need not be zeroed; by default a plain Uint8Array (zeroed by
+ * the engine). The Node entry sets one from Node's shared allocation pool (see
+ * {@link setMessageAllocator}).
+ */
+let allocate: (size: number) => Uint8Array = size => new Uint8Array(size)
+
+/**
+ * Sets how message bytes are allocated: `allocate(size)` returns `size` bytes the caller
+ * overwrites entirely. In Node, `Buffer.allocUnsafe`: a tick's output under 4 KiB is then a
+ * slice of one shared 8 KiB pool rather than an ArrayBuffer of its own (each one a native
+ * allocation, zeroed, tracked and swept by the GC apart from the object: 2-3 of them per
+ * exchange, beside Node's own read buffers), and a larger one is not zeroed first.
+ */
+export function setMessageAllocator (fn: (size: number) => Uint8Array): void {
+  allocate = fn
+}
+
 /** Message id of BEP 10 extended messages. */
 const EXTENDED = 20
 
@@ -63,8 +82,10 @@ function writeExtendedHead (out: Uint8Array, ext: number, head: Uint8Array, data
 }
 
 /** `<len><20><ext><head><data>` in one buffer. */
-function extendedMessage (ext: number, head: Uint8Array, data?: Uint8Array): Uint8Array {
-  const out = new Uint8Array(6 + head.length + (data ? data.length : 0))
+function extendedMessage (ext: number, head: Uint8Array, data?: Uint8Array, kept = false): Uint8Array {
+  // One kept for every connection gets its own bytes: a pool slice would hold its whole pool.
+  const size = 6 + head.length + (data ? data.length : 0)
+  const out = kept ? new Uint8Array(size) : allocate(size)
   writeExtendedHead(out, ext, head, data ? data.length : 0)
   if (data) out.set(data, 6 + head.length)
   return out
@@ -109,7 +130,7 @@ function hexValue (c: number): number {
 }
 
 function join (chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total)
+  const out = allocate(total)
   let at = 0
   for (const c of chunks) { out.set(c, at); at += c.length }
   return out
@@ -365,7 +386,7 @@ export class GuardedWire extends Wire {
       return
     }
     const flags = (extensions?.dht ? 1 : 0) | (extensions?.fast ? 2 : 0)
-    const message = new Uint8Array(68)
+    const message = allocate(68)
     message.set(HANDSHAKE_HEADS[flags], 0)
     if (!writeHex(message, 28, infoHash)) {
       super.handshake(infoHash, peerId, extensions)
@@ -443,7 +464,7 @@ export class GuardedWire extends Wire {
     if (!bytes) {
       const m: Record<string, number> = {}
       for (const id in self.extendedMapping) m[self.extendedMapping[id]] = Number(id)
-      bytes = extendedMessage(0, bencode.encode({ ...hs, m }))
+      bytes = extendedMessage(0, bencode.encode({ ...hs, m }), undefined, true)
       if (handshakeCache.size >= HANDSHAKE_CACHE_MAX) handshakeCache.delete(handshakeCache.keys().next().value!)
       handshakeCache.set(key, bytes)
     }

@@ -10,9 +10,12 @@ import { listenAnyStack } from './listen.ts'
 import { gateAccepts } from './tcp-accept-gate.ts'
 import { setMseKeyExchange } from '../core/mse-hook.ts'
 import { nodeMseKeyExchange } from './mse-dh.ts'
+import { setMessageAllocator } from '../core/wire.ts'
 
 // Encrypted handshakes on Node sockets use the cheap key exchange (see mse-dh.ts).
 setMseKeyExchange(nodeMseKeyExchange)
+// Messages we build come from Node's shared pool, not zeroed (see setMessageAllocator).
+setMessageAllocator(size => Buffer.allocUnsafe(size))
 
 export interface TcpListenOptions {
   /** 0 picks a free port. */
