@@ -50,7 +50,14 @@ export interface DirectoryLoaderOptions {
    * depend on timing (tests).
    */
   waitForReaders?: boolean
+  /** With `waitForReaders`: files a reader may have unanswered before the scan reads the next itself (tests; default: no limit). */
+  readerRoom?: number
 }
+
+/** A file the scan read itself while readers ran: its record and identity, or why it did not load. */
+type OwnRead = { parsed: ParsedTorrent, id: FileIdentity } | { err: unknown, mtimeMs: number }
+
+const EMPTY = new Uint8Array(0)
 
 /** A directory smaller than this loads faster than a reader process starts (~0.1 s). */
 const READERS_AFTER = 2000
@@ -89,6 +96,7 @@ export class DirectoryLoader {
   private readonly readersAfter: number
   private readonly onReader: ((child: ChildProcess) => void) | undefined
   private readonly waitForReaders: boolean
+  private readonly readerRoom: number | undefined
   /** While the initial scan runs: where each loaded file is recorded for the next start. */
   private cacheWriter: LoadCacheWriter | null = null
   /** Absolute path -> the info hash it provides and the mtime and size it loaded with (packed). */
@@ -107,6 +115,7 @@ export class DirectoryLoader {
     this.readersAfter = options.readersAfter ?? READERS_AFTER
     this.onReader = options.onReader
     this.waitForReaders = options.waitForReaders === true
+    this.readerRoom = options.readerRoom
   }
 
   /** The info hash a file provides, if it is loaded. */
@@ -140,15 +149,15 @@ export class DirectoryLoader {
     const useReaders = cache === null && this.readers !== 0
     let idleMark = useReaders && this.readers === undefined ? idleNow() : undefined
     let decideAt = this.readersAfter
-    let pool: ReaderPool | null = null
+    let pool: ReaderPool<OwnRead> | null = null
     /** Reader processes started. */
     let readers = 0
     let seen = 0
     let fromReaders = 0
-    const take = async (p: ReaderPool): Promise<void> => {
+    const take = async (p: ReaderPool<OwnRead>): Promise<void> => {
       const a = await p.next()
       if (a.line !== undefined) fromReaders += 1
-      if (await this.fromReader(a.full, a.line, reader)) loaded += 1
+      if (await (a.own !== undefined ? this.addOwn(a.full, a.own) : this.fromReader(a.full, a.line, reader))) loaded += 1
       else failed += 1
     }
     try {
@@ -157,7 +166,7 @@ export class DirectoryLoader {
           const n = this.readers ?? readersFor(idleMark!)
           if (n > 0) {
             readers = n
-            pool = new ReaderPool(this.dir, n, this.onReader, !this.waitForReaders)
+            pool = new ReaderPool(this.dir, n, this.onReader, this.waitForReaders ? this.readerRoom ?? Infinity : undefined)
             if (this.waitForReaders) await pool.started()
           } else {
             // No core was free: look again later (a long scan from a cold disk leaves the cores idle).
@@ -169,7 +178,10 @@ export class DirectoryLoader {
         if (pool !== null) {
           if (pool.pending > 0 || pool.ready) {
             if (pool.wantsPoll) await new Promise(resolve => setImmediate(resolve))
-            pool.submit(file)
+            // A file no reader has room for is read here and now, so the loader never waits
+            // for a reader while it has files of its own to read; records go in in walk order.
+            if (!pool.offer(file)) pool.own(file, await this.readOwn(file, reader))
+            while (pool.headReady) await take(pool)
             if (pool.full) await take(pool)
             continue
           }
@@ -308,6 +320,34 @@ export class DirectoryLoader {
       return true
     } catch (err) {
       this.failed(full, info?.mtimeMs ?? 0, err)
+      return false
+    }
+  }
+
+  /** Reads and parses a file the scan reads itself while readers run; added later, in walk order. */
+  private async readOwn (full: string, reader: SyncFileReader): Promise<OwnRead> {
+    const read = reader.read(full)
+    if (read instanceof Error) return { err: read, mtimeMs: 0 }
+    try {
+      const parsed = await parseTorrent(read.bytes, full)
+      // Views of the reused read buffer: gone by the time the record is added (never pinned here).
+      parsed.infoBytes = EMPTY
+      parsed.torrentBytes = EMPTY
+      return { parsed, id: read.id }
+    } catch (err) {
+      return { err, mtimeMs: read.mtimeMs }
+    }
+  }
+
+  /** Adds what {@link readOwn} found, as {@link load} would have. */
+  private async addOwn (full: string, own: OwnRead): Promise<boolean> {
+    if ('err' in own) { this.failed(full, own.mtimeMs, own.err); return false }
+    try {
+      await this.add(full, own.parsed, own.id.mtimeMs, own.id.size)
+      this.remember(full, own.id, own.parsed)
+      return true
+    } catch (err) {
+      this.failed(full, own.id.mtimeMs, err)
       return false
     }
   }
