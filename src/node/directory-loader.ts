@@ -60,7 +60,9 @@ type OwnRead = { parsed: ParsedTorrent, id: FileIdentity } | { err: unknown, mti
 const EMPTY = new Uint8Array(0)
 
 /** A directory smaller than this loads faster than a reader process starts (~0.1 s). */
-const READERS_AFTER = 2000
+const READERS_AFTER = 1000
+/** Records the scan adds per file it hands out while readers run (see scan()). */
+const DRAIN_PER_FILE = 2
 /** With no core free at the first look, the scan looks again after this many more files. */
 const READERS_RECHECK = 20_000
 
@@ -181,7 +183,10 @@ export class DirectoryLoader {
             // A file no reader has room for is read here and now, so the loader never waits
             // for a reader while it has files of its own to read; records go in in walk order.
             if (!pool.offer(file)) pool.own(file, await this.readOwn(file, reader))
-            while (pool.headReady) await take(pool)
+            // At most two records per file handed out: a reader's answers arrive in batches, and
+            // adding a whole batch before handing out more names left the reader idle meanwhile
+            // (~70% of a 100k scan went to the reader this way, ~55% adding every answer at once).
+            for (let n = DRAIN_PER_FILE; n > 0 && pool.headReady; n--) await take(pool)
             if (pool.full) await take(pool)
             continue
           }
@@ -608,12 +613,28 @@ function * walkDir (dir: string, root: string, visit: WalkVisitor): Generator<st
     handle.closeSync()
   }
   keys.sort()
+  // Names from readdir have no separators, '.' or '..': joined by concatenation, not path.join
+  // (whose normalizing is a cost per file at 100k files).
+  const prefix = dir.endsWith(path.sep) ? dir : dir + path.sep
   for (const key of keys) {
-    if (key.endsWith('/')) { yield * walkDir(path.join(dir, key.slice(0, -1)), root, visit); continue }
-    const full = path.join(dir, key)
-    if (key.toLowerCase().endsWith('.torrent')) yield full
+    if (key.endsWith('/')) { yield * walkDir(prefix + key.slice(0, -1), root, visit); continue }
+    const full = prefix + key
+    if (isTorrentName(key)) yield full
     else visit.other(full)
   }
+}
+
+const SUFFIX = '.torrent'
+
+/** Whether a name ends in `.torrent`, in any case (without making a lower-cased copy). */
+function isTorrentName (name: string): boolean {
+  const at = name.length - SUFFIX.length
+  if (at < 0) return false
+  for (let i = 0; i < SUFFIX.length; i++) {
+    const c = name.charCodeAt(at + i)
+    if ((c >= 0x41 && c <= 0x5a ? c + 0x20 : c) !== SUFFIX.charCodeAt(i)) return false
+  }
+  return true
 }
 
 /** The whole tree at once (rescans need the set of present files). */

@@ -15,16 +15,21 @@ import { READER_CHILD_FILE, READER_ENV } from './load-reader-child.ts'
 
 /** Names sent to a reader in one write (and answered in one): fewer wake-ups per file. */
 const BATCH = 64
-/** Files handed out and not yet taken back, per reader: a few batches, so none waits for work. */
-const WINDOW_PER_READER = 8 * BATCH
+/**
+ * Files handed out and not yet taken back, per reader: room for its backlog plus the files the
+ * loader reads itself behind an unanswered one (their records are small, a few hundred bytes).
+ */
+const WINDOW_PER_READER = 16 * BATCH
 /**
  * A reader this many files behind (sent, not answered) gets no more for now: the loader reads
  * the next files itself. So the loader never only waits: on a busy machine, where a reader
  * gets little CPU, the scan drifts back to reading in process; with a free core the reader
- * takes what it keeps up with (about 70% of the files: the loader adds a reader's record in
- * about half the time it takes to read, parse and hash a file itself).
+ * takes what it keeps up with (~70% of a 100k scan: the loader adds a reader's record in about
+ * a third of the time it takes to read, parse and hash a file itself). Four batches: answers
+ * reach the loader only when it lets the event loop turn (every 16 files), and with two
+ * batches the reader sat idle ~30% of the time waiting for names meanwhile.
  */
-const MAX_BEHIND = 2 * BATCH
+const MAX_BEHIND = 4 * BATCH
 /** A reader with files to answer that sends nothing for this long is stuck (a hung disk): killed. */
 const STALL_MS = 30_000
 /** Node flags a reader keeps from this process (heap sizes, profiling), never --inspect and the like. */
