@@ -18,6 +18,7 @@ import { arr2text, text2arr } from 'uint8-util'
 import type { TorrentRecord } from './torrent.ts'
 
 const HASH = 20
+const encoder = new TextEncoder()
 const EMPTY = 0
 const TOMBSTONE = -1
 
@@ -73,6 +74,7 @@ export function hexAt (bytes: Uint8Array, at: number): string {
 class Interned<T> {
   readonly values: T[] = []
   private readonly ids = new Map<string, number>()
+  get (key: string): number | undefined { return this.ids.get(key) }
   id (key: string, value: T): number {
     let id = this.ids.get(key)
     if (id === undefined) {
@@ -237,11 +239,11 @@ export class PackedIndex {
     u[o + C_INFO_OFFSET] = f.infoOffset
     this.length[slot] = f.length
     const cut = f.source === undefined ? -1 : f.source.lastIndexOf('/')
-    u[o + C_DIR] = f.source === undefined ? 0 : this.dirs.id(f.source.slice(0, cut + 1), f.source.slice(0, cut + 1)) + 1
-    u[o + C_TIERS] = f.announce.length === 0 ? 0 : this.tiers.id(f.announce.map(t => t.join('\n')).join('\n\n'), f.announce.map(t => t.slice()))
+    u[o + C_DIR] = f.source === undefined ? 0 : this.dirId(f.source, cut) + 1
+    u[o + C_TIERS] = f.announce.length === 0 ? 0 : this.tierId(f.announce)
     this.putString(o + C_NAME, f.name)
     this.putString(o + C_FILE, f.source === undefined ? '' : f.source.slice(cut + 1))
-    this.putString(o + C_URLS, f.urlList.length === 0 ? '' : f.urlList.join('\n'))
+    this.putString(o + C_URLS, f.urlList.length === 0 ? '' : f.urlList.length === 1 ? f.urlList[0] : f.urlList.join('\n'))
     u[o + C_URL_COUNT] = f.urlList.length
     this.flags[slot] = F_LIVE | (f.private ? F_PRIVATE : 0)
     this.revision[slot] += 1
@@ -285,21 +287,49 @@ export class PackedIndex {
 
   // ---- internals ----
 
+  /**
+   * The directory of `source` (up to `cut`) as an interned id. A load adds a directory's files
+   * one after another: the last directory is checked first, without slicing the path.
+   */
+  private dirId (source: string, cut: number): number {
+    const last = this.lastDir
+    if (last !== null && last.length === cut + 1 && source.startsWith(last)) return this.lastDirId
+    const dir = source.slice(0, cut + 1)
+    this.lastDir = dir
+    this.lastDirId = this.dirs.id(dir, dir)
+    return this.lastDirId
+  }
+
+  private lastDir: string | null = null
+  private lastDirId = 0
+
+  /** The tracker tiers as an interned id; the tiers are copied only the first time. */
+  private tierId (announce: string[][]): number {
+    // One tier of one tracker (most torrents): its URL is the key, as the joined form would be.
+    const key = announce.length === 1 && announce[0].length === 1 ? announce[0][0] : announce.map(t => t.join('\n')).join('\n\n')
+    const known = this.tiers.get(key)
+    return known !== undefined ? known : this.tiers.id(key, announce.map(t => t.slice()))
+  }
+
   private putString (col: number, s: string): void {
     const u = this.u32
     if (s.length === 0) { u[col] = 0; u[col + 1] = 0; return }
-    const bytes = text2arr(s)
     // A rewrite that fits reuses its bytes (a replacement rarely grows its name).
-    if (u[col + 1] >= bytes.length && u[col + 1] !== 0) {
-      this.heap.set(bytes, u[col])
-      u[col + 1] = bytes.length
-      return
+    if (u[col + 1] !== 0) {
+      const bytes = text2arr(s)
+      if (u[col + 1] >= bytes.length) {
+        this.heap.set(bytes, u[col])
+        u[col + 1] = bytes.length
+        return
+      }
     }
-    if (this.heapUsed + bytes.length > this.heap.length) this.heap = grow(this.heap, Math.max(this.heapUsed + bytes.length, Math.ceil(this.heap.length * 1.5)))
-    this.heap.set(bytes, this.heapUsed)
+    // Encoded in place: UTF-8 takes at most 3 bytes per UTF-16 unit.
+    const room = s.length * 3
+    if (this.heapUsed + room > this.heap.length) this.heap = grow(this.heap, Math.max(this.heapUsed + room, Math.ceil(this.heap.length * 1.5)))
+    const { written } = encoder.encodeInto(s, this.heap.subarray(this.heapUsed))
     u[col] = this.heapUsed
-    u[col + 1] = bytes.length
-    this.heapUsed += bytes.length
+    u[col + 1] = written
+    this.heapUsed += written
   }
 
   private getString (col: number): string {

@@ -15,25 +15,34 @@ import { READER_CHILD_FILE, READER_ENV } from './load-reader-child.ts'
 
 /** Names sent to a reader in one write (and answered in one): fewer wake-ups per file. */
 const BATCH = 64
-/** Files handed out and not yet taken back, per reader: a few batches, so none waits for work. */
-const WINDOW_PER_READER = 8 * BATCH
+/**
+ * Files handed out and not yet taken back, per reader: room for its backlog plus the files the
+ * loader reads itself behind an unanswered one (their records are small, a few hundred bytes).
+ */
+const WINDOW_PER_READER = 16 * BATCH
 /**
  * A reader this many files behind (sent, not answered) gets no more for now: the loader reads
  * the next files itself. So the loader never only waits: on a busy machine, where a reader
  * gets little CPU, the scan drifts back to reading in process; with a free core the reader
- * takes what it keeps up with (about 70% of the files: the loader adds a reader's record in
- * about half the time it takes to read, parse and hash a file itself).
+ * takes what it keeps up with (~70% of a 100k scan: the loader adds a reader's record in about
+ * a third of the time it takes to read, parse and hash a file itself). Four batches: answers
+ * reach the loader only when it lets the event loop turn (every 16 files), and with two
+ * batches the reader sat idle ~30% of the time waiting for names meanwhile.
  */
-const MAX_BEHIND = 2 * BATCH
+const MAX_BEHIND = 4 * BATCH
 /** A reader with files to answer that sends nothing for this long is stuck (a hung disk): killed. */
 const STALL_MS = 30_000
 /** Node flags a reader keeps from this process (heap sizes, profiling), never --inspect and the like. */
 const KEPT_FLAG = /^--(max-semi-space-size|max-old-space-size|cpu-prof|heap-prof)/
 
-/** What the loader gets back for a file: the reader's answer, or undefined: read it in process. */
-export interface ReaderAnswer {
+/**
+ * What the loader gets back for a file: the reader's answer, or undefined: read it in process;
+ * for a file the loader read itself when it was handed out, what it found (`own`).
+ */
+export interface ReaderAnswer<T> {
   full: string
   line: string | undefined
+  own?: T
 }
 
 class Reader {
@@ -83,6 +92,9 @@ class Reader {
     this.out = ''
     this.outCount = 0
   }
+
+  /** Whether {@link take} would answer now, without waiting. */
+  get answered (): boolean { return this.head < this.lines.length || this.dead }
 
   /** The next answer: now if it is here, else when it comes (undefined if the reader is gone). */
   take (): string | undefined | Promise<string | undefined> {
@@ -144,12 +156,13 @@ class Reader {
   }
 }
 
-export class ReaderPool {
+export class ReaderPool<T = never> {
   private readonly readers: Reader[]
   private readonly root: string
-  /** Handed-out files in walk order: their full path and reader (-1: read in process). */
+  /** Handed-out files in walk order: their full path and reader (-1: read in process, with what was found). */
   private fulls: string[] = []
   private owners: number[] = []
+  private owns: Array<T | undefined> = []
   private head = 0
   private turn = 0
   private readonly stallTimer: ReturnType<typeof setInterval>
@@ -158,11 +171,12 @@ export class ReaderPool {
 
   /**
    * `spawned` sees each reader's process (tests kill one to check what is lost: nothing);
-   * `share: false` hands every file to a reader however far behind it is (tests).
+   * `maxBehind`: files a reader may have unanswered before the loader reads the next itself
+   * (tests: Infinity hands every file to a reader, a small number makes both read).
    */
-  constructor (root: string, count: number, spawned?: (child: ChildProcess) => void, share = true) {
+  constructor (root: string, count: number, spawned?: (child: ChildProcess) => void, maxBehind = MAX_BEHIND) {
     this.root = root
-    this.maxBehind = share ? MAX_BEHIND : Infinity
+    this.maxBehind = maxBehind
     this.readers = []
     for (let i = 0; i < count; i++) {
       const r = new Reader(root)
@@ -197,40 +211,69 @@ export class ReaderPool {
   /**
    * Whether the loader should let the readers' answers in (one turn of the event loop) before
    * handing out the next file: its scan runs on microtasks, so answers wait in the pipe until
-   * it yields, and a reader that looks behind may only be unheard. At most once per 32 files.
+   * it yields. At most once per 16 files, and only while a reader has files to answer.
    */
   get wantsPoll (): boolean {
-    if (++this.sincePoll < 32) return false
-    for (const r of this.readers) if (r.ready && !r.dead && r.behind < this.maxBehind) return false
+    if (++this.sincePoll < 16) return false
     this.sincePoll = 0
+    return this.awaiting
+  }
+
+  /** Whether the earliest file handed out can be taken back without waiting. */
+  get headReady (): boolean {
+    if (this.head >= this.fulls.length) return false
+    const owner = this.owners[this.head]
+    return owner < 0 || this.readers[owner].answered
+  }
+
+  /** Whether some reader has files to answer (answers wait in the pipe until the loop turns). */
+  get awaiting (): boolean { return this.readers.some(r => r.behind > 0 && !r.dead) }
+
+  /**
+   * Hands a file under the load path to a reader with room: true. False: no reader takes it,
+   * and the loader reads it now and queues what it found with {@link own}, so it never waits
+   * on a reader while it has files of its own to read.
+   */
+  offer (full: string): boolean {
+    const owner = this.pick(full)
+    if (owner < 0) return false
+    this.readers[owner].send(full.slice(this.root.length + 1))
+    this.fulls.push(full)
+    this.owners.push(owner)
+    this.owns.push(undefined)
     return true
   }
 
-  /** Hands a file under the load path to a reader (or marks it for the loader to read itself). */
-  submit (full: string): void {
-    const rel = full.length > this.root.length + 1 && full.startsWith(this.root) ? full.slice(this.root.length + 1) : ''
-    let owner = -1
-    // A name the line protocol cannot carry is read in process.
-    if (rel !== '' && !rel.includes('\n') && !rel.includes('\r')) {
-      for (let tries = 0; tries < this.readers.length; tries++) {
-        const i = this.turn
-        this.turn = (this.turn + 1) % this.readers.length
-        const r = this.readers[i]
-        if (r.ready && !r.dead && r.behind < this.maxBehind) { owner = i; break }
-      }
-    }
-    if (owner >= 0) this.readers[owner].send(rel)
+  /** Queues a file the loader read itself, in walk order with the readers' files. */
+  own (full: string, found: T): void {
     this.fulls.push(full)
-    this.owners.push(owner)
+    this.owners.push(-1)
+    this.owns.push(found)
+  }
+
+  private pick (full: string): number {
+    // A name the line protocol cannot carry is read in process.
+    if (!(full.length > this.root.length + 1 && full.startsWith(this.root))) return -1
+    const rel = full.slice(this.root.length + 1)
+    if (rel.includes('\n') || rel.includes('\r')) return -1
+    for (let tries = 0; tries < this.readers.length; tries++) {
+      const i = this.turn
+      this.turn = (this.turn + 1) % this.readers.length
+      const r = this.readers[i]
+      if (r.ready && !r.dead && r.behind < this.maxBehind) return i
+    }
+    return -1
   }
 
   /** The answer for the earliest file handed out and not taken back yet. */
-  next (): ReaderAnswer | Promise<ReaderAnswer> {
+  next (): ReaderAnswer<T> | Promise<ReaderAnswer<T>> {
     const full = this.fulls[this.head]
     const owner = this.owners[this.head]
+    const own = this.owns[this.head]
     this.fulls[this.head] = ''
-    if (++this.head === this.fulls.length) { this.fulls = []; this.owners = []; this.head = 0 }
-    if (owner < 0) return { full, line: undefined }
+    this.owns[this.head] = undefined
+    if (++this.head === this.fulls.length) { this.fulls = []; this.owners = []; this.owns = []; this.head = 0 }
+    if (owner < 0) return own === undefined ? { full, line: undefined } : { full, line: undefined, own }
     const got = this.readers[owner].take()
     if (typeof got === 'string' || got === undefined) return { full, line: got }
     for (const r of this.readers) r.flush()

@@ -55,17 +55,41 @@ export class PathTable {
   /** The entry of a path (absolute, as the loader resolved it), or -1. */
   private find (full: string): number {
     const cut = full.lastIndexOf(path.sep)
-    const dirId = this.dirIds.get(full.slice(0, cut + 1))
-    if (dirId === undefined) return -1
-    const base = full.slice(cut + 1)
-    const h = hashString(full)
+    const dirId = this.dirOf(full, cut, false)
+    return dirId < 0 ? -1 : this.probe(full, cut, dirId, hashString(full))
+  }
+
+  private probe (full: string, cut: number, dirId: number, h: number): number {
     const mask = this.table.length - 1
     for (let i = h & mask; ; i = (i + 1) & mask) {
       const v = this.table[i]
       if (v === EMPTY) return -1
-      if (v !== TOMBSTONE && this.pathHash[v - 1] === h && this.dir[v - 1] === dirId && this.nameOf(v - 1) === base) return v - 1
+      if (v !== TOMBSTONE && this.pathHash[v - 1] === h && this.dir[v - 1] === dirId && this.nameOf(v - 1) === full.slice(cut + 1)) return v - 1
     }
   }
+
+  /**
+   * The id of the directory of `full` (up to `cut`), made if `make`, else -1 when unknown. A scan
+   * sets a directory's files one after another: the last directory is checked without a slice.
+   */
+  private dirOf (full: string, cut: number, make: boolean): number {
+    const last = this.lastDir
+    if (last !== null && last.length === cut + 1 && full.startsWith(last)) return this.lastDirId
+    const dirName = full.slice(0, cut + 1)
+    let dirId = this.dirIds.get(dirName)
+    if (dirId === undefined) {
+      if (!make) return -1
+      dirId = this.dirs.length
+      this.dirs.push(dirName)
+      this.dirIds.set(dirName, dirId)
+    }
+    this.lastDir = dirName
+    this.lastDirId = dirId
+    return dirId
+  }
+
+  private lastDir: string | null = null
+  private lastDirId = 0
 
   private nameOf (e: number): string {
     return decoder.decode(this.heap.subarray(this.nameAt[e], this.nameAt[e] + this.nameLen[e]))
@@ -89,8 +113,11 @@ export class PathTable {
 
   /** Records (or updates) what a path provides. */
   set (full: string, infoHash: string, mtimeMs: number, size: number): void {
-    let e = this.find(full)
-    if (e < 0) e = this.insert(full)
+    const cut = full.lastIndexOf(path.sep)
+    const dirId = this.dirOf(full, cut, true)
+    const h = hashString(full)
+    let e = this.probe(full, cut, dirId, h)
+    if (e < 0) e = this.insert(full, cut, dirId, h)
     if (hexInto(infoHash, this.scratch)) { this.hashes.set(this.scratch, e * HASH); this.odd.delete(e) } else this.odd.set(e, infoHash)
     this.mtime[e] = mtimeMs
     this.fileSize[e] = size
@@ -125,19 +152,15 @@ export class PathTable {
     if (this.heap.length > this.heapUsed + 4096) this.heap = this.heap.slice(0, this.heapUsed + 4096)
   }
 
-  private insert (full: string): number {
-    const cut = full.lastIndexOf(path.sep)
-    const dirName = full.slice(0, cut + 1)
-    let dirId = this.dirIds.get(dirName)
-    if (dirId === undefined) { dirId = this.dirs.length; this.dirs.push(dirName); this.dirIds.set(dirName, dirId) }
+  private insert (full: string, cut: number, dirId: number, h: number): number {
     const e = this.free.length > 0 ? this.free.pop()! : this.next++
     if (e >= this.cap) this.grow(Math.ceil(this.cap * 1.5) + 64)
     this.dir[e] = dirId
     this.putName(e, full.slice(cut + 1))
     this.live[e] = 1
     if ((this.used + this.tombstones + 1) * 2 > this.table.length) this.rehash(this.used * 4 > this.table.length ? this.table.length * 2 : this.table.length)
-    this.pathHash[e] = hashString(full)
-    this.place(e, this.pathHash[e])
+    this.pathHash[e] = h
+    this.place(e, h)
     this.used += 1
     this.size += 1
     return e

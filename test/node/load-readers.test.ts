@@ -75,6 +75,25 @@ test('reader processes load what an in-process scan loads, in its order, with a 
   assert.deepEqual(restart.order, here.order)
 })
 
+test('a reader kept a few files behind: the scan reads the rest itself meanwhile, and adds every record in walk order', async t => {
+  const { dir, state } = await corpus(t, 600)
+  const here = await load(dir, { readers: 0 })
+  const cacheFile = loadCacheFile(state, dir)
+  // At most 4 files unanswered: the loader reads most files itself while the reader works.
+  const both = await load(dir, { readers: 1, readersAfter: 10, waitForReaders: true, readerRoom: 4, cacheFile })
+  const { fromReaders, readers, ...rest } = both.result
+  assert.equal(readers, 1)
+  assert.ok(fromReaders! > 0 && fromReaders! < 590, `both read (the reader ${fromReaders} of 593)`)
+  assert.deepEqual(rest, here.result)
+  assert.deepEqual(both.order, here.order, 'same torrents, same order')
+  const sorted = (ws: Warning[]): string[] => ws.map(w => `${w.code} ${w.message}`).sort()
+  assert.deepEqual(sorted(both.warnings), sorted(here.warnings), 'the same warnings')
+  // Every file, whoever read it, went into the cache: a restart reads none.
+  const restart = await load(dir, { readers: 1, readersAfter: 0, cacheFile })
+  assert.deepEqual(restart.result, { ...here.result, cached: 600 })
+  assert.deepEqual(restart.order, here.order)
+})
+
 test('a reader killed part-way loses no torrent: what it did not answer is read in process', async t => {
   // 1200 files: a reader is handed 512 at a time, so its first answers come while it owes more.
   const { dir } = await corpus(t, 1200)
