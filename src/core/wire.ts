@@ -386,9 +386,10 @@ export class GuardedWire extends Wire {
       return
     }
     const flags = (extensions?.dht ? 1 : 0) | (extensions?.fast ? 2 : 0)
+    // The bytes are not zeroed (see setMessageAllocator): every one of the 68 must be written.
     const message = allocate(68)
     message.set(HANDSHAKE_HEADS[flags], 0)
-    if (!writeHex(message, 28, infoHash)) {
+    if (peerId.length !== 20 || !writeHex(message, 28, infoHash)) {
       super.handshake(infoHash, peerId, extensions)
       return
     }
