@@ -3,19 +3,20 @@
  * a file added, replaced or removed takes effect without a restart. Each bad file gets one
  * warning naming it; everything else keeps serving.
  */
-import { watch, opendirSync, statSync, type FSWatcher, type Stats } from 'node:fs'
+import { watch, statSync, type FSWatcher } from 'node:fs'
 import { opendir, readdir, readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { parseTorrent } from '../core/torrent.ts'
-import { DuplicateTorrentError, TorrentFishError } from '../core/errors.ts'
+import { DuplicateTorrentError } from '../core/errors.ts'
 import { MAX_TORRENT_FILE_SIZE } from '../core/constants.ts'
 import type { MetadataPeer } from '../core/metadata-peer.ts'
 import { PathTable } from './path-table.ts'
 import { identityOf, lineTorrent, LoadCacheReader, LoadCacheWriter, type FileIdentity } from './load-cache.ts'
 import { SyncFileReader, type FileRead } from './load-file-reader.ts'
-import { ReaderPool } from './load-readers.ts'
+import { ReaderPool, idleNow, readersFor, parseFailure } from './load-readers.ts'
+import { walkTorrentFiles, listTorrentFiles, statSyncOrNull } from './torrent-walk.ts'
 import type { ChildProcess } from 'node:child_process'
-import { availableParallelism, cpus } from 'node:os'
+import { availableParallelism } from 'node:os'
 
 export type { FileRead } from './load-file-reader.ts'
 import type { ParsedTorrent } from '../core/torrent.ts'
@@ -544,103 +545,4 @@ export class DirectoryLoader {
     for (const t of this.timers.values()) clearTimeout(t)
     this.timers.clear()
   }
-}
-
-/** Idle CPU time of every core (ms) and when it was read. */
-function idleNow (): { idleMs: number, at: number } {
-  let idleMs = 0
-  for (const c of cpus()) idleMs += c.times.idle
-  return { idleMs, at: performance.now() }
-}
-
-/** Readers for the cores idle since `start`: none on a busy machine, at most 2. */
-function readersFor (start: { idleMs: number, at: number }): number {
-  const now = idleNow()
-  const idleCores = (now.idleMs - start.idleMs) / Math.max(1, now.at - start.at)
-  return Math.max(0, Math.min(2, Math.floor(idleCores + 0.4)))
-}
-
-/** A reader's `!` answer (load-reader-child.ts): the error to warn with and the file's mtime. */
-function parseFailure (line: string): { err: Error, mtimeMs: number } | undefined {
-  let v: unknown
-  try { v = JSON.parse(line.slice(1)) } catch { return undefined }
-  if (!Array.isArray(v) || v.length !== 3 || (v[0] !== null && typeof v[0] !== 'string') || typeof v[1] !== 'string' || typeof v[2] !== 'number') return undefined
-  return { err: v[0] === null ? new Error(v[1]) : new TorrentFishError(v[0], v[1]), mtimeMs: v[2] }
-}
-
-function statSyncOrNull (file: string): Stats | null {
-  try { return statSync(file) } catch { return null }
-}
-
-/** Where a walk reports what it skips. */
-interface WalkVisitor {
-  other (file: string): void
-  unreadable (dir: string, message: string): void
-}
-
-/**
- * The .torrent files under `root`, in the order `Array.prototype.sort` gives their full paths
- * (each directory's entries sorted with a `/` after directory names, which is that order),
- * read one directory at a time through a directory handle, so neither a list of every path
- * nor an array of Dirent objects for a 100k-file directory is held.
- */
-function * walkTorrentFiles (root: string, visit: WalkVisitor): Generator<string> {
-  yield * walkDir(root, root, visit)
-}
-
-function * walkDir (dir: string, root: string, visit: WalkVisitor): Generator<string> {
-  const keys: string[] = []
-  let handle
-  try {
-    handle = opendirSync(dir, { bufferSize: 256 })
-  } catch (err) {
-    // The load path itself failing is the caller's error; a subdirectory we cannot read
-    // (an ext4 root's lost+found, a permission mistake) is one warning, not a failed start.
-    if (dir === root) throw err
-    visit.unreadable(dir, (err as Error).message)
-    return
-  }
-  try {
-    for (let e = handle.readSync(); e !== null; e = handle.readSync()) {
-      if (e.isDirectory()) keys.push(e.name + '/')
-      else if (e.isFile()) keys.push(e.name)
-    }
-  } catch (err) {
-    if (dir === root) throw err
-    visit.unreadable(dir, (err as Error).message)
-    return
-  } finally {
-    handle.closeSync()
-  }
-  keys.sort()
-  // Names from readdir have no separators, '.' or '..': joined by concatenation, not path.join
-  // (whose normalizing is a cost per file at 100k files).
-  const prefix = dir.endsWith(path.sep) ? dir : dir + path.sep
-  for (const key of keys) {
-    if (key.endsWith('/')) { yield * walkDir(prefix + key.slice(0, -1), root, visit); continue }
-    const full = prefix + key
-    if (isTorrentName(key)) yield full
-    else visit.other(full)
-  }
-}
-
-const SUFFIX = '.torrent'
-
-/** Whether a name ends in `.torrent`, in any case (without making a lower-cased copy). */
-function isTorrentName (name: string): boolean {
-  const at = name.length - SUFFIX.length
-  if (at < 0) return false
-  for (let i = 0; i < SUFFIX.length; i++) {
-    const c = name.charCodeAt(at + i)
-    if ((c >= 0x41 && c <= 0x5a ? c + 0x20 : c) !== SUFFIX.charCodeAt(i)) return false
-  }
-  return true
-}
-
-/** The whole tree at once (rescans need the set of present files). */
-function listTorrentFiles (root: string): { files: string[], others: string[], unreadable: Array<{ dir: string, message: string }> } {
-  const others: string[] = []
-  const unreadable: Array<{ dir: string, message: string }> = []
-  const files = [...walkTorrentFiles(root, { other: f => others.push(f), unreadable: (dir, message) => unreadable.push({ dir, message }) })]
-  return { files, others, unreadable }
 }

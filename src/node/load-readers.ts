@@ -11,6 +11,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { StringDecoder } from 'node:string_decoder'
+import { cpus } from 'node:os'
+import { TorrentFishError } from '../core/errors.ts'
 import { READER_CHILD_FILE, READER_ENV } from './load-reader-child.ts'
 
 /** Names sent to a reader in one write (and answered in one): fewer wake-ups per file. */
@@ -292,4 +294,26 @@ export class ReaderPool<T = never> {
     clearInterval(this.stallTimer)
     for (const r of this.readers) { if (kill) r.kill(); else r.end() }
   }
+}
+
+/** Idle CPU time of every core (ms) and when it was read. */
+export function idleNow (): { idleMs: number, at: number } {
+  let idleMs = 0
+  for (const c of cpus()) idleMs += c.times.idle
+  return { idleMs, at: performance.now() }
+}
+
+/** Readers for the cores idle since `start`: none on a busy machine, at most 2. */
+export function readersFor (start: { idleMs: number, at: number }): number {
+  const now = idleNow()
+  const idleCores = (now.idleMs - start.idleMs) / Math.max(1, now.at - start.at)
+  return Math.max(0, Math.min(2, Math.floor(idleCores + 0.4)))
+}
+
+/** A reader's `!` answer (load-reader-child.ts): the error to warn with and the file's mtime. */
+export function parseFailure (line: string): { err: Error, mtimeMs: number } | undefined {
+  let v: unknown
+  try { v = JSON.parse(line.slice(1)) } catch { return undefined }
+  if (!Array.isArray(v) || v.length !== 3 || (v[0] !== null && typeof v[0] !== 'string') || typeof v[1] !== 'string' || typeof v[2] !== 'number') return undefined
+  return { err: v[0] === null ? new Error(v[1]) : new TorrentFishError(v[0], v[1]), mtimeMs: v[2] }
 }
