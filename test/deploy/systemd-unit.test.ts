@@ -114,6 +114,8 @@ test('the unit is sandboxed, reloads with SIGHUP and restarts on failure', async
   // '-': a missing directory is left to the CLI, whose error names -l and the path.
   assert.ok(service.includes(`ReadOnlyPaths=-${loadPath}`), `ReadOnlyPaths=-${loadPath}`)
   assert.ok(service.includes('Environment=TORRENT_FISH_STATE_DIR=%S/torrent-fish'))
+  // The compile cache in a directory systemd makes writable (the rest of the system is read-only).
+  assert.ok(service.includes('CacheDirectory=torrent-fish') && service.includes('Environment=NODE_COMPILE_CACHE=%C/torrent-fish'))
   assert.ok(!service.some(l => l.startsWith('MemoryDenyWriteExecute=yes')), 'V8 needs W+X memory for its JIT')
 })
 
@@ -121,7 +123,7 @@ test('the template differs from the main unit only in its per-instance lines', a
   const main = await readFile(path.join(ROOT, 'deploy', 'torrent-fish.service'), 'utf8')
   const template = await readFile(path.join(ROOT, 'deploy', 'torrent-fish@.service'), 'utf8')
   for (const name of ['Service', 'Install']) {
-    const perInstance = /^(StateDirectory|EnvironmentFile|Environment=TORRENT_FISH_(STATE_DIR|PORT|HTTP))=/
+    const perInstance = /^(StateDirectory|CacheDirectory|EnvironmentFile|Environment=TORRENT_FISH_(STATE_DIR|PORT|HTTP)|Environment=NODE_COMPILE_CACHE)=/
     const a = section(main, name).filter(l => !perInstance.test(l))
     const b = section(template, name).filter(l => !perInstance.test(l))
     assert.deepEqual(b, a, `[${name}] of the template matches torrent-fish.service`)
@@ -129,6 +131,7 @@ test('the template differs from the main unit only in its per-instance lines', a
   const service = section(template, 'Service')
   assert.ok(service.includes('StateDirectory=torrent-fish/%i'))
   assert.ok(service.includes('Environment=TORRENT_FISH_STATE_DIR=%S/torrent-fish/%i'))
+  assert.ok(service.includes('CacheDirectory=torrent-fish/%i') && service.includes('Environment=NODE_COMPILE_CACHE=%C/torrent-fish/%i'), 'a compile cache per instance (each has its own dynamic user)')
   assert.ok(service.includes('EnvironmentFile=/etc/torrent-fish/%i.env'), 'each instance has its own required settings file')
 })
 
