@@ -150,7 +150,7 @@ export class DirectoryLoader {
     const reader = new SyncFileReader()
     // Without a cache every file is read: past the first few thousand, reader processes do it.
     const useReaders = cache === null && this.readers !== 0
-    let idleMark = useReaders && this.readers === undefined ? idleNow() : undefined
+    let idleMark = useReaders && this.readers === undefined ? idleNow(reader) : undefined
     let decideAt = this.readersAfter
     let pool: ReaderPool<OwnRead> | null = null
     /** Reader processes started. */
@@ -166,7 +166,7 @@ export class DirectoryLoader {
     try {
       for (const file of files) {
         if (useReaders && pool === null && ++seen > decideAt) {
-          const n = this.readers ?? readersFor(idleMark!)
+          const n = this.readers ?? readersFor(idleMark!, idleNow(reader))
           if (n > 0) {
             readers = n
             pool = new ReaderPool(this.dir, n, this.onReader, this.waitForReaders ? this.readerRoom ?? Infinity : undefined)
@@ -174,7 +174,7 @@ export class DirectoryLoader {
           } else {
             // No core was free: look again later (a long scan from a cold disk leaves the cores idle).
             decideAt = this.readers === undefined ? seen + READERS_RECHECK : Infinity
-            idleMark = idleNow()
+            idleMark = idleNow(reader)
           }
         }
         // Until a reader has started, files are read here as before (in walk order either way).
