@@ -62,12 +62,19 @@ const stdoutFd = new Map<string, number>()
 /** Where the measured rounds start: each file's length then (a stdio buffer behind at most) and the exchanges so far. */
 const atRounds = new Map<string, { offset: number, served: number }>()
 function countServed (tag: string, n: number): void { served.set(tag, (served.get(tag) ?? 0) + n) }
-/** GCs in the file and the bytes allocated before them (V8's `allocated=` per GC, summed). */
-function gcIn (text: string): { gcs: number, bytes: number } {
+/**
+ * GCs in the file and the bytes allocated before them (V8's `allocated=` per GC, summed); and of
+ * the scavenges, what each kept (`promoted=` + `new_space_survived=`): the bytes a scavenge
+ * copies, which is what its time goes with, and what a retained allocation per exchange adds to.
+ */
+function gcIn (text: string): { gcs: number, bytes: number, scavenges: number, survived: number } {
   let gcs = 0
   let bytes = 0
+  let scavenges = 0
+  let survived = 0
   for (const m of text.matchAll(/ allocated=(\d+)/g)) { gcs++; bytes += Number(m[1]) }
-  return { gcs, bytes }
+  for (const m of text.matchAll(/ gc=s .*? promoted=(\d+) .*?new_space_survived=(\d+)/g)) { scavenges++; survived += Number(m[1]) + Number(m[2]) }
+  return { gcs, bytes, scavenges, survived }
 }
 
 async function warm (peer: PeerProcess): Promise<number> {
@@ -153,5 +160,7 @@ if (args.gc) {
     closeSync(fd)
     const n = served.get(tag)!
     log(`  ${tag.padEnd(10)} rounds only ${(rounds.bytes / (n - start.served) / 1024).toFixed(1)} KiB (${rounds.gcs} GCs, ${n - start.served} exchanges); whole run ${(all.bytes / n / 1024).toFixed(1)} KiB (${all.gcs} GCs, ${(all.bytes / 2 ** 20).toFixed(0)} MiB in ${n} exchanges)`)
+    const m = n - start.served
+    log(`  ${''.padEnd(10)} kept by scavenges in the rounds: ${(rounds.survived / m / 1024).toFixed(2)} KiB per exchange, ${(rounds.survived / Math.max(1, rounds.scavenges) / 1024).toFixed(0)} KiB per scavenge (${rounds.scavenges} scavenges, ${(m / Math.max(1, rounds.scavenges)).toFixed(0)} exchanges each)`)
   }
 }

@@ -108,11 +108,23 @@ function joinChunks (chunks: Uint8Array[], total: number): Uint8Array {
  * under this key; a wire through its sink.
  */
 const CONNECTION = Symbol('torrent-fish connection')
-function connectionOf (stream: unknown): PeerConnection { return (stream as Record<symbol, PeerConnection>)[CONNECTION] }
-function onStreamError (this: unknown, err: Error): void { connectionOf(this).close('stream-error', 'read', err.message) }
-function onStreamEnd (this: unknown): void { connectionOf(this).close('remote-closed', 'read') }
-function onStreamData (this: unknown, chunk: Uint8Array): void { connectionOf(this).onData(chunk) }
-function onStreamActivity (this: unknown): void { connectionOf(this).touch() }
+/** A closed connection's stream no longer names it (see PeerConnection.close): its late events find nothing to do. */
+function connectionOf (stream: unknown): PeerConnection | undefined { return (stream as Record<symbol, PeerConnection | undefined>)[CONNECTION] }
+function onStreamError (this: unknown, err: Error): void { connectionOf(this)?.close('stream-error', 'read', err.message) }
+function onStreamEnd (this: unknown): void { connectionOf(this)?.close('remote-closed', 'read') }
+function onStreamData (this: unknown, chunk: Uint8Array): void { connectionOf(this)?.onData(chunk) }
+function onStreamActivity (this: unknown): void { connectionOf(this)?.touch() }
+
+/**
+ * What a closed connection holds instead of its stream: every call is dropped, as the
+ * destroyed stream would have dropped (or failed, into a close already made) it.
+ */
+const DETACHED: ByteStream = {
+  pipe: () => undefined,
+  on: () => undefined,
+  destroy: () => undefined,
+  write: () => true
+}
 function onWireError (this: GuardedWire, err: Error): void { (this.sink as PeerConnection | null)?.close('protocol-error', 'wire', err.message) }
 function onWireClose (this: GuardedWire): void { (this.sink as PeerConnection | null)?.onWireEnd() }
 function onWireHandshake (this: GuardedWire, infoHash: string): void { (this.sink as PeerConnection | null)?.onHandshake(infoHash) }
@@ -171,7 +183,7 @@ export class PeerConnection implements MetadataRequestSink, WireSink {
   /** The record a plaintext handshake was routed to, and the hash it named (reused at the handshake). */
   private routed: TorrentRecord | undefined
   private routedHash: string | undefined
-  private readonly stream: ByteStream
+  private stream: ByteStream
   private readonly session: PeerSession
   private ext: UtMetadataServer | undefined
   private readonly queue: number[] = []
@@ -380,6 +392,7 @@ export class PeerConnection implements MetadataRequestSink, WireSink {
     // The routed record is the same lookup, done a moment ago on the same bytes.
     const record = this.routedHash === infoHash && session.store.isCurrent(this.routed!) ? this.routed : session.store.get(infoHash)
     this.routed = undefined
+    this.routedHash = undefined
     if (this.info.direction === 'outgoing' && (!record || record.infoHash !== this.record?.infoHash)) {
       return this.close('infohash-mismatch', 'handshake', `dialed for ${this.record?.infoHash}, peer answered ${infoHash}`)
     }
@@ -509,8 +522,16 @@ export class PeerConnection implements MetadataRequestSink, WireSink {
     this.early = undefined
     this.routed = undefined
     try { this.wire?.destroy() } catch { /* already gone */ }
-    try { this.stream.destroy() } catch { /* already gone */ }
+    const stream = this.stream
+    try { stream.destroy() } catch { /* already gone */ }
     this.session.onPeerClosed(this)
+    // The connection and its stream let go of each other. Either may be in V8's old generation
+    // by now (it pretenures objects made once per connection, which live through a scavenge or
+    // two), and a dead old object keeps every young object it points at alive through each
+    // scavenge until the next full GC: a socket kept the PeerConnection and its record, hash
+    // strings and close record, a PeerConnection the socket's whole state, promoted for nothing.
+    ;(stream as unknown as Record<symbol, PeerConnection | undefined>)[CONNECTION] = undefined
+    this.stream = DETACHED
     const wire = this.wire
     if (this.pooled && wire) {
       // Nothing of this connection may reach the wire once it serves another one.
