@@ -97,7 +97,16 @@ export async function listenTcp (peer: MetadataPeer, options: TcpListenOptions):
     const refused = peer.refuseEarly({ transport: 'tcp', direction: 'incoming', remoteAddress, remotePort }) !== null
     if (!refused) accepted = { address: remoteAddress, port: remotePort }
     return refused
-  }, { first: remote => peer.servedNetwork(stripV4Mapped(remote)!) })
+  }, {
+    first: remote => {
+      const first = peer.servedNetwork(stripV4Mapped(remote)!)
+      // Not first: the gate holds this handle and asks `refuse` again when it builds it, so
+      // the address just taken must not be read by the next socket (one the gate passes on
+      // without an address, when getpeername failed).
+      if (!first) accepted = undefined
+      return first
+    }
+  })
   if (!gated && options.acceptGate !== false && !warnedNoGate) {
     warnedNoGate = true
     peer.warn('accept-gate-unavailable', `node ${process.version}: net.Server's accepted-handle callback is not where torrent-fish expects it; refused TCP connections get a socket before they are closed (costlier under a flood)`)
