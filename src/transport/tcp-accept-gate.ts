@@ -18,7 +18,8 @@
  * it, and a turn that builds a socket and a session (and evicts another) costs ~10x one that
  * only accepts. While connections queue up (one was accepted in the previous turn, or some
  * are already held), a newcomer from a network `first` does not name is held as a bare
- * handle and built when a turn accepts nothing (8 at most per turn), or after 100 ms
+ * handle and built when a turn accepts nothing (8 at most per turn, while the turn has spent
+ * less than 1 ms on them), or after 100 ms
  * whatever comes; a network `first` names (one that was served here) is built at once. The
  * burst's own work then follows the kernel's queue instead of sitting in it ahead of a
  * returning leecher; a new leecher waits in the held queue, in arrival order, as it waited in
@@ -41,6 +42,8 @@ export interface AcceptOrder {
 
 /** Held handles built per turn that accepts nothing: ~0.1-0.5 ms each, so a turn stays short. */
 const BUILT_PER_QUIET_TURN = 8
+/** ... and only while the turn has spent less than this on them. */
+const QUIET_TURN_BUDGET_MS = 1
 /** A held handle is built after this long even while every turn accepts (a flood never lets up). */
 const HOLD_MAX_MS = 100
 /** At most this many handles held (each an fd); past it the oldest is built at once. */
@@ -82,7 +85,13 @@ export function gateAccepts (server: Server, refuse: (address: string, port: num
     }
     if (held.length > 0) {
       if (!acceptedLastTurn) {
-        for (const h of held.splice(0, BUILT_PER_QUIET_TURN)) build(h)
+        // One at least; more while the turn is still short (a build with its buffered
+        // handshake and reply can take ~0.5 ms, and a returning leecher's next round trip
+        // waits for the end of this turn).
+        const start = performance.now()
+        let n = 0
+        do build(held.shift()!)
+        while (held.length > 0 && ++n < BUILT_PER_QUIET_TURN && performance.now() - start < QUIET_TURN_BUDGET_MS)
       } else if (performance.now() - held[0].at >= HOLD_MAX_MS) {
         build(held.shift()!)
       }
