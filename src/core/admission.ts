@@ -260,6 +260,13 @@ export class Admission<T extends Admittable> {
     return verdict.admit ? null : { reason: verdict.reason, message: verdict.message }
   }
 
+  /** Whether a connection from `address`'s subnet was served everything here (among the last remembered). */
+  servedNetwork (address: string | undefined): boolean {
+    if (this.servedSubnets.size === 0) return false
+    const key = this.keyFor(address)
+    return key !== null && this.servedSubnets.has(key.subnet)
+  }
+
   private decide (transport: string, address: string | undefined, charge: boolean): AdmissionVerdict<T> {
     const key = this.keyFor(address)
     const utp = transport === 'utp'

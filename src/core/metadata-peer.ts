@@ -270,6 +270,15 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
   }
 
   /**
+   * Whether `remoteAddress`'s network was served everything here before: the TCP listener
+   * builds such newcomers first when connections queue up (see tcp-accept-gate.ts).
+   * @internal
+   */
+  servedNetwork (remoteAddress: string): boolean {
+    return this.admission.servedNetwork(remoteAddress)
+  }
+
+  /**
    * Whether a uTP newcomer would get a slot without displacing another uTP connection that is
    * still handshaking. False while a SYN flood holds the uTP share: the uTP transport then stops
    * accepting SYNs (each one costs a native connection and a 128 KiB read buffer, and answers a

@@ -22,7 +22,16 @@ export interface TcpListenOptions {
   port: number
   /** Interface address to listen on; default all IPv4 and IPv6 addresses. */
   host?: string
+  /**
+   * Refuse at the accepted handle and build a served network's newcomers first (default
+   * true, see tcp-accept-gate.ts); false: every connection gets a socket and admission
+   * refuses it in the session, what happens on a Node without the handle shape.
+   */
+  acceptGate?: boolean
 }
+
+/** The gate's absence is said once per process, not once per listener. */
+let warnedNoGate = false
 
 export interface TcpListener {
   readonly port: number
@@ -82,13 +91,26 @@ export async function listenTcp (peer: MetadataPeer, options: TcpListenOptions):
   server.on('error', err => peer.warnError(err, `tcp listener :${address.port}`))
   // Under a flood, connections admission would refuse now cost an accept and a close, not a
   // socket, a session and a close (without the gate they are refused in handleConnection).
-  const gated = gateAccepts(server, (remote, remotePort) => {
+  const gated = options.acceptGate !== false && gateAccepts(server, (remote, remotePort) => {
     accepted = undefined
     const remoteAddress = stripV4Mapped(remote)!
     const refused = peer.refuseEarly({ transport: 'tcp', direction: 'incoming', remoteAddress, remotePort }) !== null
     if (!refused) accepted = { address: remoteAddress, port: remotePort }
     return refused
+  }, {
+    first: remote => {
+      const first = peer.servedNetwork(stripV4Mapped(remote)!)
+      // Not first: the gate holds this handle and asks `refuse` again when it builds it, so
+      // the address just taken must not be read by the next socket (one the gate passes on
+      // without an address, when getpeername failed).
+      if (!first) accepted = undefined
+      return first
+    }
   })
+  if (!gated && options.acceptGate !== false && !warnedNoGate) {
+    warnedNoGate = true
+    peer.warn('accept-gate-unavailable', `node ${process.version}: net.Server's accepted-handle callback is not where torrent-fish expects it; refused TCP connections get a socket before they are closed (costlier under a flood)`)
+  }
   return {
     port: address.port,
     host: address.address,
