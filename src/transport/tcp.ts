@@ -109,7 +109,7 @@ export async function listenTcp (peer: MetadataPeer, options: TcpListenOptions):
   })
   if (!gated && options.acceptGate !== false && !warnedNoGate) {
     warnedNoGate = true
-    peer.warn('accept-gate-unavailable', `node ${process.version}: net.Server's accepted-handle callback is not where torrent-fish expects it; refused TCP connections get a socket before they are closed (costlier under a flood)`)
+    peer.warn('WARN_ACCEPT_GATE_UNAVAILABLE', `node ${process.version}: net.Server's accepted-handle callback is not where torrent-fish expects it; refused TCP connections get a socket before they are closed (costlier under a flood)`)
   }
   return {
     port: address.port,
