@@ -23,6 +23,7 @@ import Wire from 'bittorrent-protocol'
 import bencode from 'bencode'
 import { MAX_MESSAGE_SIZE } from './constants.ts'
 import { hookMseKeyExchange, type MseGate } from './mse-hook.ts'
+import { decodeBencode } from './bencode-decode.ts'
 
 /**
  * Encoded extended handshakes (the whole wire message) by content. Every connection of a
@@ -137,6 +138,8 @@ function join (chunks: Uint8Array[], total: number): Uint8Array {
 }
 
 const noop = (): void => {}
+/** The base class's handler of extended messages, for those that are not the handshake. */
+const baseOnExtended = (Wire.prototype as unknown as { _onExtended (ext: number, buf: Uint8Array): void })._onExtended
 const EMPTY = new Uint8Array(0)
 
 /** What the Wire keeps of its private parser state (bittorrent-protocol 5.0.x). */
@@ -152,6 +155,8 @@ interface WireInternals {
   _parser: (buf: Uint8Array) => void
   extendedMapping: Record<string, string>
   peerExtendedMapping: Record<string, number>
+  peerExtendedHandshake: unknown
+  _ext: Record<string, { onExtendedHandshake (handshake: unknown): void }>
   _extendedHandshakeSent: boolean
 }
 
@@ -472,6 +477,27 @@ export class GuardedWire extends Wire {
     if (Object.isFrozen(hs)) handshakeByObject.set(hs, { mapping, bytes })
     this._push(bytes)
     self._extendedHandshakeSent = true
+  }
+
+  /**
+   * The peer's extended handshake (id 0) as the base class takes it, decoded by
+   * bencode-decode.ts instead of the bencode library (same values, same inputs ignored, a
+   * fraction of the cost); every other extended message goes to the base class.
+   */
+  _onExtended (ext: number, buf: Uint8Array): void {
+    if (ext !== 0) return baseOnExtended.call(this, ext, buf)
+    const self = this as unknown as WireInternals
+    const info = decodeBencode(buf) as Record<string, unknown> | null | undefined
+    // Nothing usable (not bencoded, empty, or a value that is falsy) is ignored, as the base class does.
+    if (!info) return
+    self.peerExtendedHandshake = info
+    // The base class's mapping, with its coercions (our ut_metadata server reads the dict itself).
+    const m = info.m as Record<string, { toString (): string }> | undefined
+    if (typeof m === 'object') for (const name in m) self.peerExtendedMapping[name] = Number(m[name].toString())
+    for (const name in self._ext) {
+      if (self.peerExtendedMapping[name]) self._ext[name].onExtendedHandshake(info)
+    }
+    this.emit('extended', 'handshake', info)
   }
 
   /** A metadata-only peer never sends a piece; this makes that a property of the wire, not a habit. */

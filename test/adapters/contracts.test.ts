@@ -93,10 +93,41 @@ test('bittorrent-lsd: _parseAnnounce is there and the filter drops the cookies i
 })
 
 test('bittorrent-protocol: the Wire methods src/core/wire.ts overrides are there', () => {
-  for (const method of ['_onMessageLength', '_onRequest', '_sendExtendedHandshake', '_message', 'extended']) {
+  for (const method of ['_onMessageLength', '_onRequest', '_sendExtendedHandshake', '_message', 'extended', '_onExtended']) {
     assert.equal(typeof (Wire.prototype as any)[method], 'function', `bittorrent-protocol: Wire.${method}() is gone; update src/core/wire.ts`)
   }
   // GuardedWire._sendExtendedHandshake sets the flag the base class checks before sending its own.
   const source = readFileSync(path.join(ROOT, 'node_modules', 'bittorrent-protocol', 'index.js'), 'utf8')
   assert.match(source, /!this\._extendedHandshakeSent/, 'bittorrent-protocol: the _extendedHandshakeSent guard is gone')
+})
+
+test('bittorrent-protocol: a peer\'s extended handshake leaves a GuardedWire as it leaves the base Wire', async () => {
+  const { GuardedWire } = await import('../../src/core/wire.ts')
+  const { UtMetadataServer } = await import('../../src/core/ut-metadata-server.ts')
+  const bencode = (await import('bencode')).default
+  const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
+  const handshakes: Uint8Array[] = [
+    bencode.encode({ m: { ut_metadata: 3, ut_pex: 1 }, v: enc('qBittorrent/4.6.2'), p: 6881, reqq: 500, metadata_size: 8070 }),
+    bencode.encode({ m: { ut_metadata: 0 } }),
+    bencode.encode({ m: { ut_metadata: 256, lt_donthave: 7 } }),
+    bencode.encode({ m: [1, 2] }),
+    bencode.encode({ m: enc('x') }),
+    bencode.encode({ v: enc('no m') }),
+    bencode.encode(7),
+    enc('d1:md11:ut_metadatai2eee'), enc('d1:md11:ut_metadatai2e'), enc('garbage'), new Uint8Array(0)
+  ]
+  for (const hs of handshakes) {
+    const seen: unknown[][] = []
+    const wires = [new Wire('tcpIncoming'), new GuardedWire('tcpIncoming', 0)]
+    for (const wire of wires) {
+      wire.use(UtMetadataServer)
+      const events: unknown[] = []
+      wire.on('extended', (ext: string, info: unknown) => events.push([ext, info]))
+      // Twice: a second handshake updates what the first set.
+      ;(wire as any)._onExtended(0, hs)
+      ;(wire as any)._onExtended(0, handshakes[0])
+      seen.push([wire.peerExtendedHandshake, { ...wire.peerExtendedMapping }, events, (wire as any).ut_metadata.peerId])
+    }
+    assert.deepStrictEqual(seen[1], seen[0], `extended handshake ${Buffer.from(hs).toString('hex')}`)
+  }
 })
