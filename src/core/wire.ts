@@ -158,6 +158,8 @@ interface WireInternals {
   peerExtendedHandshake: unknown
   _ext: Record<string, { onExtendedHandshake (handshake: unknown): void }>
   _extendedHandshakeSent: boolean
+  /** The id the next `use()` gives (bittorrent-protocol counts up from 1). */
+  _nextExt: number
 }
 
 /**
@@ -181,6 +183,23 @@ export interface WireSink {
   onPieceRequest (): void
   /** Direct mode: the wire ended the connection (not BitTorrent, a failed MSE resync). */
   onWireEnd (): void
+}
+
+/**
+ * A wire's extension mapping as a key (`m<name>\0<id>\0` per extension), remembered per
+ * mapping object: it only changes through `use()`, which also moves `_nextExt` on. Building
+ * it walked an integer-keyed object with `for...in` (a key array allocated) and concatenated
+ * strings on every connection; a recycled wire keeps the same mapping object.
+ */
+const mappingKeys = new WeakMap<object, { next: number, key: string }>()
+function mappingKey (self: WireInternals): string {
+  const next = self._nextExt
+  const known = mappingKeys.get(self.extendedMapping)
+  if (known !== undefined && known.next === next) return known.key
+  let key = ''
+  for (const id in self.extendedMapping) key += `m${self.extendedMapping[id]}\u0000${id}\u0000`
+  mappingKeys.set(self.extendedMapping, { next, key })
+  return key
 }
 
 export class GuardedWire extends Wire {
@@ -454,8 +473,7 @@ export class GuardedWire extends Wire {
   _sendExtendedHandshake (): void {
     const self = this as unknown as WireInternals
     const hs = this.extendedHandshake as Record<string, unknown>
-    let mapping = ''
-    for (const id in self.extendedMapping) mapping += `m${self.extendedMapping[id]}\u0000${id}\u0000`
+    const mapping = mappingKey(self)
     // A caller that shares one (unchanged) handshake object between connections skips even
     // building the content key: the object itself finds the bytes.
     const shared = handshakeByObject.get(hs)
