@@ -119,6 +119,22 @@ function snapshotOf (wire: GuardedWire): Snapshot | null {
  * literals. A value field is written only when it changed (most never do).
  */
 function compileRestore (valueKeys: string[], arrays: string[]): Snapshot['putBack'] {
+  // One function per field list, shared by every wire built alike (all of them, as a rule):
+  // one per wire ran 1/256th as often as the pool's wires take turns, so V8 never optimized
+  // most of them, and each kept its own inline caches and code.
+  const signature = arrays.join('\u0000') + '\u0001' + valueKeys.join('\u0000')
+  const known = compiledRestores.get(signature)
+  if (known !== undefined) return known
+  const built = buildRestore(valueKeys, arrays)
+  if (compiledRestores.size < COMPILED_RESTORES_MAX) compiledRestores.set(signature, built)
+  return built
+}
+
+/** Put-back code by field list (a handful at most: one per way the wires of this process are built). */
+const compiledRestores = new Map<string, Snapshot['putBack']>()
+const COMPILED_RESTORES_MAX = 16
+
+function buildRestore (valueKeys: string[], arrays: string[]): Snapshot['putBack'] {
   const lines: string[] = []
   for (let i = 0; i < arrays.length; i++) {
     const k = JSON.stringify(arrays[i])

@@ -146,3 +146,25 @@ test('wire pool: listeners a connection added (and removed), and objects it wrot
   const out = await exchange(wire)
   assert.ok(out.length > 0)
 })
+
+test('wire pool: wires taking turns share one put-back and each gets its own fields back', async () => {
+  const pool = new WirePool(setup)
+  const wires = [pool.acquire('tcpIncoming'), pool.acquire('tcpIncoming'), pool.acquire('tcpIncoming')]
+  const firstOut = await Promise.all(wires.map(exchange))
+  for (const wire of wires) pool.release(wire)
+  await Promise.resolve()
+  const again = [pool.acquire('tcpIncoming'), pool.acquire('tcpIncoming'), pool.acquire('tcpIncoming')]
+  assert.deepEqual(new Set(again), new Set(wires), 'all three were recycled')
+  const reference = new GuardedWire('tcpIncoming', 0)
+  setup(reference)
+  for (const wire of again) {
+    assert.deepEqual(fields(wire), fields(reference))
+    // Each wire's own bound functions (its parser, its flush) came back, not another wire's.
+    for (const [key, value] of Object.entries(wire)) {
+      if (typeof value !== 'function' || !Object.hasOwn(reference, key)) continue
+      for (const other of again) if (other !== wire) assert.notEqual(value, (other as unknown as Record<string, unknown>)[key], `${key} is shared between two wires`)
+    }
+  }
+  const againOut = await Promise.all(again.map(exchange))
+  assert.deepEqual(againOut.map(o => o.map(c => Buffer.from(c).toString('hex'))), firstOut.map(o => o.map(c => Buffer.from(c).toString('hex'))))
+})
