@@ -498,6 +498,25 @@ export class GuardedWire extends Wire {
   }
 
   /**
+   * The base class's reading of a handshake, without turning the protocol string into text
+   * (a text decoder call per connection) to compare it: the same bytes are compared as bytes.
+   * The rest is the base class's, step for step.
+   */
+  _onHandshakeBuffer (handshake: Uint8Array): void {
+    for (let i = 0; i < 19; i++) {
+      if (handshake[i] !== PROTOCOL[i + 1]) { this.end(); return }
+    }
+    const self = this as unknown as WireInternals & { _onHandshake (infoHash: Uint8Array, peerId: Uint8Array, extensions: { dht: boolean, fast: boolean, extended: boolean }): void, _onMessageLength (b: Uint8Array): void }
+    const rest = handshake.slice(19)
+    self._onHandshake(rest.slice(8, 28), rest.slice(28, 48), {
+      dht: (rest[7] & 0x01) !== 0, // BEP 5
+      fast: (rest[7] & 0x04) !== 0, // BEP 6
+      extended: (rest[5] & 0x10) !== 0 // BEP 10
+    })
+    self._parse(4, self._onMessageLength)
+  }
+
+  /**
    * The peer's extended handshake (id 0) as the base class takes it, decoded by
    * bencode-decode.ts instead of the bencode library (same values, same inputs ignored, a
    * fraction of the cost); every other extended message goes to the base class.

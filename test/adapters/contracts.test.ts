@@ -93,7 +93,7 @@ test('bittorrent-lsd: _parseAnnounce is there and the filter drops the cookies i
 })
 
 test('bittorrent-protocol: the Wire methods src/core/wire.ts overrides are there', () => {
-  for (const method of ['_onMessageLength', '_onRequest', '_sendExtendedHandshake', '_message', 'extended', '_onExtended']) {
+  for (const method of ['_onMessageLength', '_onRequest', '_sendExtendedHandshake', '_message', 'extended', '_onExtended', '_onHandshakeBuffer', '_onHandshake']) {
     assert.equal(typeof (Wire.prototype as any)[method], 'function', `bittorrent-protocol: Wire.${method}() is gone; update src/core/wire.ts`)
   }
   // GuardedWire._sendExtendedHandshake sets the flag the base class checks before sending its own.
@@ -129,5 +129,35 @@ test('bittorrent-protocol: a peer\'s extended handshake leaves a GuardedWire as 
       seen.push([wire.peerExtendedHandshake, { ...wire.peerExtendedMapping }, events, (wire as any).ut_metadata.peerId])
     }
     assert.deepStrictEqual(seen[1], seen[0], `extended handshake ${Buffer.from(hs).toString('hex')}`)
+  }
+})
+
+test('bittorrent-protocol: a peer\'s handshake leaves a GuardedWire as it leaves the base Wire', async () => {
+  const { GuardedWire } = await import('../../src/core/wire.ts')
+  const handshake = (pstr: string, reserved5: number, reserved7: number): Uint8Array => {
+    const out = new Uint8Array(67)
+    out.set(new TextEncoder().encode(pstr).subarray(0, 19), 0)
+    out[19 + 5] = reserved5
+    out[19 + 7] = reserved7
+    out.fill(0xab, 27, 47)
+    out.fill(0x2d, 47, 67)
+    return out
+  }
+  const cases = [
+    handshake('BitTorrent protocol', 0x10, 0x05), handshake('BitTorrent protocol', 0, 0), handshake('BitTorrent protocol', 0x10, 0x04),
+    handshake('BitTorrent protocoL', 0x10, 0x05), handshake('Bittorrent protocol', 0x10, 0x05)
+  ]
+  for (const bytes of cases) {
+    const seen: unknown[] = []
+    for (const wire of [new Wire('tcpIncoming'), new GuardedWire('tcpIncoming', 0)]) {
+      const events: unknown[] = []
+      wire.on('handshake', (...args: unknown[]) => events.push(args))
+      let ended = false
+      ;(wire as any).end = () => { ended = true }
+      wire.extensions = { fast: true, dht: false, extended: true }
+      ;(wire as any)._onHandshakeBuffer(Buffer.from(bytes))
+      seen.push({ events, ended, peerId: wire.peerId, peerExtensions: wire.peerExtensions, hasFast: wire.hasFast, parserSize: (wire as any)._parserSize })
+    }
+    assert.deepStrictEqual(seen[1], seen[0], `handshake ${Buffer.from(bytes).toString('hex')}`)
   }
 })
