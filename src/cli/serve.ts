@@ -6,7 +6,8 @@ import { stat, access, constants as fsConstants } from 'node:fs/promises'
 import path from 'node:path'
 import { createTorrentFish, type TorrentFish, type TorrentFishOptions } from '../node/torrent-fish.ts'
 import { LEVELS, type Logger } from './log.ts'
-import { ExchangeLog } from './exchange-log.ts'
+import { ExchangeLog, type ExchangeFeed } from './exchange-log.ts'
+import { systemClock } from '../util/clock.ts'
 import type { MetadataServedEvent } from '../core/metadata-peer.ts'
 import { discoveryOptions, type DiscoveryArgs } from './discovery-flags.ts'
 import { sourceOptions, type SourceArgs } from './source-flags.ts'
@@ -81,13 +82,19 @@ export function logEvents (fish: TorrentFish, log: Logger): void {
   // A line per exchange up to EXCHANGE_LINES_PER_WINDOW a second, then one summary (every line with -v):
   // the line is on the hot path, so it is built only when printed, its fields only for JSON.
   if (LEVELS.indexOf(log.level) > LEVELS.indexOf('info')) return
+  const onServed = (e: MetadataServedEvent): void => exchanges.served1(e, e.peer.transport)
+  const feed: ExchangeFeed = {
+    pause: () => { fish.off('metadata-served', onServed) },
+    resume: () => { fish.on('metadata-served', onServed) },
+    servedByTransport: () => fish.stats.servedByTransport()
+  }
   const exchanges = new ExchangeLog<MetadataServedEvent>(log.verbose, e => {
     log.info('metadata-served', `served metadata of ${e.name} (${e.infoHash}) to ${e.peer.remoteAddress ?? 'peer'}:${e.peer.remotePort ?? ''} over ${e.peer.transport}`, log.json ? { infoHash: e.infoHash, peer: e.peer } : undefined)
   }, s => {
     const by = Object.entries(s.byTransport).map(([t, n]) => `${n} over ${t}`).join(', ')
     log.info('metadata-served-summary', `served metadata ${s.served} times in ${(s.ms / 1000).toFixed(1)} s (${by}); ${s.logged} logged one by one, -v logs each`, { served: s.served, logged: s.logged, byTransport: s.byTransport, ms: s.ms })
-  })
-  fish.on('metadata-served', e => exchanges.served1(e, e.peer.transport))
+  }, systemClock, feed)
+  fish.on('metadata-served', onServed)
   fish.once('close', () => exchanges.flush())
 }
 

@@ -81,6 +81,13 @@ export class Stats {
     this.totals[key] += n
   }
 
+  /** Exchanges served everything so far, by transport (cumulative). */
+  servedByTransport (): Record<string, number> {
+    const out: Record<string, number> = {}
+    for (const [name, c] of this.transports) out[name] = c.metadataServed
+    return out
+  }
+
   close (transport: string, reason: string): void {
     const t = this.transport(transport)
     t.closes[reason] = (t.closes[reason] ?? 0) + 1

@@ -66,3 +66,35 @@ test('every line, no summary, when each exchange is asked for (-v)', async () =>
   assert.equal(lines.length, 3 * EXCHANGE_LINES_PER_WINDOW)
   assert.equal(summaries.length, 0)
 })
+
+test('with a feed, a window whose lines are spent pauses the events and counts the rest from the feed', async () => {
+  const lines: number[] = []
+  const summaries: ExchangeSummary[] = []
+  const clock = new ManualClock()
+  // A service's cumulative counters, and whether it is sending events.
+  const served: Record<string, number> = { tcp: 500 }
+  let sending = true
+  const feed = { pause: () => { sending = false }, resume: () => { sending = true }, servedByTransport: () => ({ ...served }) }
+  const log = new ExchangeLog<number>(false, e => lines.push(e), s => summaries.push(s), clock, feed)
+  const exchange = (i: number, transport: string): void => {
+    served[transport] = (served[transport] ?? 0) + 1
+    if (sending) log.served1(i, transport)
+  }
+  for (let i = 0; i < EXCHANGE_LINES_PER_WINDOW; i++) exchange(i, 'tcp')
+  assert.equal(sending, true, 'still sending while lines are left')
+  exchange(100, 'tcp')
+  assert.equal(sending, false, 'paused once a line was held back')
+  for (let i = 0; i < 40; i++) exchange(200 + i, i % 4 === 0 ? 'utp' : 'tcp')
+  await clock.advance(EXCHANGE_WINDOW_MS)
+  assert.equal(sending, true, 'resumed when the window ended')
+  assert.equal(lines.length, EXCHANGE_LINES_PER_WINDOW)
+  assert.deepEqual(summaries, [{ served: EXCHANGE_LINES_PER_WINDOW + 41, logged: EXCHANGE_LINES_PER_WINDOW, byTransport: { tcp: EXCHANGE_LINES_PER_WINDOW + 31, utp: 10 }, ms: EXCHANGE_WINDOW_MS }])
+  // The next window logs lines again, and flush() at exit counts what the feed saw meanwhile.
+  exchange(300, 'tcp')
+  assert.equal(lines.at(-1), 300)
+  for (let i = 0; i < EXCHANGE_LINES_PER_WINDOW + 5; i++) exchange(400 + i, 'webrtc')
+  log.flush()
+  assert.equal(sending, true)
+  assert.deepEqual(summaries[1].byTransport, { tcp: 1, webrtc: EXCHANGE_LINES_PER_WINDOW + 5 })
+  assert.equal(summaries[1].served, EXCHANGE_LINES_PER_WINDOW + 6)
+})
