@@ -519,11 +519,21 @@ export class GuardedWire extends Wire {
   /**
    * The peer's extended handshake (id 0) as the base class takes it, decoded by
    * bencode-decode.ts instead of the bencode library (same values, same inputs ignored, a
-   * fraction of the cost); every other extended message goes to the base class.
+   * fraction of the cost); a message on one of our extensions goes to its handler as the base
+   * class sends it, anything else to the base class.
    */
   _onExtended (ext: number, buf: Uint8Array): void {
-    if (ext !== 0) return baseOnExtended.call(this, ext, buf)
     const self = this as unknown as WireInternals
+    if (ext !== 0) {
+      // The base class's dispatch by our mapping (id -> extension name -> handler), through
+      // property reads made here on objects of one shape, not in its shared megamorphic code.
+      const name = self.extendedMapping[ext]
+      if (name === undefined) return baseOnExtended.call(this, ext, buf)
+      const handler = self._ext[name] as { onMessage? (buf: Uint8Array): void } | undefined
+      if (handler?.onMessage) handler.onMessage(buf)
+      this.emit('extended', name, buf)
+      return
+    }
     const info = decodeBencode(buf) as Record<string, unknown> | null | undefined
     // Nothing usable (not bencoded, empty, or a value that is falsy) is ignored, as the base class does.
     if (!info) return

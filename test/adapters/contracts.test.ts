@@ -161,3 +161,22 @@ test('bittorrent-protocol: a peer\'s handshake leaves a GuardedWire as it leaves
     assert.deepStrictEqual(seen[1], seen[0], `handshake ${Buffer.from(bytes).toString('hex')}`)
   }
 })
+
+test('bittorrent-protocol: extended messages reach the same handler with the same events on a GuardedWire as on the base Wire', async () => {
+  const { GuardedWire } = await import('../../src/core/wire.ts')
+  const { UtMetadataServer } = await import('../../src/core/ut-metadata-server.ts')
+  const seen: unknown[] = []
+  for (const wire of [new Wire('tcpIncoming'), new GuardedWire('tcpIncoming', 0)]) {
+    wire.use(UtMetadataServer)
+    const calls: unknown[] = []
+    const ext = (wire as any).ut_metadata
+    ext.onMessage = (buf: Uint8Array) => calls.push(['onMessage', Buffer.from(buf).toString('hex')])
+    wire.on('extended', (name: unknown, buf: Uint8Array) => calls.push(['extended', name, Buffer.from(buf).toString('hex')]))
+    for (const [id, body] of [[1, 'd8:msg_typei0e5:piecei0ee'], [7, 'x'], [1, ''], [255, 'd1:ae']] as const) {
+      ;(wire as any)._onExtended(id, Buffer.from(body))
+    }
+    seen.push(calls)
+  }
+  assert.deepStrictEqual(seen[1], seen[0])
+  assert.ok((seen[0] as unknown[]).length >= 6, 'the messages were dispatched at all')
+})
