@@ -21,6 +21,8 @@ export interface PeerProcess {
   /** Torrents the peer says it loaded. */
   loaded: number
   failed: number
+  /** torrent-fish: what its `loaded` line says of the scan beyond the counts (readers, inDiskOrder). */
+  scan?: Record<string, unknown>
   /** spawn() -> loaded and listening, measured here. */
   loadMs: number
   /** libtorrent: spawn() -> every torrent checked (before that it refuses their peers). */
@@ -141,7 +143,7 @@ export function startTorrentFish (loadPath: string, options: StartOptions = {}):
     const loaded = lines.find(l => l.event === 'loaded')
     const listening = lines.find(l => l.event === 'listening' && l.transport === 'tcp')
     if (!loaded || !listening) return null
-    return { port: listening.port, loaded: loaded.loaded, failed: loaded.failed, loadedAt: Math.max(loaded.seenMs, listening.seenMs) }
+    return { port: listening.port, loaded: loaded.loaded, failed: loaded.failed, scan: { readers: loaded.readers, fromReaders: loaded.fromReaders, inDiskOrder: loaded.inDiskOrder }, loadedAt: Math.max(loaded.seenMs, listening.seenMs) }
   }, options)
 }
 
