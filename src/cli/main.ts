@@ -221,7 +221,7 @@ async function runServe (args: serve.ServeArgs, log: Logger, options: MainOption
   let fish: TorrentFish
   const early = catchSignalsEarly(options)
   try {
-    fish = await serve.start(args, log)
+    fish = await serve.start(args, log, early.signal)
   } catch (err) {
     early.off()
     const code = (err as { code?: unknown }).code
@@ -241,14 +241,16 @@ async function runServe (args: serve.ServeArgs, log: Logger, options: MainOption
  * at once on them, so a supervisor (or a test) that signals right after reading the first
  * lines would kill the process instead of stopping it. `take()` hands the signal seen, if any.
  */
-function catchSignalsEarly (options: MainOptions): { take: () => string | null, off: () => void } {
+function catchSignalsEarly (options: MainOptions): { take: () => string | null, off: () => void, signal: AbortSignal } {
   let seen: string | null = null
-  if (options.signals === false) return { take: () => null, off: () => {} }
-  const onInt = (): void => { seen ??= 'SIGINT' }
-  const onTerm = (): void => { seen ??= 'SIGTERM' }
+  // Aborted on the first signal, so a long first scan ends at its next file (serve.start).
+  const stop = new AbortController()
+  if (options.signals === false) return { take: () => null, off: () => {}, signal: stop.signal }
+  const onInt = (): void => { seen ??= 'SIGINT'; stop.abort() }
+  const onTerm = (): void => { seen ??= 'SIGTERM'; stop.abort() }
   process.on('SIGINT', onInt)
   process.on('SIGTERM', onTerm)
-  return { take: () => seen, off: () => { process.off('SIGINT', onInt); process.off('SIGTERM', onTerm) } }
+  return { take: () => seen, off: () => { process.off('SIGINT', onInt); process.off('SIGTERM', onTerm) }, signal: stop.signal }
 }
 
 /** Serves until SIGINT/SIGTERM (or until embedding code closes the service). */

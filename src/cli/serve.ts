@@ -131,16 +131,24 @@ export async function checkLoadPath (dir: string): Promise<void> {
   }
 }
 
-/** Starts serving; resolves with the running service (the CLI keeps the process alive). */
-export async function start (args: ServeArgs, log: Logger): Promise<TorrentFish> {
+/**
+ * Starts serving; resolves with the running service (the CLI keeps the process alive).
+ * @param stop aborted when the process is told to stop while it starts: the first scan ends at
+ *   the next file (what it loaded is served until the caller closes the service).
+ */
+export async function start (args: ServeArgs, log: Logger, stop?: AbortSignal): Promise<TorrentFish> {
   capYoungGeneration() // bounded memory however node was started (see young-generation.ts)
   capOldGenerationGrowth() // promoted garbage collected sooner (see old-generation.ts)
   for (const dir of Array.isArray(args.loadPath) ? args.loadPath : args.loadPath ? [args.loadPath] : []) await checkLoadPath(dir)
-  const fish = await createTorrentFish(serveOptions(args), f => logEvents(f, log))
+  const fish = await createTorrentFish(serveOptions(args), f => {
+    logEvents(f, log)
+    if (stop?.aborted) f.loader?.stopScan()
+    else stop?.addEventListener('abort', () => f.loader?.stopScan(), { once: true })
+  })
   const scan = fish.lastScan
   const from = Array.isArray(args.loadPath) ? args.loadPath.join(', ') : args.loadPath
   if (scan) {
-    log.info('loaded', `loaded ${scan.loaded} torrents from ${from}${scan.failed ? `, ${scan.failed} failed` : ''}${scan.ignored ? `, ${scan.ignored} other files ignored` : ''}`, { ...scan, loadPath: args.loadPath })
+    log.info('loaded', `loaded ${scan.loaded} torrents from ${from}${scan.failed ? `, ${scan.failed} failed` : ''}${scan.ignored ? `, ${scan.ignored} other files ignored` : ''}${'stopped' in scan && scan.stopped ? ' (scan stopped: shutting down)' : ''}`, { ...scan, loadPath: args.loadPath })
     if (fish.sources) logSources(fish, log)
   } else {
     log.warn('no-load-path', 'no load path (-l): serving no torrents; add .torrent files with -l DIR')
