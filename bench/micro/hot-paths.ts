@@ -22,7 +22,7 @@ import bencode from 'bencode'
 import { PackedIndex } from '../../src/core/index-packed.ts'
 import { MetadataPeer } from '../../src/core/metadata-peer.ts'
 import { parseTorrent } from '../../src/core/torrent.ts'
-import { setMessageAllocator } from '../../src/core/wire.ts'
+import { setMessageAllocator } from '../../src/core/wire-messages.ts'
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '100000' }, exchanges: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '9' }, base: { type: 'string' }, alloc: { type: 'boolean', default: false } } })
 const N = Number(values.n)

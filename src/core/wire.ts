@@ -24,6 +24,7 @@ import bencode from 'bencode'
 import { MAX_MESSAGE_SIZE } from './constants.ts'
 import { hookMseKeyExchange, type MseGate } from './mse-hook.ts'
 import { decodeBencode } from './bencode-decode.ts'
+import { allocateMessage, extendedMessage, HANDSHAKE_FLAGS, HANDSHAKE_HEADS, joinMessages, PROTOCOL, writeExtendedHead, writeHex } from './wire-messages.ts'
 
 /**
  * Encoded extended handshakes (the whole wire message) by content. Every connection of a
@@ -47,95 +48,6 @@ const DEBUG_ON = (() => {
  * copy of every piece into it, per exchange. Below it, one joined buffer is the cheaper write.
  */
 export const WRITE_CHUNKS_MIN = 64 * 1024
-
-/**
- * Where the bytes of a message we build come from. Every caller writes all of them before
- * the buffer is used, so they need not be zeroed; by default a plain Uint8Array (zeroed by
- * the engine). The Node entry sets one from Node's shared allocation pool (see
- * {@link setMessageAllocator}).
- */
-let allocate: (size: number) => Uint8Array = size => new Uint8Array(size)
-
-/**
- * Sets how message bytes are allocated: `allocate(size)` returns `size` bytes the caller
- * overwrites entirely. In Node, `Buffer.allocUnsafe`: a tick's output under 4 KiB is then a
- * slice of one shared 8 KiB pool rather than an ArrayBuffer of its own (each one a native
- * allocation, zeroed, tracked and swept by the GC apart from the object: 2-3 of them per
- * exchange, beside Node's own read buffers), and a larger one is not zeroed first.
- */
-export function setMessageAllocator (fn: (size: number) => Uint8Array): void {
-  allocate = fn
-}
-
-/** Message id of BEP 10 extended messages. */
-const EXTENDED = 20
-
-/** Writes `<len><20><ext><head>` at the start of `out`, len counting `dataLength` bytes to follow. */
-function writeExtendedHead (out: Uint8Array, ext: number, head: Uint8Array, dataLength: number): void {
-  const len = 2 + head.length + dataLength
-  out[0] = len >>> 24
-  out[1] = (len >>> 16) & 0xff
-  out[2] = (len >>> 8) & 0xff
-  out[3] = len & 0xff
-  out[4] = EXTENDED
-  out[5] = ext
-  out.set(head, 6)
-}
-
-/** `<len><20><ext><head><data>` in one buffer. */
-function extendedMessage (ext: number, head: Uint8Array, data?: Uint8Array, kept = false): Uint8Array {
-  // One kept for every connection gets its own bytes: a pool slice would hold its whole pool.
-  const size = 6 + head.length + (data ? data.length : 0)
-  const out = kept ? new Uint8Array(size) : allocate(size)
-  writeExtendedHead(out, ext, head, data ? data.length : 0)
-  if (data) out.set(data, 6 + head.length)
-  return out
-}
-
-/** `\x13BitTorrent protocol`, the start of every plaintext handshake. */
-const PROTOCOL = Uint8Array.from('\x13BitTorrent protocol', c => c.charCodeAt(0))
-
-/**
- * The first 28 bytes of our handshake (protocol string and reserved bits: extended, and DHT
- * and fast when on) and the matching `extensions` record, by flags: both are the same for
- * every connection, so a handshake builds neither.
- */
-const HANDSHAKE_HEADS: Uint8Array[] = []
-const HANDSHAKE_FLAGS: Array<Readonly<{ extended: boolean, dht: boolean, fast: boolean }>> = []
-for (let flags = 0; flags < 4; flags++) {
-  const head = new Uint8Array(28)
-  head.set(PROTOCOL, 0)
-  head[20 + 5] |= 0x10 // BEP 10 extension protocol
-  if (flags & 1) head[20 + 7] |= 0x01 // BEP 5 DHT
-  if (flags & 2) head[20 + 7] |= 0x04 // BEP 6 fast extension
-  HANDSHAKE_HEADS.push(head)
-  HANDSHAKE_FLAGS.push(Object.freeze({ extended: true, dht: (flags & 1) !== 0, fast: (flags & 2) !== 0 }))
-}
-
-/** Writes 40 hex digits as 20 bytes at `at`; false (nothing usable written) on a non-hex digit. */
-function writeHex (out: Uint8Array, at: number, hex: string): boolean {
-  for (let i = 0; i < 20; i++) {
-    const hi = hexValue(hex.charCodeAt(2 * i))
-    const lo = hexValue(hex.charCodeAt(2 * i + 1))
-    if (hi < 0 || lo < 0) return false
-    out[at + i] = (hi << 4) | lo
-  }
-  return true
-}
-
-function hexValue (c: number): number {
-  if (c >= 48 && c <= 57) return c - 48
-  if (c >= 97 && c <= 102) return c - 87
-  if (c >= 65 && c <= 70) return c - 55
-  return -1
-}
-
-function join (chunks: Uint8Array[], total: number): Uint8Array {
-  const out = allocate(total)
-  let at = 0
-  for (const c of chunks) { out.set(c, at); at += c.length }
-  return out
-}
 
 const noop = (): void => {}
 /** The base class's handler of extended messages, for those that are not the handshake. */
@@ -286,7 +198,7 @@ export class GuardedWire extends Wire {
     if (this.stopped) return
     if (this.parsing !== null) this.unparsedBack()
     if (self._buffer.length > 1 && (self._cryptoSyncPattern !== null || self._bufferSize >= self._parserSize)) {
-      const whole = join(self._buffer, self._bufferSize)
+      const whole = joinMessages(self._buffer, self._bufferSize)
       self._buffer.length = 0
       self._buffer.push(whole)
     }
@@ -374,7 +286,7 @@ export class GuardedWire extends Wire {
       return
     }
     // One chunk is a whole message of its own (extendedWithData always pushes two).
-    const chunk = out.length === 1 ? out[0] : join(out, total)
+    const chunk = out.length === 1 ? out[0] : joinMessages(out, total)
     out.length = 0
     sink.writeOut(chunk)
   }
@@ -411,7 +323,7 @@ export class GuardedWire extends Wire {
     }
     const flags = (extensions?.dht ? 1 : 0) | (extensions?.fast ? 2 : 0)
     // The bytes are not zeroed (see setMessageAllocator): every one of the 68 must be written.
-    const message = allocate(68)
+    const message = allocateMessage(68)
     message.set(HANDSHAKE_HEADS[flags], 0)
     if (peerId.length !== 20 || !writeHex(message, 28, infoHash)) {
       super.handshake(infoHash, peerId, extensions)

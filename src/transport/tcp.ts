@@ -10,7 +10,7 @@ import { listenAnyStack } from './listen.ts'
 import { gateAccepts } from './tcp-accept-gate.ts'
 import { setMseKeyExchange } from '../core/mse-hook.ts'
 import { nodeMseKeyExchange } from './mse-dh.ts'
-import { setMessageAllocator } from '../core/wire.ts'
+import { setMessageAllocator } from '../core/wire-messages.ts'
 
 // Encrypted handshakes on Node sockets use the cheap key exchange (see mse-dh.ts).
 setMseKeyExchange(nodeMseKeyExchange)
