@@ -1,8 +1,10 @@
 /**
  * bittorrent-protocol's Wire with the guards a public-facing peer needs and the hot path of a
  * metadata peer made cheap. This file is the one place that reaches into the Wire's internals
- * (`_write`, `_push`, `_buffer`, `_parserSize`, `_sendExtendedHandshake`, `_debug`); the
- * conformance suite runs real leechers through it, and bittorrent-protocol is pinned.
+ * (`_write`, `_push`, `_buffer`, `_parserSize`, `_sendExtendedHandshake`, `_onHandshakeBuffer`,
+ * `_onExtended`, `_ext`, `_nextExt`, `_debug`); the conformance suite runs real leechers
+ * through it, test/adapters/contracts.test.ts holds its overrides to the base class's
+ * behaviour, and bittorrent-protocol is pinned.
  *
  * - The length prefix is checked before the Wire starts buffering a message (it would buffer
  *   whatever a peer announces, up to 4 GiB).
@@ -12,8 +14,9 @@
  *   hands one joined buffer per tick to a writer, with no stream pipes in between. Every
  *   message the Wire pushes within one tick (handshake, extended handshake, have_none, a data
  *   message) goes out in one write.
- * - Extended messages are built in one allocation; extended handshakes are encoded once per
- *   content; debug formatting is skipped unless debugging is on.
+ * - Extended messages are built in one allocation (wire-messages.ts); extended handshakes are
+ *   encoded once per content; a peer's handshake and extended handshake are read without the
+ *   base class's text decoding and copies; debug formatting is skipped unless debugging is on.
  * - A fault net around everything that runs on received bytes (MSE, the parser, extensions,
  *   our handlers and the sends they make): a throw stops this wire and is emitted as `fault`,
  *   so the connection closes with a reason instead of the process dying.
