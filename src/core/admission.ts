@@ -29,6 +29,7 @@
  */
 import { normalizeAddress, subnetOf } from './admission-address.ts'
 import { OperationBudget } from './admission-budget.ts'
+import { RecentSet } from './recent-set.ts'
 
 /** What admission needs to know about a connection. */
 export interface Admittable {
@@ -139,7 +140,7 @@ export const ADMISSION_DEFAULTS: Required<Omit<AdmissionOptions, 'connectionLimi
   faultsPerSubnetPerSecond: 2
 }
 
-/** Subnets served an info dict, remembered at most (oldest forgotten first). */
+/** Subnets served an info dict, remembered at most (the least recently served forgotten first, see recent-set.ts). */
 const SERVED_SUBNETS_KEPT = 4096
 
 export type AdmissionVerdict<T> =
@@ -185,8 +186,8 @@ export class Admission<T extends Admittable> {
   private lastAddress: string | undefined
   private lastKey: AddressKey | null = null
   private readonly victims = new Set<T>()
-  /** Subnets a connection was served everything from (bounded, oldest dropped first). */
-  private readonly servedSubnets = new Set<string>()
+  /** Subnets a connection was served everything from (bounded, the least recently served dropped first). */
+  private readonly servedSubnets = new RecentSet<string>(SERVED_SUBNETS_KEPT)
   private readonly keyExchanges: OperationBudget
   /** Evictions of TCP connections that had done nothing, per subnet of the evicted connection. */
   private readonly churn: OperationBudget
@@ -400,10 +401,7 @@ export class Admission<T extends Admittable> {
     this.entries.get(conn)!.since = this.now()
     this.busied(conn)
     const subnet = this.entries.get(conn)!.key?.subnet
-    if (subnet !== undefined) {
-      if (this.servedSubnets.delete(subnet) || this.servedSubnets.size < SERVED_SUBNETS_KEPT) this.servedSubnets.add(subnet)
-      else { this.servedSubnets.delete(this.servedSubnets.values().next().value!); this.servedSubnets.add(subnet) }
-    }
+    if (subnet !== undefined) this.servedSubnets.add(subnet)
   }
 
   /** The connection did something (asked, or was served): it no longer counts as idle for its subnet. */
