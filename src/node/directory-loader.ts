@@ -142,8 +142,8 @@ export class DirectoryLoader {
    * Ends a scan in progress at the next file: a service told to stop (SIGTERM from a supervisor)
    * while its first scan of a large cold directory runs would otherwise stop only when every
    * file has been read, minutes later at 100k files from a slow disk, long after a supervisor's
-   * stop timeout. What was loaded stays loaded; the load cache written so far is cut short,
-   * which the next start notices and completes by reading the files it does not vouch for.
+   * stop timeout. What was loaded stays loaded; the load cache is written for the files the scan
+   * reached, and the next start reads the others (the cache vouches for no file it lacks).
    */
   stopScan (): void {
     this.scanStopped = true
@@ -185,7 +185,7 @@ export class DirectoryLoader {
       if (await (a.own !== undefined ? this.addOwn(a.full, a.own) : this.fromReader(a.full, a.line, reader))) loaded += 1
       else failed += 1
     }
-    /** Files since the scan last let the event loop turn (signals, timers, readers' lines). */
+    /** Files since the scan last let the event loop turn (signals, timers, readers' first lines). */
     let sinceTurn = 0
     try {
       for (const file of files) {
@@ -208,21 +208,17 @@ export class DirectoryLoader {
           }
         }
         // Until a reader has started, files are read here as before (in walk order either way).
-        if (pool !== null) {
-          if (pool.pending > 0 || pool.ready) {
-            if (pool.wantsPoll) await new Promise(resolve => setImmediate(resolve))
-            // A file no reader has room for is read here and now, so the loader never waits
-            // for a reader while it has files of its own to read; records go in in walk order.
-            if (!pool.offer(file)) pool.own(file, await this.readOwn(file, reader))
-            // At most two records per file handed out: a reader's answers arrive in batches, and
-            // adding a whole batch before handing out more names left the reader idle meanwhile
-            // (~70% of a 100k scan went to the reader this way, ~55% adding every answer at once).
-            for (let n = DRAIN_PER_FILE; n > 0 && pool.headReady; n--) await take(pool)
-            if (pool.full) await take(pool)
-            continue
-          }
-          // The scan never leaves the microtask queue on its own: let the readers' first lines in.
-          if (++seen % 256 === 0) await new Promise(resolve => setImmediate(resolve))
+        if (pool !== null && (pool.pending > 0 || pool.ready)) {
+          if (pool.wantsPoll) await new Promise(resolve => setImmediate(resolve))
+          // A file no reader has room for is read here and now, so the loader never waits
+          // for a reader while it has files of its own to read; records go in in walk order.
+          if (!pool.offer(file)) pool.own(file, await this.readOwn(file, reader))
+          // At most two records per file handed out: a reader's answers arrive in batches, and
+          // adding a whole batch before handing out more names left the reader idle meanwhile
+          // (~70% of a 100k scan went to the reader this way, ~55% adding every answer at once).
+          for (let n = DRAIN_PER_FILE; n > 0 && pool.headReady; n--) await take(pool)
+          if (pool.full) await take(pool)
+          continue
         }
         // A file the cache knows, with the same identity: one stat, no read, no hash.
         const st = cache ? statSync(file, { throwIfNoEntry: false }) : undefined

@@ -1,9 +1,9 @@
 /**
  * SIGTERM during the first scan stops the process at the scan's next file, not after it: the
  * signal used to wait for the whole scan (201 s for 100k files from a cold disk), far past a
- * supervisor's stop timeout (systemd's 90 s, Docker's 10 s), which then kills it. What the
- * stopped scan wrote of the load cache is cut short; the next start completes it, and nothing
- * is lost.
+ * supervisor's stop timeout (systemd's 90 s, Docker's 10 s), which then kills it. The load
+ * cache then holds the files the stopped scan reached; the next start reads the rest, and
+ * nothing is lost.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
