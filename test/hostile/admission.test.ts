@@ -2,7 +2,8 @@
 // half-open caps per IP and per subnet, the uTP share, shortened deadlines, the MSE budget.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Admission, ADMISSION_DEFAULTS, type Admittable, type AdmissionOptions } from '../../src/core/admission.ts'
+import { Admission, type Admittable } from '../../src/core/admission.ts'
+import { ADMISSION_DEFAULTS, type AdmissionOptions } from '../../src/core/admission-options.ts'
 import { subnetOf } from '../../src/core/admission-address.ts'
 import { OperationBudget } from '../../src/core/admission-budget.ts'
 
