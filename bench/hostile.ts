@@ -35,6 +35,7 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '20' },
     seed: { type: 'string', default: '1' },
     'tf-bin': { type: 'string' },
+    'tf-node-args': { type: 'string', default: '' },
     report: { type: 'string' },
     out: { type: 'string' },
     'no-pin': { type: 'boolean', default: false },
@@ -58,6 +59,7 @@ if (args.help) {
   --seed N                seed of the leecher's picks and the floods' PRNGs (default 1)
   --tf-bin PATH           torrent-fish bin to run (default bin/torrent-fish.js of this checkout),
                           e.g. another worktree's, to measure other code with this bench
+  --tf-node-args "FLAGS"  Node flags for the torrent-fish peer, before its bin (e.g. a V8 setting)
   --no-pin                let the scheduler place every process (default: the peer under test on a
                           core of its own, the generator, leecher and bench on the others; cpu-pin.ts)
   --no-priority           run the peer and the leecher at normal priority (default: nice -10 over other
@@ -151,7 +153,7 @@ for (const flood of floods) {
     const t0 = performance.now()
     const traceFile = args.trace && peer === 'torrent-fish' ? path.resolve(args.trace, `${flood.name}-${seed}.json`) : undefined
     if (traceFile) mkdirSync(path.dirname(traceFile), { recursive: true })
-    const r = await runCase({ flood, peer, loadPath: corpus.dir, tfBin: args['tf-bin'], targets, connectionLimit: limit, calmMs, floodMs, afterMs, rate, leecherTimeoutMs: LEECHER_TIMEOUT_MS, seed, quick, cpus, raised, traceFile })
+    const r = await runCase({ flood, peer, loadPath: corpus.dir, tfBin: args['tf-bin'], tfNodeArgs: args['tf-node-args'].split(/\s+/).filter(Boolean), targets, connectionLimit: limit, calmMs, floodMs, afterMs, rate, leecherTimeoutMs: LEECHER_TIMEOUT_MS, seed, quick, cpus, raised, traceFile })
     results.push(r)
     const p = r.phases
     log(`  ${flood.name} / ${peer}: ${r.died ? `DIED (${r.died.error ?? r.died.code ?? r.died.signal}), ` : ''}ok ${p.calm.ok}/${p.calm.started} calm, ${p.flood.ok}/${p.flood.started} flood, ${p.after.ok}/${p.after.started} after${r.error ? ` - ${r.error}` : ''} (${((performance.now() - t0) / 1000).toFixed(1)} s, load ${r.loadAvg1?.toFixed(1) ?? '?'})`)

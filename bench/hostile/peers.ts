@@ -48,6 +48,8 @@ export interface PeerStart {
   loadPath: string
   /** torrent-fish's bin to run (default this checkout's bin/torrent-fish.js), e.g. another worktree's. */
   tfBin?: string
+  /** Node flags before torrent-fish's bin (torrent-fish only). */
+  nodeArgs?: string[]
   connectionLimit: number
   http?: boolean
   timeoutMs?: number
@@ -170,7 +172,7 @@ export function startTorrentFish (o: PeerStart): Promise<HostilePeer> {
   const bin = o.tfBin ? path.resolve(o.tfBin) : BIN
   // The probe (a traced run only) is this checkout's, whichever bin runs: it watches, never serves.
   const probe = o.traceFile ? ['--import', PROBE] : []
-  const args = [...probe, bin, '-l', o.loadPath, '-c', String(o.connectionLimit), '-p', '0', '-i', '127.0.0.1', '--json', ...TF_OFFLINE_FLAGS]
+  const args = [...(o.nodeArgs ?? []), ...probe, bin, '-l', o.loadPath, '-c', String(o.connectionLimit), '-p', '0', '-i', '127.0.0.1', '--json', ...TF_OFFLINE_FLAGS]
   if (o.http) args.push('--http', '127.0.0.1:0')
   return launch('torrent-fish', path.dirname(path.dirname(bin)), process.execPath, args, lines => {
     const loaded = lines.find(l => l.event === 'loaded')

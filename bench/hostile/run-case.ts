@@ -33,6 +33,8 @@ export interface CaseOptions {
   loadPath: string
   /** torrent-fish's bin, when not this checkout's. */
   tfBin?: string
+  /** Node flags for the torrent-fish peer (before its bin), e.g. to measure a V8 setting. */
+  tfNodeArgs?: string[]
   targets: CorpusEntry[]
   connectionLimit: number
   calmMs: number
@@ -187,7 +189,7 @@ export async function runCase (o: CaseOptions): Promise<CaseResult> {
   const flood = child('flood-child.ts')
   let peer: HostilePeer
   try {
-    peer = await startPeer(o.peer, { loadPath: o.loadPath, tfBin: o.tfBin, connectionLimit: o.connectionLimit, http: o.flood.http, cpus: o.cpus?.peer, raised: o.raised, ...(o.traceFile ? { traceFile: `${o.traceFile}.peer` } : {}) })
+    peer = await startPeer(o.peer, { loadPath: o.loadPath, tfBin: o.tfBin, nodeArgs: o.tfNodeArgs, connectionLimit: o.connectionLimit, http: o.flood.http, cpus: o.cpus?.peer, raised: o.raised, ...(o.traceFile ? { traceFile: `${o.traceFile}.peer` } : {}) })
   } catch (err) {
     result.error = `peer did not start: ${(err as Error).message.split('\n')[0]}`
     await Promise.all([end(leecher.proc), end(flood.proc)])
