@@ -72,6 +72,11 @@ export interface PhaseFigures {
    * refuses most newcomers, where its accept queue stood.
    */
   answerP99Ms?: { firstSecond: number | null, later: number | null }
+  /**
+   * Every successful exchange's latency (ms, to 0.01), in start order: for pooling the phases of
+   * several runs (bench/hostile/pool.ts), whose p99 then comes from several times the exchanges.
+   */
+  latenciesMs?: number[]
   errors: Record<string, number>
 }
 
@@ -129,7 +134,7 @@ function figures (a: Attempts | undefined): PhaseFigures {
   const later = a.latencies.filter((_, i) => (a.startedAtMs?.[i] ?? 0) >= 1000).sort((x, y) => x - y)
   const answers = [...a.latencies.map((ms, i) => [a.startedAtMs?.[i] ?? 0, ms]), ...(a.refusedMs ?? []).map((ms, i) => [a.refusedAtMs[i], ms])]
   const answerP99 = (first: boolean): number | null => percentile(answers.filter(([at]) => (at < 1000) === first).map(([, ms]) => ms).sort((x, y) => x - y), 99)
-  return { started: a.started, ok: a.ok, okPct: a.started ? (100 * a.ok) / a.started : null, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), slowest, p99AfterFirstSecondMs: percentile(later, 99), answerP99Ms: { firstSecond: answerP99(true), later: answerP99(false) }, errors: a.errors }
+  return { started: a.started, ok: a.ok, okPct: a.started ? (100 * a.ok) / a.started : null, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), slowest, p99AfterFirstSecondMs: percentile(later, 99), answerP99Ms: { firstSecond: answerP99(true), later: answerP99(false) }, latenciesMs: a.latencies.map(ms => Math.round(ms * 100) / 100), errors: a.errors }
 }
 
 /** A forked child speaking the {type: ...} IPC protocol, with a next-message helper. */

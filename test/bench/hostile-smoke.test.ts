@@ -60,4 +60,22 @@ test('bench:hostile --quick --flood silent prints the table for both peers, and 
   assert.ok(done.length >= json.results[0].phases.flood.ok, 'every counted exchange is in the trace')
   for (const e of done) assert.ok(e.connect <= e.reply && e.reply <= e.extended && e.extended <= e.piece && e.piece <= e.done, `phases in order: ${JSON.stringify(e)}`)
   assert.ok(trace.peer && trace.peer.accepts.length > 0 && trace.peer.loopDelay.max > 0, 'the peer probe wrote its record')
+
+  // Pooling (bench/hostile/pool.ts): the same run given twice pools twice its exchanges, and a
+  // p99 of a run pooled with itself is that run's own p99.
+  const pooled = spawn(process.execPath, ['bench/hostile/pool.ts', out, out], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  let pooledOut = ''
+  pooled.stdout.setEncoding('utf8').on('data', (s: string) => { pooledOut += s })
+  assert.equal(await new Promise<number | null>(resolve => pooled.once('exit', resolve)), 0)
+  const pooledRows = pooledOut.split('\n').filter(l => l.startsWith('| - |')).map(l => l.split('|').map(c => c.trim()).slice(1, -1))
+  const full = json as unknown as { results: Array<{ peer: string, phases: Record<string, { ok: number, p99Ms: number | null, latenciesMs: number[] }> }> }
+  assert.equal(pooledRows.length, full.results.length)
+  for (const r of full.results) {
+    const row = pooledRows.find(c => c[2] === r.peer)!
+    assert.equal(r.phases.calm.latenciesMs.length, r.phases.calm.ok, 'one latency per successful exchange')
+    assert.equal(row[3], '2')
+    assert.equal(row[4], `${2 * r.phases.calm.ok} / ${2 * r.phases.flood.ok}`)
+    const p99 = (v: number | null): string => (v === null ? '-' : v < 10 ? v.toFixed(2) : v.toFixed(1))
+    assert.equal(row[7], `${p99(Math.round(r.phases.calm.p99Ms! * 100) / 100)} / ${p99(Math.round(r.phases.flood.p99Ms! * 100) / 100)}`)
+  }
 })
