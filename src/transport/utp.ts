@@ -16,6 +16,7 @@ import { setMseKeyExchange } from '../core/mse-hook.ts'
 import { OperationBudget } from '../core/admission-budget.ts'
 import { subnetOf } from '../core/admission-address.ts'
 import { nodeMseKeyExchange } from './mse-dh.ts'
+import { deliverDatagrams } from '../adapters/utp-native.ts'
 
 // Encrypted handshakes on Node sockets use the cheap key exchange (see mse-dh.ts).
 setMseKeyExchange(nodeMseKeyExchange)
@@ -131,6 +132,24 @@ export async function listenUtp (peer: MetadataPeer, options: UtpListenOptions):
   if (!factory) throw new TransportUnavailableError('utp', `utp-native could not load (${utpLoadError()?.message.split('\n')[0]})`)
   const host = ipv4Host(options.host)
   const socket = factory()
+  // One budget check per datagram, before any view (the DHT's bencode parser) sees it; a
+  // datagram no view took leaves its space in the receive buffer to the next one.
+  const shared = new Set<SharedUdpSocket>()
+  const limits = options.otherDatagrams ?? OTHER_DATAGRAM_BUDGET
+  const budget = new OperationBudget({ perSecond: limits.perSecond, perSourcePerSecond: limits.perSubnetPerSecond }, Date.now)
+  const views = new EventEmitter()
+  views.setMaxListeners(0)
+  let dropped = 0
+  try {
+    deliverDatagrams(socket, (buf, rinfo) => {
+      if (views.listenerCount('message') === 0) return false
+      if (budget.take(subnetOf(rinfo.address)) !== null) { dropped++; return false }
+      views.emit('message', buf, rinfo)
+      return true
+    }, err => peer.warnError(err, `udp datagram on uTP socket :${options.port}`))
+  } catch (err) {
+    throw new TransportUnavailableError('utp', (err as Error).message, { cause: err })
+  }
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => { socket.off('listening', onListening); reject(new TransportUnavailableError('utp', `cannot listen on UDP ${host}:${options.port}: ${err.message}`, { cause: err })) }
     const onListening = (): void => { socket.off('error', onError); resolve() }
@@ -165,18 +184,6 @@ export async function listenUtp (peer: MetadataPeer, options: UtpListenOptions):
   const port = socket.address().port
   let closed = false
 
-  const shared = new Set<SharedUdpSocket>()
-  // One budget check per datagram, before any view (the DHT's bencode parser) sees it.
-  const limits = options.otherDatagrams ?? OTHER_DATAGRAM_BUDGET
-  const budget = new OperationBudget({ perSecond: limits.perSecond, perSourcePerSecond: limits.perSubnetPerSecond }, Date.now)
-  const views = new EventEmitter()
-  views.setMaxListeners(0)
-  let dropped = 0
-  socket.on('message', (buf: Uint8Array, rinfo: { address: string }) => {
-    if (views.listenerCount('message') === 0) return
-    if (budget.take(subnetOf(rinfo.address)) !== null) { dropped++; return }
-    views.emit('message', buf, rinfo)
-  })
   return {
     get droppedDatagrams () { return dropped },
     get firewallClosings () { return firewallClosings },
