@@ -15,7 +15,7 @@
  *
  * Also: a throw out of utp-native's callbacks is a fatal exception in its binding
  * (napi_fatal_exception), which would end the process on a crafted datagram; `deliver`'s own
- * throws are caught here and the datagram counts as not kept.
+ * throws are caught here and reported, and the datagram's bytes are left alone (as if kept).
  */
 import { TorrentFishError } from '../core/errors.ts'
 
@@ -60,7 +60,8 @@ export function deliverDatagrams (socket: unknown, deliver: DeliverDatagram, onE
     const start = s._offset!
     const message = buffer.subarray(start, start + size)
     let kept = false
-    try { kept = deliver(message, { address, family: 'IPv4', port }) === true } catch (err) { onError(err) }
+    // A throw may come after a listener took a reference: its bytes are left alone, as kept.
+    try { kept = deliver(message, { address, family: 'IPv4', port }) === true } catch (err) { kept = true; onError(err) }
     if (!kept) {
       // Nothing holds these bytes: the next datagram is read into the same place.
       if (start === 0) return buffer
