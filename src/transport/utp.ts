@@ -146,7 +146,7 @@ export async function listenUtp (peer: MetadataPeer, options: UtpListenOptions):
       if (budget.take(subnetOf(rinfo.address)) !== null) { dropped++; return false }
       views.emit('message', buf, rinfo)
       return true
-    }, err => peer.warnError(err, `udp datagram on uTP socket :${options.port}`))
+    }, err => peer.warnError(err, `udp datagram on uTP socket :${socket.address().port}`))
   } catch (err) {
     throw new TransportUnavailableError('utp', (err as Error).message, { cause: err })
   }
