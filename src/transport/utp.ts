@@ -132,8 +132,12 @@ export async function listenUtp (peer: MetadataPeer, options: UtpListenOptions):
   if (!factory) throw new TransportUnavailableError('utp', `utp-native could not load (${utpLoadError()?.message.split('\n')[0]})`)
   const host = ipv4Host(options.host)
   const socket = factory()
-  // One budget check per datagram, before any view (the DHT's bencode parser) sees it; a
-  // datagram no view took leaves its space in the receive buffer to the next one.
+  // One budget check per datagram, before any view (the DHT's bencode parser) sees it. A view
+  // gets its own copy of the datagram, exactly its size (what Node's dgram would give it): the
+  // DHT's decoder keeps views into the bytes it is handed (node ids in its routing table,
+  // tokens), and a view into the shared receive buffer would keep all 128 KiB of it alive per
+  // contact. Nothing of that buffer then outlives the callback, and every datagram's space is
+  // reused by the next.
   const shared = new Set<SharedUdpSocket>()
   const limits = options.otherDatagrams ?? OTHER_DATAGRAM_BUDGET
   const budget = new OperationBudget({ perSecond: limits.perSecond, perSourcePerSecond: limits.perSubnetPerSecond }, Date.now)
@@ -144,8 +148,10 @@ export async function listenUtp (peer: MetadataPeer, options: UtpListenOptions):
     deliverDatagrams(socket, (buf, rinfo) => {
       if (views.listenerCount('message') === 0) return false
       if (budget.take(subnetOf(rinfo.address)) !== null) { dropped++; return false }
-      views.emit('message', buf, rinfo)
-      return true
+      const copy = Buffer.allocUnsafeSlow(buf.length)
+      buf.copy(copy)
+      views.emit('message', copy, rinfo)
+      return false
     }, err => peer.warnError(err, `udp datagram on uTP socket :${socket.address().port}`))
   } catch (err) {
     throw new TransportUnavailableError('utp', (err as Error).message, { cause: err })

@@ -39,3 +39,26 @@ test('non-uTP datagrams: bounded per /24, other networks unaffected, drops count
   assert.equal(seen.get('127.10.0.1'), 10, 'another network is not affected')
   assert.equal(utp.droppedDatagrams, 120 - fromFlood)
 })
+
+test('a non-uTP datagram reaches the DHT view as its own buffer, never a view into the 128 KiB receive buffer', async (t) => {
+  const peer = new MetadataPeer()
+  const utp = await listenUtp(peer, { port: 0, host: '127.0.0.1' })
+  t.after(async () => { await utp.close(); await peer.close() })
+  const view = utp.udpSocket()
+  const kept: Buffer[] = []
+  let all!: () => void
+  const done = new Promise<void>(resolve => { all = resolve })
+  const sent = Array.from({ length: 50 }, (_, i) => Buffer.from(`d1:ad2:id20:${String(i).padStart(20, 'x')}e1:q4:ping1:t2:aa1:y1:qe`))
+  view.on('message', (buf: Buffer) => {
+    kept.push(buf)
+    if (kept.length === sent.length) all()
+  })
+  const s = await sender('127.0.0.1')
+  t.after(() => s.close())
+  for (const b of sent) s.send(b, utp.port, '127.0.0.1')
+  await done
+  for (let i = 0; i < kept.length; i++) {
+    assert.equal(kept[i].buffer.byteLength, kept[i].length, `datagram ${i}: a buffer of its own size, so keeping it (a routing-table node id) keeps nothing else`)
+    assert.deepEqual(kept[i], sent[i], `datagram ${i} intact after the ones behind it were read`)
+  }
+})
