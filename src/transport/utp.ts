@@ -133,11 +133,9 @@ export async function listenUtp (peer: MetadataPeer, options: UtpListenOptions):
   const host = ipv4Host(options.host)
   const socket = factory()
   // One budget check per datagram, before any view (the DHT's bencode parser) sees it. A view
-  // gets its own copy of the datagram, exactly its size (what Node's dgram would give it): the
-  // DHT's decoder keeps views into the bytes it is handed (node ids in its routing table,
-  // tokens), and a view into the shared receive buffer would keep all 128 KiB of it alive per
-  // contact. Nothing of that buffer then outlives the callback, and every datagram's space is
-  // reused by the next.
+  // gets its own copy, exactly the datagram's size (what Node's dgram would give it): the DHT's
+  // decoder keeps views into the bytes it is handed (node ids in its routing table), and what
+  // the adapter hands over is the shared receive buffer, read over by the next datagram.
   const shared = new Set<SharedUdpSocket>()
   const limits = options.otherDatagrams ?? OTHER_DATAGRAM_BUDGET
   const budget = new OperationBudget({ perSecond: limits.perSecond, perSourcePerSecond: limits.perSubnetPerSecond }, Date.now)
@@ -146,12 +144,11 @@ export async function listenUtp (peer: MetadataPeer, options: UtpListenOptions):
   let dropped = 0
   try {
     deliverDatagrams(socket, (buf, rinfo) => {
-      if (views.listenerCount('message') === 0) return false
-      if (budget.take(subnetOf(rinfo.address)) !== null) { dropped++; return false }
+      if (views.listenerCount('message') === 0) return
+      if (budget.take(subnetOf(rinfo.address)) !== null) { dropped++; return }
       const copy = Buffer.allocUnsafeSlow(buf.length)
       buf.copy(copy)
       views.emit('message', copy, rinfo)
-      return false
     }, err => peer.warnError(err, `udp datagram on uTP socket :${socket.address().port}`))
   } catch (err) {
     throw new TransportUnavailableError('utp', (err as Error).message, { cause: err })
