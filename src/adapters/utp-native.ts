@@ -46,12 +46,13 @@ export function deliverDatagrams (socket: unknown, deliver: DeliverDatagram, onE
   if (s._inited !== false || !Buffer.isBuffer(s._buffer) || s._offset !== 0 || typeof s._onmessage !== 'function') {
     throw new TorrentFishError('ERR_ADAPTER', 'utp-native: the socket\'s receive buffer and message callback are not where this adapter expects them')
   }
-  const buffer = s._buffer
   s._onmessage = function onDatagram (size: number, port: number, address: string): Buffer {
     if (size < 0) {
       s.emit('error', new Error(`Read failed (status: ${size})`))
       return CONSUMED
     }
+    // Read each time: after a throw out of this callback utp-native moves to a new buffer (`_realloc`).
+    const buffer = s._buffer!
     try { deliver(buffer.subarray(0, size), { address, family: 'IPv4', port }) } catch (err) { onError(err) }
     // A non-empty buffer returned is where utp-native reads the next datagram: the same place.
     return buffer
