@@ -8,8 +8,7 @@
  *   node bench/announce-job-cost.ts [torrents=100000] [seconds=10]
  */
 import { createHash } from 'node:crypto'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
+import { collectGarbage as collect } from './collect-garbage.ts'
 import { AnnounceScheduler } from '../src/announce/scheduler.ts'
 import type { AnnounceOutcome, AnnounceTarget } from '../src/announce/target.ts'
 
@@ -27,10 +26,6 @@ const batching: AnnounceTarget = { ...single, key: 'batch', announceBatch: async
 
 // Real info hashes are uniformly random; the key table probes by their first bytes.
 const keys = Array.from({ length: COUNT }, (_, i) => createHash('sha1').update(String(i)).digest('hex'))
-// The garbage of adding N torrents is collected before a window starts, not inside it: else a
-// full GC lands in some windows and not others, and the paced figure moved by half between runs.
-setFlagsFromString('--expose-gc')
-const collect = runInNewContext('gc') as () => void
 const cpuMs = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1000 }
 
 async function run (target: AnnounceTarget, rate: number): Promise<{ jobs: number, cpuMs: number, wallMs: number }> {
@@ -38,6 +33,8 @@ async function run (target: AnnounceTarget, rate: number): Promise<{ jobs: numbe
   for (let i = 0; i < COUNT; i++) scheduler.add(keys[i], [target])
   scheduler.trim()
   await new Promise(resolve => setTimeout(resolve, 1000)) // past the start
+  // The garbage of adding N torrents is collected before the window starts, not inside it: else
+  // a full GC lands in some windows and not others, and the paced figure moved by half between runs.
   collect()
   const a0 = scheduler.stats().announces
   const c0 = cpuMs()

@@ -9,16 +9,12 @@
  * Loopback only; the socket and its sender stop by themselves.
  */
 import dgram from 'node:dgram'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
+import { collectGarbage as gc } from './collect-garbage.ts'
 import path from 'node:path'
 const root = path.resolve(process.argv[2] ?? '.')
 const { MetadataPeer } = await import(root + '/src/core/metadata-peer.ts')
 const { listenUtp } = await import(root + '/src/transport/utp.ts')
 const bencode = (await import(root + '/node_modules/k-rpc-socket/node_modules/bencode/lib/index.js')).default
-// A bench, not the service: collections are forced so what is left is what is held.
-setFlagsFromString('--expose-gc')
-const gc = runInNewContext('gc') as () => void
 const peer = new MetadataPeer()
 const utp = await listenUtp(peer, { port: 0, host: '127.0.0.1', otherDatagrams: { perSecond: 1e9, perSubnetPerSecond: 1e9 } })
 const view = utp.udpSocket()

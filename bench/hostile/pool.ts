@@ -17,6 +17,7 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import type { CaseResult, PhaseFigures } from './run-case.ts'
 import { GOALS } from './report.ts'
+import { percentileOf as percentile } from './tcp-slots.ts'
 
 interface Saved { meta: { seed?: number, commit?: string }, results: CaseResult[] }
 
@@ -37,11 +38,6 @@ const groups = values.label.length > 0 ? values.label.map(expand) : [{ label: ''
 if (groups.every(g => g.files.length === 0)) {
   console.error('usage: node bench/hostile/pool.ts FILE.json... | --label name=DIR/prefix-*.json ...')
   process.exit(2)
-}
-
-function percentile (sorted: number[], p: number): number | null {
-  if (sorted.length === 0) return null
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
 }
 
 const ms = (v: number | null): string => (v === null ? '-' : v < 10 ? v.toFixed(2) : v.toFixed(1))
