@@ -173,6 +173,9 @@ export class MetadataPeer extends EventEmitter<MetadataPeerEvents> implements Pe
 
   get closed (): boolean { return this.closedFlag }
 
+  /** Whether an upload or download rate limit is set (its throttles sit between stream and wire as pipes). */
+  get rateLimited (): boolean { return this.upBucket !== null || this.downBucket !== null }
+
   // ---- torrents ----
 
   /**

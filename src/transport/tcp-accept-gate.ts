@@ -33,6 +33,12 @@ interface ClientHandle {
   close (): void
 }
 
+/**
+ * Takes an admitted connection's handle instead of Node's onconnection (see
+ * adapters/node-tcp-handle.ts); false leaves it to Node, which builds a net.Socket.
+ */
+export type AdoptHandle = (clientHandle: unknown, address: string, port: number) => boolean
+
 type OnConnection = (this: unknown, err: number, clientHandle: ClientHandle | undefined) => unknown
 
 export interface AcceptOrder {
@@ -55,7 +61,7 @@ interface Held { handle: ClientHandle, address: string, port: number, at: number
  * Installs the gate on a listening server; returns false (and changes nothing) when this
  * Node does not have the handle shape it relies on. Call again after each listen().
  */
-export function gateAccepts (server: Server, refuse: (address: string, port: number) => boolean, order?: AcceptOrder): boolean {
+export function gateAccepts (server: Server, refuse: (address: string, port: number) => boolean, order?: AcceptOrder, adopt?: AdoptHandle): boolean {
   const handle = (server as unknown as { _handle?: { onconnection?: OnConnection } })._handle
   const original = handle?.onconnection
   if (!handle || typeof original !== 'function') return false
@@ -70,9 +76,14 @@ export function gateAccepts (server: Server, refuse: (address: string, port: num
     // the listener; the connection then goes the ordinary way and admission decides there.
     try { return refuse(address, port) } catch { return false }
   }
+  // Like `refuses` (`adopt` itself owns a handle it has started to use).
+  const adopts = (clientHandle: ClientHandle, address: string, port: number): boolean => {
+    if (!adopt) return false
+    try { return adopt(clientHandle, address, port) } catch { return false }
+  }
   const build = (h: Held): void => {
     if (refuses(h.address, h.port)) h.handle.close()
-    else original.call(handle, 0, h.handle)
+    else if (!adopts(h.handle, h.address, h.port)) original.call(handle, 0, h.handle)
   }
   // Runs in the check phase, after the turn's accept (if any) and its I/O.
   const turn = (): void => {
@@ -128,6 +139,7 @@ export function gateAccepts (server: Server, refuse: (address: string, port: num
             return
           }
         }
+        if (adopts(clientHandle, address, port)) return
       }
     }
     return original.call(this, err, clientHandle)

@@ -7,7 +7,8 @@ import net from 'node:net'
 import type { MetadataPeer } from '../core/metadata-peer.ts'
 import type { PeerConnection } from '../core/peer-connection.ts'
 import { listenAnyStack } from './listen.ts'
-import { gateAccepts } from './tcp-accept-gate.ts'
+import { gateAccepts, type AdoptHandle } from './tcp-accept-gate.ts'
+import { tcpHandleStream, tcpHandleStreamsAvailable } from '../adapters/node-tcp-handle.ts'
 import { setMseKeyExchange } from '../core/mse-hook.ts'
 import { nodeMseKeyExchange } from './mse-dh.ts'
 import { setMessageAllocator } from '../core/wire-messages.ts'
@@ -28,6 +29,12 @@ export interface TcpListenOptions {
    * refuses it in the session, what happens on a Node without the handle shape.
    */
   acceptGate?: boolean
+  /**
+   * Serve admitted connections from Node's TCP handle, without a net.Socket (default true
+   * where this Node has what it takes, see adapters/node-tcp-handle.ts, and the session has no
+   * rate limit, whose pipes need streams); false: a net.Socket for each.
+   */
+  handleStreams?: boolean
 }
 
 /** The gate's absence is said once per process, not once per listener. */
@@ -39,6 +46,8 @@ export interface TcpListener {
   readonly server: net.Server
   /** Whether connections admission refuses are closed before a socket is built (see tcp-accept-gate.ts). */
   readonly gated: boolean
+  /** Whether admitted connections are served from the accepted handle, without a net.Socket (see adapters/node-tcp-handle.ts). */
+  readonly handleStreams: boolean
   close (): Promise<void>
 }
 
@@ -91,6 +100,23 @@ export async function listenTcp (peer: MetadataPeer, options: TcpListenOptions):
   server.on('error', err => peer.warnError(err, `tcp listener :${address.port}`))
   // Under a flood, connections admission would refuse now cost an accept and a close, not a
   // socket, a session and a close (without the gate they are refused in handleConnection).
+  // An admitted connection served from its handle: no net.Socket is built for it.
+  const adopt: AdoptHandle | undefined = options.handleStreams === false || peer.rateLimited || !tcpHandleStreamsAvailable()
+    ? undefined
+    : (clientHandle, remote, remotePort) => {
+        const stream = tcpHandleStream(clientHandle)
+        if (!stream) return false
+        accepted = undefined
+        try {
+          stream.setNoDelay()
+          peer.handleConnection(stream, { transport: 'tcp', direction: 'incoming', remoteAddress: stripV4Mapped(remote), remotePort, encryption: true })
+          stream.start()
+        } catch (err) {
+          stream.destroy()
+          peer.warnError(err, `tcp listener :${address.port}`)
+        }
+        return true
+      }
   const gated = options.acceptGate !== false && gateAccepts(server, (remote, remotePort) => {
     accepted = undefined
     const remoteAddress = stripV4Mapped(remote)!
@@ -106,7 +132,7 @@ export async function listenTcp (peer: MetadataPeer, options: TcpListenOptions):
       if (!first) accepted = undefined
       return first
     }
-  })
+  }, adopt)
   if (!gated && options.acceptGate !== false && !warnedNoGate) {
     warnedNoGate = true
     peer.warn('WARN_ACCEPT_GATE_UNAVAILABLE', `node ${process.version}: net.Server's accepted-handle callback is not where torrent-fish expects it; refused TCP connections get a socket before they are closed (costlier under a flood)`)
@@ -116,6 +142,7 @@ export async function listenTcp (peer: MetadataPeer, options: TcpListenOptions):
     host: address.address,
     server,
     gated,
+    handleStreams: gated && adopt !== undefined,
     close: () => new Promise(resolve => server.close(() => resolve()))
   }
 }

@@ -23,8 +23,15 @@ async function serving (t: { after: (fn: () => unknown) => void }, acceptGate: b
   const listener = await listenTcp(peer, { port: 0, host: '127.0.0.1', acceptGate })
   const clients: net.Socket[] = []
   t.after(async () => { for (const c of clients) c.destroy(); await peer.close(); await listener.close() })
-  const built: string[] = [] // remote address of every socket Node built
-  listener.server.on('connection', s => built.push(s.remoteAddress!.replace(/^::ffff:/, '')))
+  // Remote address of every connection built for the session (over a net.Socket, or served
+  // from the accepted handle itself), and of every net.Socket Node built.
+  const built: string[] = []
+  const handle = peer.handleConnection.bind(peer)
+  peer.handleConnection = (stream, info) => { built.push(info.remoteAddress!); const c = handle(stream, info); connected(); return c }
+  let connected = (): void => {}
+  const sockets: string[] = []
+  listener.server.on('connection', s => sockets.push(s.remoteAddress!.replace(/^::ffff:/, '')))
+  const nextBuilt = (): Promise<void> => new Promise(resolve => { connected = resolve })
   const closes: PeerClosedEvent[] = []
   peer.on('peer-close', e => closes.push(e))
   /** A connection that sends nothing, from `localAddress`; resolves once the peer built it. */
@@ -33,7 +40,7 @@ async function serving (t: { after: (fn: () => unknown) => void }, acceptGate: b
     const c = net.connect({ port: listener.port, host: '127.0.0.1', localAddress })
     c.on('error', () => {})
     clients.push(c)
-    while (built.length === n) await once(listener.server, 'connection')
+    while (built.length === n) await nextBuilt()
   }
   /** A connection the peer closes; resolves when it did. */
   const closedByPeer = async (localAddress: string): Promise<void> => {
@@ -43,7 +50,7 @@ async function serving (t: { after: (fn: () => unknown) => void }, acceptGate: b
     await once(c, 'close')
   }
   const fetch = (localAddress: string) => fetchMetadata({ host: '127.0.0.1', port: listener.port, infoHash: torrent.infoHash, timeoutMs: 5000, localAddress })
-  return { peer, torrent, listener, built, closes, silent, closedByPeer, fetch }
+  return { peer, torrent, listener, built, sockets, closes, silent, closedByPeer, fetch }
 }
 
 test('gate: a refused network is closed without a socket; admitted ones from other /24s get their metadata', async (t) => {
@@ -62,6 +69,9 @@ test('gate: a refused network is closed without a socket; admitted ones from oth
   const sizes = await Promise.all([s.fetch('127.0.7.1'), s.fetch('127.0.8.1')])
   for (const size of sizes) assert.ok(size > 0)
   assert.ok(s.built.includes('127.0.7.1') && s.built.includes('127.0.8.1'))
+  // Served from the accepted handles (adapters/node-tcp-handle.ts): Node built no socket at all.
+  assert.equal(s.listener.handleStreams, true, `accepted handles are not served directly on node ${process.version} (see test/adapters/node-tcp-handle.test.ts)`)
+  assert.deepEqual(s.sockets, [])
 })
 
 test('without the gate: the same refusal after the socket is built, with the same reason; admitted ones still work', async (t) => {
@@ -71,6 +81,7 @@ test('without the gate: the same refusal after the socket is built, with the sam
   await s.silent('127.0.6.1')
   await s.closedByPeer('127.0.5.2')
   assert.deepEqual(s.built, ['127.0.5.1', '127.0.6.1', '127.0.5.2'], 'the refused connection got a socket first')
+  assert.deepEqual(s.sockets, s.built, 'each of them a net.Socket')
   const refused = s.closes.filter(e => e.remoteAddress === '127.0.5.2')
   assert.equal(refused.length, 1)
   assert.equal(refused[0].reason, 'unknown-network')
