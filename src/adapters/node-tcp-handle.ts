@@ -183,11 +183,18 @@ export class TcpHandleStream {
   uncork (): void {
     const chunks = this.corked
     this.corked = null
-    if (chunks === null || chunks.length === 0 || !this.handle) return
-    if (chunks.length === 1) { this.write(chunks[0]); return }
+    if (chunks !== null && chunks.length > 0) this.writev(chunks)
+  }
+
+  /** One gathering write (writev(2) where the kernel takes it at once), the chunks never copied. */
+  writev (chunks: Uint8Array[]): boolean {
+    const handle = this.handle
+    if (!handle) return true
+    if (chunks.length === 1) return this.write(chunks[0])
     const req = this.request()
-    const err = this.handle.writev(req, chunks, true)
+    const err = handle.writev(req, chunks, true)
     this.dispatched(req, err, chunks)
+    return this.handle === null || this.handle.writeQueueSize < HIGH_WATER_MARK
   }
 
   /** False when the bytes queued in the kernel's stead pass the high-water mark (wait for `drain`). */
@@ -284,6 +291,19 @@ export class TcpHandleStream {
       this.destroy(error)
     }
   }
+}
+
+/**
+ * Sets TCP_NODELAY on a listening server's socket where the kernel copies it to every
+ * accepted socket (Linux clones an accepted socket from its listener, options included), so
+ * no accepted connection needs a setsockopt(2) of its own: a syscall per exchange. Returns
+ * whether it did; false (another OS, or no handle) leaves it to each connection.
+ */
+export function inheritNoDelay (server: unknown): boolean {
+  if (process.platform !== 'linux') return false
+  const handle = (server as { _handle?: { setNoDelay?: (on: boolean) => number } } | null)?._handle
+  if (typeof handle?.setNoDelay !== 'function') return false
+  try { return handle.setNoDelay(true) === 0 } catch { return false }
 }
 
 /** The stream for an accepted handle, or null when this Node lacks what it needs (use net.Socket). */

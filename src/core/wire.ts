@@ -85,11 +85,16 @@ export interface WireSink {
   /** Direct mode: what this tick pushed, as one buffer. */
   writeOut (chunk: Uint8Array): void
   /**
-   * Direct mode, a tick of at least WRITE_CHUNKS_MIN bytes (a request-all for a large info
-   * dict): its messages as they were pushed, the pieces views of the cached info dict, for one
+   * Direct mode, a tick of at least `gatherFrom` bytes (a request-all for a large info dict):
+   * its messages as they were pushed, the pieces views of the cached info dict, for one
    * gathering write. Without it, they are joined and go to writeOut.
    */
   writeOutChunks? (chunks: Uint8Array[], total: number): void
+  /**
+   * The tick size from which writeOutChunks gets the messages unjoined (default
+   * WRITE_CHUNKS_MIN): lower where a gathering write costs no more than a plain one.
+   */
+  readonly gatherFrom?: number
   /** A throw from something that ran on the peer's bytes (see `_write`). */
   onFault (err: unknown): void
   /** The peer announced a message longer than `maxMessageSize`. */
@@ -283,7 +288,7 @@ export class GuardedWire extends Wire {
     if (out.length === 0 || sink === null || (this as unknown as WireInternals)._finished) return
     const total = this.outBytes
     this.outBytes = 0
-    if (total >= WRITE_CHUNKS_MIN && sink.writeOutChunks) {
+    if (sink.writeOutChunks && total >= (sink.gatherFrom ?? WRITE_CHUNKS_MIN)) {
       this.out = []
       sink.writeOutChunks(out, total)
       return

@@ -8,7 +8,7 @@ import type { MetadataPeer } from '../core/metadata-peer.ts'
 import type { PeerConnection } from '../core/peer-connection.ts'
 import { listenAnyStack } from './listen.ts'
 import { gateAccepts, type AdoptHandle } from './tcp-accept-gate.ts'
-import { tcpHandleStream, tcpHandleStreamsAvailable } from '../adapters/node-tcp-handle.ts'
+import { inheritNoDelay, tcpHandleStream, tcpHandleStreamsAvailable } from '../adapters/node-tcp-handle.ts'
 import { setMseKeyExchange } from '../core/mse-hook.ts'
 import { nodeMseKeyExchange } from './mse-dh.ts'
 import { setMessageAllocator } from '../core/wire-messages.ts'
@@ -100,7 +100,9 @@ export async function listenTcp (peer: MetadataPeer, options: TcpListenOptions):
   server.on('error', err => peer.warnError(err, `tcp listener :${address.port}`))
   // Under a flood, connections admission would refuse now cost an accept and a close, not a
   // socket, a session and a close (without the gate they are refused in handleConnection).
-  // An admitted connection served from its handle: no net.Socket is built for it.
+  // An admitted connection served from its handle: no net.Socket is built for it, and where
+  // the listener's TCP_NODELAY is inherited, no setsockopt(2) either.
+  const noDelayInherited = inheritNoDelay(server)
   const adopt: AdoptHandle | undefined = options.handleStreams === false || peer.rateLimited || !tcpHandleStreamsAvailable()
     ? undefined
     : (clientHandle, remote, remotePort) => {
@@ -108,7 +110,7 @@ export async function listenTcp (peer: MetadataPeer, options: TcpListenOptions):
         if (!stream) return false
         accepted = undefined
         try {
-          stream.setNoDelay()
+          if (!noDelayInherited) stream.setNoDelay()
           peer.handleConnection(stream, { transport: 'tcp', direction: 'incoming', remoteAddress: stripV4Mapped(remote), remotePort, encryption: true })
           stream.start()
         } catch (err) {

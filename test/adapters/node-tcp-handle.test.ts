@@ -9,8 +9,9 @@ import assert from 'node:assert/strict'
 import net from 'node:net'
 import { once } from 'node:events'
 import { randomBytes } from 'node:crypto'
+import { spawnSync } from 'node:child_process'
 import { gateAccepts } from '../../src/transport/tcp-accept-gate.ts'
-import { isTcpHandle, tcpHandleStream, tcpHandleStreamsAvailable, type TcpHandleStream } from '../../src/adapters/node-tcp-handle.ts'
+import { inheritNoDelay, isTcpHandle, tcpHandleStream, tcpHandleStreamsAvailable, type TcpHandleStream } from '../../src/adapters/node-tcp-handle.ts'
 
 /** A listener whose admitted connections become handle streams, handed to `onStream` before reading starts. */
 async function handleServer (onStream: (stream: TcpHandleStream) => void): Promise<{ server: net.Server, port: number, sockets: () => number }> {
@@ -197,4 +198,33 @@ test('destroy with a large write still in flight is quiet: no callback, no throw
   client.write('go')
   await once(client, 'close')
   assert.deepEqual(calls, [])
+})
+
+/** TCP_NODELAY of the socket at fd 3 (the accepted one, shared with a child), read by python. */
+function noDelayOf (fd: number): number {
+  const child = spawnSync('/usr/bin/python3', ['-c', 'import socket; print(socket.socket(fileno=3).getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))'],
+    { stdio: ['ignore', 'pipe', 'pipe', fd], encoding: 'utf8' })
+  assert.equal(child.status, 0, child.stderr)
+  return Number(child.stdout.trim())
+}
+
+test('linux: TCP_NODELAY set on the listening socket is on every accepted one (no setsockopt per connection)', { skip: process.platform !== 'linux' && 'the kernel copies listener options on Linux' }, async (t) => {
+  for (const inherit of [false, true]) {
+    const server = net.createServer()
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    if (inherit) assert.equal(inheritNoDelay(server), true, "the listening handle's setNoDelay failed")
+    // The accepted handle is taken (kept open, no socket) until python has looked at it.
+    const accepted = new Promise<{ fd: number, close: () => void }>(resolve => {
+      gateAccepts(server, () => false, undefined, clientHandle => { resolve(clientHandle as { fd: number, close: () => void }); return true })
+    })
+    const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1')
+    client.on('error', () => {})
+    const handle = await accepted
+    const noDelay = noDelayOf(handle.fd)
+    handle.close()
+    client.destroy()
+    server.close()
+    assert.equal(noDelay, inherit ? 1 : 0, inherit ? 'an accepted socket did not inherit TCP_NODELAY' : 'the check cannot tell: Nagle is off without it')
+  }
 })
