@@ -51,7 +51,7 @@ async function serve (mode: Mode): Promise<void> {
       const cost: ServerCost = { refused: refused - startRefused, cpuUs: d.user + d.system, wallMs: performance.now() - startWall }
       process.send!(cost)
     } else if (m === 'exit') {
-      server.close(); process.disconnect()
+      server.close(); process.disconnect?.()
     }
   })
   process.send!({ port: (server.address() as net.AddressInfo).port, gated } satisfies ServerReady)
