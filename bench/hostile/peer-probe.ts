@@ -6,14 +6,13 @@
  *   STALL_MS late, with the wall-clock time it was due (a stall is the peer doing one long
  *   piece of work, or waiting for a CPU);
  * - garbage collections (PerformanceObserver 'gc'): start, duration, kind;
- * - connections Node handed to the server ('connection' events) and sockets destroyed, per
- *   BUCKET_MS (handles the accept gate closed before a socket existed are in neither: they
- *   never reach Node's net.Server);
+ * - connections built (a TCP handle that started reading: a net.Socket's, or one the session
+ *   serves from the accepted handle itself) and closed, per BUCKET_MS (handles the accept gate
+ *   closed before anything was built are in neither);
  * - the event loop delay histogram (perf_hooks monitorEventLoopDelay) over the whole run.
  * Times are epoch milliseconds (performance.timeOrigin + now()), so the bench can line them up
  * with the leecher's exchanges, which it records the same way.
  */
-import net from 'node:net'
 import { writeFileSync } from 'node:fs'
 import { monitorEventLoopDelay, PerformanceObserver, constants } from 'node:perf_hooks'
 
@@ -56,16 +55,21 @@ if (out) {
   const histogram = monitorEventLoopDelay({ resolution: 10 })
   histogram.enable()
 
-  const emit = net.Server.prototype.emit
-  net.Server.prototype.emit = function (this: net.Server, name: string | symbol, ...rest: unknown[]) {
-    if (name === 'connection') count(accepts)
-    return emit.call(this, name, ...rest)
-  } as typeof emit
-  const destroy = net.Socket.prototype.destroy
-  net.Socket.prototype.destroy = function (this: net.Socket, ...args: unknown[]) {
-    if (!this.destroyed) count(destroys)
-    return (destroy as (...a: unknown[]) => net.Socket).apply(this, args)
-  } as typeof destroy
+  // At the handle, where both kinds of connection meet: net's own sockets and the handle
+  // streams (src/adapters/node-tcp-handle.ts) both start reading an accepted handle and close it.
+  type Method = (this: object, ...a: unknown[]) => unknown
+  const tcp = (process as unknown as { binding (n: string): { TCP: { prototype: Record<string, Method> } } }).binding('tcp_wrap').TCP.prototype
+  const reading = new WeakSet<object>()
+  const readStart = tcp.readStart
+  tcp.readStart = function (this: object, ...a: unknown[]) {
+    if (!reading.has(this)) { reading.add(this); count(accepts) }
+    return readStart.apply(this, a)
+  }
+  const close = tcp.close
+  tcp.close = function (this: object, ...a: unknown[]) {
+    if (reading.delete(this)) count(destroys)
+    return close.apply(this, a)
+  }
 
   process.once('exit', () => {
     histogram.disable()
