@@ -98,8 +98,6 @@ export async function listenTcp (peer: MetadataPeer, options: TcpListenOptions):
   await listenAnyStack(server, options.port, options.host, 'TCP', PEER_LISTEN_BACKLOG)
   const address = server.address() as net.AddressInfo
   server.on('error', err => peer.warnError(err, `tcp listener :${address.port}`))
-  // Under a flood, connections admission would refuse now cost an accept and a close, not a
-  // socket, a session and a close (without the gate they are refused in handleConnection).
   // An admitted connection served from its handle: no net.Socket is built for it, and where
   // the listener's TCP_NODELAY is inherited, no setsockopt(2) either.
   const noDelayInherited = inheritNoDelay(server)
@@ -119,6 +117,8 @@ export async function listenTcp (peer: MetadataPeer, options: TcpListenOptions):
         }
         return true
       }
+  // Under a flood, connections admission would refuse now cost an accept and a close, not a
+  // socket, a session and a close (without the gate they are refused in handleConnection).
   const gated = options.acceptGate !== false && gateAccepts(server, (remote, remotePort) => {
     accepted = undefined
     const remoteAddress = stripV4Mapped(remote)!
