@@ -6,6 +6,7 @@
 import type { Duplex as StreamxDuplex } from 'streamx'
 import { arr2hex } from 'uint8-util'
 import { GuardedWire, type WireSink } from './wire.ts'
+import { firstOversizedFrame, routeHandshake } from './handshake-route.ts'
 import { WirePool } from './wire-pool.ts'
 import { UtMetadataServer, type MetadataRequestSink } from './ut-metadata-server.ts'
 import { METADATA_PIECE_SIZE, REQUEST_QUEUE_SLACK, MAX_METADATA_COPIES_PER_CONNECTION, CLIENT_NAME } from './constants.ts'
@@ -60,40 +61,6 @@ export interface PeerSummary {
   client: string | undefined
 }
 
-
-/** `\x13BitTorrent protocol`, the first 20 bytes of every plaintext handshake. */
-const PROTOCOL = new Uint8Array([19, ...Array.from('BitTorrent protocol', c => c.charCodeAt(0))])
-/** pstrlen + pstr + reserved + info hash: what it takes to know where a handshake goes. */
-const ROUTE_BYTES = 48
-/** A whole handshake (ROUTE_BYTES + the peer id): messages start after it. */
-const HANDSHAKE_BYTES = 68
-
-/**
- * The first length prefix above `max` among the whole messages after a plaintext handshake in
- * `bytes` (as far as they go), or -1. A peer that opens with a handshake and then a frame no
- * cap allows is closed without a Wire ever being built for it.
- */
-export function firstOversizedFrame (bytes: Uint8Array, max: number): number {
-  let at = HANDSHAKE_BYTES
-  while (at + 4 <= bytes.length) {
-    const length = ((bytes[at] << 24) >>> 0) + (bytes[at + 1] << 16) + (bytes[at + 2] << 8) + bytes[at + 3]
-    if (length > max) return length
-    at += 4 + length
-  }
-  return -1
-}
-
-/**
- * Reads the start of an incoming stream: `'more'` while it is a plaintext handshake too short
- * to route, `'not-plaintext'` as soon as a byte differs from the protocol header, else the
- * info hash (lowercase hex) the handshake asks for.
- */
-export function routeHandshake (bytes: Uint8Array): 'more' | 'not-plaintext' | string {
-  const n = Math.min(bytes.length, PROTOCOL.length)
-  for (let i = 0; i < n; i++) if (bytes[i] !== PROTOCOL[i]) return 'not-plaintext'
-  if (bytes.length < ROUTE_BYTES) return 'more'
-  return arr2hex(bytes.subarray(28, ROUTE_BYTES))
-}
 
 let nextId = 1
 
