@@ -21,7 +21,8 @@
  * The stream speaks the part of a Node stream a PeerConnection uses in direct mode: `data`,
  * `end`, `error`, `close` and `drain` listeners (one each; the connection's are shared
  * functions called with the stream as `this`), `write` (false past the high-water mark),
- * `cork`/`uncork` (one gathering write), `pause`/`resume` and `destroy`. It has no pipes: a
+ * `writev` (one gathering write, which the connection prefers to corking), `pause`/`resume`
+ * and `destroy`. It has no pipes: a
  * rate-limited session keeps net.Socket. A throw from a listener closes this stream with the
  * error (a listener on a net.Socket would take the process down) and the process goes on.
  */
@@ -120,7 +121,6 @@ export class TcpHandleStream {
   private errorListener: Listener | null = null
   private closeListener: Listener | null = null
   private drainListeners: Listener[] | null = null
-  private corked: Uint8Array[] | null = null
   private writesInFlight = 0
   private reading = false
   destroyed = false
@@ -140,7 +140,7 @@ export class TcpHandleStream {
     if (this.handle && !this.reading) {
       this.reading = true
       const err = this.handle.readStart()
-      if (err !== 0) this.fail(uvError(err, 'read'))
+      if (err !== 0) this.destroy(uvError(err, 'read'))
     }
   }
 
@@ -178,14 +178,6 @@ export class TcpHandleStream {
 
   resume (): void { this.start() }
 
-  cork (): void { this.corked ??= [] }
-
-  uncork (): void {
-    const chunks = this.corked
-    this.corked = null
-    if (chunks !== null && chunks.length > 0) this.writev(chunks)
-  }
-
   /** One gathering write (writev(2) where the kernel takes it at once), the chunks never copied. */
   writev (chunks: Uint8Array[]): boolean {
     const handle = this.handle
@@ -201,7 +193,6 @@ export class TcpHandleStream {
   write (chunk: Uint8Array): boolean {
     const handle = this.handle
     if (!handle) return true // destroyed: dropped, as a destroyed socket drops it
-    if (this.corked !== null) { this.corked.push(chunk); return true }
     const req = this.request()
     const err = handle.writeBuffer(req, chunk)
     this.dispatched(req, err, chunk)
@@ -213,7 +204,6 @@ export class TcpHandleStream {
     this.destroyed = true
     const handle = this.handle
     this.handle = null
-    this.corked = null
     this.drainListeners = null
     if (handle) {
       ;(handle as unknown as Record<symbol, TcpHandleStream | undefined>)[OWNER] = undefined
@@ -243,14 +233,14 @@ export class TcpHandleStream {
       this.destroy()
       return
     }
-    this.fail(uvError(nread, 'read'))
+    this.destroy(uvError(nread, 'read'))
   }
 
   /** @internal from a write request's completion. */
   onWriteDone (status: number): void {
     this.writesInFlight -= 1
     if (this.destroyed) return
-    if (status < 0) return this.fail(uvError(status, 'write'))
+    if (status < 0) return this.destroy(uvError(status, 'write'))
     if (this.writesInFlight === 0 && this.drainListeners !== null && this.drainListeners.length > 0) {
       for (const fn of [...this.drainListeners]) this.emit(fn)
     }
@@ -265,7 +255,7 @@ export class TcpHandleStream {
   }
 
   private dispatched (req: WriteRequest, err: number, data: Uint8Array | Uint8Array[]): void {
-    if (err !== 0) return this.fail(uvError(err, 'write'))
+    if (err !== 0) return this.destroy(uvError(err, 'write'))
     const { streamBaseState, kLastWriteWasAsync } = this.io
     if (streamBaseState[kLastWriteWasAsync] !== 0) {
       // libuv reads from these until the completion: keep them referenced till then.
@@ -276,9 +266,6 @@ export class TcpHandleStream {
     }
   }
 
-  private fail (err: Error): void {
-    this.destroy(err)
-  }
 
   /** Calls a listener; a throw from it closes this stream with the error instead of the process. */
   private emit (fn: Listener | null, arg?: unknown): void {

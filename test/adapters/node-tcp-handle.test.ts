@@ -1,9 +1,10 @@
 // Contract of src/adapters/node-tcp-handle.ts, the reach into Node's stream internals that
 // serves accepted TCP connections without a net.Socket: on real loopback sockets, the bytes
-// either way arrive whole and in order, backpressure says "wait" and then drains, the peer's
-// FIN and RST arrive as `end` and `error`, a throw from a listener closes only that stream,
-// and a destroy with writes still in flight is quiet. If a Node upgrade moves what the adapter
-// uses, the first test names it; torrent-fish then keeps net.Socket (tcpHandleStream is null).
+// either way arrive whole and in order (a gathering write too), backpressure says "wait" and
+// then drains, the peer's FIN and RST arrive as `end` and `error`, a throw from a listener
+// closes only that stream, and a destroy with writes still in flight is quiet. If a Node
+// upgrade moves what the adapter uses, the first test names it; torrent-fish then keeps
+// net.Socket (tcpHandleStream is null).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
@@ -106,13 +107,11 @@ test('bytes both ways arrive whole and in order; a write past the high-water mar
   assert.equal(sockets(), 0, 'a net.Socket was built for an adopted handle')
 })
 
-test('cork/uncork sends the chunks as one gathering write, in order', async (t) => {
+test('writev sends the chunks as one gathering write, in order', async (t) => {
   const parts = [randomBytes(100), randomBytes(70_000), randomBytes(5), randomBytes(300_000)]
   const { server, port } = await handleServer(stream => {
     stream.on('data', () => {
-      stream.cork()
-      for (const p of parts) stream.write(p)
-      stream.uncork()
+      stream.writev(parts)
       if (stream.writesPending === 0) stream.destroy()
       else stream.once('drain', () => stream.destroy())
     })
