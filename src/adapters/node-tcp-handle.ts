@@ -217,6 +217,26 @@ export class TcpHandleStream {
     this.emit(this.closeListener)
   }
 
+  /**
+   * Lets go of the handle without closing it: reading stopped, no listener called again, the
+   * handle free for a net.Socket (the HTTP face hands a connection whose request headers are
+   * in to node:http this way). Null when the stream is closed already. No write may be in
+   * flight (the caller never wrote).
+   */
+  release (): TcpHandle | null {
+    if (this.destroyed || this.handle === null) return null
+    const handle = this.handle
+    this.destroyed = true
+    this.handle = null
+    if (this.reading) handle.readStop()
+    this.reading = false
+    ;(handle as unknown as Record<symbol, TcpHandleStream | undefined>)[OWNER] = undefined
+    handle.onread = ignoreRead
+    this.dataListener = this.endListener = this.errorListener = this.closeListener = null
+    this.drainListeners = null
+    return handle
+  }
+
   /** @internal from the handle's onread. */
   onRead (buffer: ArrayBuffer | undefined): void {
     const { streamBaseState, kReadBytesOrError, kArrayBufferOffset } = this.io

@@ -8,6 +8,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { HealthSources, TorrentCatalogue } from './host.ts'
 import type { DiscoveryView } from './discovery-view.ts'
 import { registerSourceMetrics } from '../sources/http-hooks.ts'
+import type { HeaderGate } from './header-gate.ts'
 
 const PREFIX = 'torrent_fish_'
 
@@ -15,6 +16,8 @@ const PREFIX = 'torrent_fish_'
 export interface HttpCounters {
   torrentFilesServed: number
   requests: Map<string, number>
+  /** The first stage for connections still sending headers, when installed. */
+  headerGate?: HeaderGate
 }
 
 export interface MetricsOptions {
@@ -99,6 +102,12 @@ export function createMetrics (fish: (HealthSources & TorrentCatalogue), discove
       const [route, code] = key.split(' ')
       setCounter(c, n, { route, code })
     }
+  })
+  gauge('http_connections_pending', 'HTTP connections still sending their request headers (held before node:http).', [], g => {
+    if (http.headerGate) g.set(http.headerGate.pending)
+  })
+  counter('http_connection_closes_total', 'HTTP connections closed before their headers were in, by reason.', ['reason'], c => {
+    for (const [reason, n] of http.headerGate?.closes ?? []) setCounter(c, n, { reason })
   })
   registerSourceMetrics(fish, gauge, counter)
   return registry

@@ -5,6 +5,7 @@
 import { MAX_TORRENT_FILE_SIZE } from '../core/constants.ts'
 import { InvalidOptionError } from '../core/errors.ts'
 import type { DiscoverySource } from './discovery-view.ts'
+import type { HeaderGateOptions } from './header-gate.ts'
 import { resolveOptions, integerIn, isBoolean, isString, type Check, type OptionSpec } from '../util/options.ts'
 
 export interface HttpOptions {
@@ -28,6 +29,11 @@ export interface HttpOptions {
   discovery?: DiscoverySource
   /** Export Node process metrics too; default true. */
   processMetrics?: boolean
+  /**
+   * The first stage for connections still sending their request headers (header-gate.ts):
+   * caps, eviction and deadlines, or false to let node:http take every connection at once.
+   */
+  headerGate?: Partial<HeaderGateOptions> | false
 }
 
 /** Defaults of {@link HttpOptions}, each with its reason (`port` has none: it must be chosen). */
@@ -60,7 +66,9 @@ const SPEC: OptionSpec<Required<HttpOptions>> = {
   maxBodyBytes: integerIn(1, 1 << 30),
   pageSize: integerIn(1, 10_000),
   discovery: v => typeof v === 'object' && v !== null ? undefined : 'must be a discovery source',
-  processMetrics: isBoolean
+  processMetrics: isBoolean,
+  // Its fields are checked by header-gate.ts when the face starts.
+  headerGate: v => v === false || (typeof v === 'object' && v !== null) ? undefined : 'must be false or an object of header gate options'
 }
 
 /** HTTP options with their defaults filled in. */

@@ -15,6 +15,7 @@ import { createMetrics, type HttpCounters } from './metrics.ts'
 import { CORS_HEADERS, send, sendError, sendJson } from './responses.ts'
 import { renderStatusPage } from './status-page.ts'
 import { serveTorrentFile } from './torrent-endpoint.ts'
+import { gateHeaders, type HeaderGate } from './header-gate.ts'
 
 import { resolveHttpOptions, type HttpOptions } from './options.ts'
 
@@ -28,6 +29,8 @@ export interface HttpFace {
   readonly url: string
   /** The public base URL when configured, else `url`. */
   readonly publicUrl: string | undefined
+  /** The first stage for connections still sending headers; null when off or unavailable. */
+  readonly headerGate: HeaderGate | null
   /** `[{ name: 'http', ... }]` while listening. */
   listening (): ListeningAddress[]
   close (): Promise<void>
@@ -149,6 +152,9 @@ export async function startHttp (fish: HttpHost, given: HttpOptions): Promise<Ht
 
   await listenAnyStack(server, options.port, options.host, 'HTTP')
   server.on('error', err => fish.warnError(err, 'http server'))
+  // Connections still sending their headers wait as bare handles (slow-header floods).
+  const gate = options.headerGate === false ? null : gateHeaders(server, options.headerGate ?? {})
+  counters.headerGate = gate ?? undefined
   const bound = server.address() as AddressInfo
   const shown = urlHost(bound.address)
   let closing: Promise<void> | null = null
@@ -158,9 +164,11 @@ export async function startHttp (fish: HttpHost, given: HttpOptions): Promise<Ht
     address: bound.address,
     url: `http://${shown}:${bound.port}`,
     publicUrl: publicBase,
+    headerGate: gate,
     listening: () => server.listening ? [{ name: HTTP_TRANSPORT_NAME, address: bound.address, port: bound.port }] : [],
     close: () => (closing ??= new Promise(resolve => {
       server.close(() => resolve())
+      gate?.close()
       server.closeAllConnections()
     }))
   }

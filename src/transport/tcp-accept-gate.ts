@@ -35,9 +35,11 @@ interface ClientHandle {
 
 /**
  * Takes an admitted connection's handle instead of Node's onconnection (see
- * adapters/node-tcp-handle.ts); false leaves it to Node, which builds a net.Socket.
+ * adapters/node-tcp-handle.ts); false leaves it to Node, which builds a net.Socket. `build`
+ * gives a handle taken this way to Node's onconnection later (a net.Socket and the server's
+ * 'connection' event, as if it had just been accepted).
  */
-export type AdoptHandle = (clientHandle: unknown, address: string, port: number) => boolean
+export type AdoptHandle = (clientHandle: unknown, address: string, port: number, build: (clientHandle: unknown) => void) => boolean
 
 type OnConnection = (this: unknown, err: number, clientHandle: ClientHandle | undefined) => unknown
 
@@ -79,8 +81,9 @@ export function gateAccepts (server: Server, refuse: (address: string, port: num
   // Like `refuses` (`adopt` itself owns a handle it has started to use).
   const adopts = (clientHandle: ClientHandle, address: string, port: number): boolean => {
     if (!adopt) return false
-    try { return adopt(clientHandle, address, port) } catch { return false }
+    try { return adopt(clientHandle, address, port, buildLater) } catch { return false }
   }
+  const buildLater = (clientHandle: unknown): void => { original.call(handle, 0, clientHandle as ClientHandle) }
   const build = (h: Held): void => {
     if (refuses(h.address, h.port)) h.handle.close()
     else if (!adopts(h.handle, h.address, h.port)) original.call(handle, 0, h.handle)

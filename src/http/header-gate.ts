@@ -1,0 +1,240 @@
+/**
+ * The HTTP face's first stage: until a request's header block is in, a connection is a bare
+ * TCP handle read into a few small buffers (adapters/node-tcp-handle.ts), not a net.Socket
+ * with an HTTP parser. Once the blank line that ends the headers has arrived (or more bytes
+ * than a header block may hold), the handle and every byte read so far go to node:http, as if
+ * the connection had just been accepted.
+ *
+ * Why: a slow-header flood (slowloris) holds thousands of connections that never finish their
+ * headers. Each one node:http serves costs a socket and a parser to build and as much again to
+ * close, all on the thread that also answers BitTorrent leechers: 2,000 such connections
+ * arriving, or closing, together held the event loop for ~100 ms (docs/hostile.md). As bare
+ * handles they cost an accept, a read per byte sent and a close.
+ *
+ * Admission, as the peer's (core/admission.ts) for the BitTorrent side: per address and per
+ * network (/24, /64) caps on connections still sending headers, refused at accept before
+ * anything is built; past the global cap a newcomer evicts the oldest of them; every header
+ * block has a deadline, shorter while more than half the cap is in use. A request that sends
+ * its headers at once (every real client) is handed over in the turn its first bytes arrive.
+ */
+import type { Server } from 'node:http'
+import { gateAccepts } from '../transport/tcp-accept-gate.ts'
+import { tcpHandleStream, type TcpHandleStream } from '../adapters/node-tcp-handle.ts'
+import { normalizeAddress, subnetOf } from '../core/admission-address.ts'
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.ts'
+import { resolveOptions, integerIn, anything, isFunction, type OptionSpec } from '../util/options.ts'
+
+export interface HeaderGateOptions {
+  /** Connections still sending their headers, at most; past it a newcomer evicts the oldest. */
+  maxPending: number
+  /** ... from one address (past it, a newcomer from there is refused). */
+  perAddress: number
+  /** ... from one IPv4 /24 or IPv6 /64. */
+  perNetwork: number
+  /** Time for a whole header block, from accept. */
+  headersTimeoutMs: number
+  /** The same while more than half of `maxPending` is in use. */
+  pressuredTimeoutMs: number
+  /** Bytes after which a connection goes to node:http even without the end of its headers (it answers 431). */
+  maxHeaderBytes: number
+  clock: Clock
+  /** Told of each connection taken, handed over or closed here (tests wait on it; logs may). */
+  observe: (event: HeaderGateEvent) => void
+}
+
+/** Defaults of {@link HeaderGateOptions}, each with its reason. */
+export const HEADER_GATE_DEFAULTS: HeaderGateOptions = {
+  /** A handle costs an fd and ~100 bytes here: ten times what a small VM's HTTP face sees at once. */
+  maxPending: 1024,
+  /** A browser opens up to 6 connections per host; a proxy in front of many users more. */
+  perAddress: 16,
+  perNetwork: 128,
+  /** node:http's own headersTimeout in this face. */
+  headersTimeoutMs: 10_000,
+  /** A real client's headers arrive in one packet: seconds are generous. */
+  pressuredTimeoutMs: 2_000,
+  /** node:http's default maxHeaderSize. */
+  maxHeaderBytes: 16 * 1024,
+  clock: systemClock,
+  observe: () => {}
+}
+
+const SPEC: OptionSpec<HeaderGateOptions> = {
+  maxPending: integerIn(1, 1 << 20),
+  perAddress: integerIn(1, 1 << 20),
+  perNetwork: integerIn(1, 1 << 20),
+  headersTimeoutMs: integerIn(1, 3_600_000),
+  pressuredTimeoutMs: integerIn(1, 3_600_000),
+  maxHeaderBytes: integerIn(1, 1 << 20),
+  clock: anything,
+  observe: isFunction
+}
+
+/** Why the gate closed a connection before node:http saw it. */
+export type HeaderGateClose = 'refused-address' | 'refused-network' | 'evicted' | 'headers-timeout' | 'closed-before-headers'
+
+/** What {@link HeaderGateOptions.observe} hears. */
+export type HeaderGateEvent = 'pending' | 'handed-over' | HeaderGateClose
+
+export interface HeaderGate {
+  /** Connections still sending their headers. */
+  readonly pending: number
+  /** Connections closed here, by reason. */
+  readonly closes: ReadonlyMap<HeaderGateClose, number>
+  /** Connections handed to node:http. */
+  readonly handedOver: number
+  /** Closes every connection still here (the face's close). */
+  close (): void
+}
+
+interface Pending {
+  stream: TcpHandleStream
+  address: string
+  network: string
+  at: number
+  chunks: Uint8Array[]
+  bytes: number
+  /** The last four bytes seen, for the end of the header block across reads. */
+  last: number
+}
+
+/** \r\n\r\n as the last four bytes, or \n\n as the last two (llhttp decides what it accepts). */
+const CRLFCRLF = 0x0d0a0d0a
+const LFLF = 0x0a0a
+
+/**
+ * Installs the gate on a listening node:http server; null (and nothing installed: node:http
+ * serves every connection itself, as before) where this Node lacks the handle shape.
+ */
+export function gateHeaders (server: Server, given: Partial<HeaderGateOptions> = {}): HeaderGate | null {
+  const o = resolveOptions('http.headerGate', HEADER_GATE_DEFAULTS, SPEC, given as Record<string, unknown>)
+  const waiting = new Map<TcpHandleStream, Pending>() // in arrival order: the oldest first
+  const byAddress = new Map<string, number>()
+  const byNetwork = new Map<string, number>()
+  const closes = new Map<HeaderGateClose, number>()
+  let handedOver = 0
+  let timer: TimerHandle | null = null
+  let timerAt = Infinity
+  /** The bytes of the connection node:http is building right now (its 'connection' event). */
+  let handing: Buffer | null = null
+
+  const tell = (event: HeaderGateEvent): void => { try { o.observe(event) } catch { /* an observer's bug is not the connection's */ } }
+  const counted = (reason: HeaderGateClose): void => { closes.set(reason, (closes.get(reason) ?? 0) + 1); tell(reason) }
+  const bump = (map: Map<string, number>, key: string, by: number): void => {
+    const n = (map.get(key) ?? 0) + by
+    if (n <= 0) map.delete(key)
+    else map.set(key, n)
+  }
+  const timeout = (): number => waiting.size * 2 > o.maxPending ? o.pressuredTimeoutMs : o.headersTimeoutMs
+
+  const forget = (p: Pending): void => {
+    if (!waiting.delete(p.stream)) return
+    bump(byAddress, p.address, -1)
+    bump(byNetwork, p.network, -1)
+  }
+  const drop = (p: Pending, reason: HeaderGateClose): void => {
+    forget(p)
+    counted(reason)
+    p.stream.destroy()
+  }
+
+  const sweep = (): void => {
+    timer = null
+    timerAt = Infinity
+    const now = o.clock.now()
+    const limit = timeout()
+    for (const p of waiting.values()) {
+      if (p.at + limit > now) break
+      drop(p, 'headers-timeout')
+    }
+    arm()
+  }
+  /** Wakes at the oldest connection's deadline (moved earlier when pressure shortens it). */
+  const arm = (): void => {
+    const oldest = waiting.values().next().value
+    if (oldest === undefined) return
+    const at = oldest.at + timeout()
+    if (at >= timerAt) return
+    if (timer !== null) o.clock.clearTimeout(timer)
+    timerAt = at
+    timer = o.clock.setTimeout(sweep, Math.max(0, at - o.clock.now()))
+  }
+
+  let build: ((clientHandle: unknown) => void) | null = null
+  const handOver = (p: Pending): void => {
+    forget(p)
+    const handle = p.stream.release()
+    if (handle === null || build === null) return
+    handing = p.chunks.length === 1 ? Buffer.from(p.chunks[0]) : Buffer.concat(p.chunks, p.bytes)
+    handedOver += 1
+    try { build(handle) } finally { handing = null }
+    tell('handed-over')
+  }
+
+  function onData (this: TcpHandleStream, chunk: Uint8Array): void {
+    const p = waiting.get(this)
+    if (p === undefined) return
+    p.chunks.push(chunk)
+    p.bytes += chunk.length
+    let last = p.last
+    for (let i = 0; i < chunk.length; i++) {
+      last = ((last << 8) | chunk[i]) >>> 0
+      if (last === CRLFCRLF || (last & 0xffff) === LFLF) { handOver(p); return }
+    }
+    p.last = last
+    if (p.bytes > o.maxHeaderBytes) handOver(p)
+  }
+  function onEnd (this: TcpHandleStream): void {
+    const p = waiting.get(this)
+    if (p !== undefined) drop(p, 'closed-before-headers')
+  }
+  function onClose (this: TcpHandleStream): void {
+    const p = waiting.get(this)
+    if (p !== undefined) { forget(p); counted('closed-before-headers') }
+  }
+
+  const installed = gateAccepts(server, remote => {
+    const address = normalizeAddress(remote)
+    if ((byAddress.get(address) ?? 0) >= o.perAddress) { counted('refused-address'); return true }
+    if ((byNetwork.get(subnetOf(address)) ?? 0) >= o.perNetwork) { counted('refused-network'); return true }
+    return false
+  }, undefined, (clientHandle, remote, _port, buildLater) => {
+    const stream = tcpHandleStream(clientHandle)
+    if (stream === null) return false
+    build = buildLater
+    if (waiting.size >= o.maxPending) {
+      const oldest = waiting.values().next().value
+      if (oldest !== undefined) drop(oldest, 'evicted')
+    }
+    const address = normalizeAddress(remote)
+    const p: Pending = { stream, address, network: subnetOf(address), at: o.clock.now(), chunks: [], bytes: 0, last: 0 }
+    waiting.set(stream, p)
+    bump(byAddress, p.address, 1)
+    bump(byNetwork, p.network, 1)
+    stream.on('data', onData)
+    stream.on('end', onEnd)
+    stream.on('error', () => {})
+    stream.on('close', onClose)
+    stream.start()
+    arm()
+    tell('pending')
+    return true
+  })
+  if (!installed) return null
+  // Before node:http's own listener: the bytes read here go in front of whatever comes next.
+  server.prependListener('connection', socket => {
+    if (handing !== null) { socket.unshift(handing); handing = null }
+  })
+
+  return {
+    get pending () { return waiting.size },
+    closes,
+    get handedOver () { return handedOver },
+    close () {
+      if (timer !== null) o.clock.clearTimeout(timer)
+      timer = null
+      timerAt = Infinity
+      for (const p of [...waiting.values()]) { forget(p); p.stream.destroy() }
+    }
+  }
+}
