@@ -44,8 +44,13 @@ export interface HeaderGateOptions {
 
 /** Defaults of {@link HeaderGateOptions}, each with its reason. */
 export const HEADER_GATE_DEFAULTS: HeaderGateOptions = {
-  /** A handle costs an fd and ~100 bytes here: ten times what a small VM's HTTP face sees at once. */
-  maxPending: 1024,
+  /**
+   * A handle costs an fd, a few KiB of kernel socket and ~300 bytes here: 4,096 of them are
+   * ~12 MiB and 6% of the service unit's fd limit. Past it every newcomer evicts one, and a
+   * flood that reconnects at once keeps both churning (~50 us each), so the cap sits above
+   * the slow-header floods a small instance is tested with (2,000 connections).
+   */
+  maxPending: 4096,
   /** A browser opens up to 6 connections per host; a proxy in front of many users more. */
   perAddress: 16,
   perNetwork: 128,
