@@ -170,6 +170,23 @@ test('header gate: when full, a newcomer evicts the oldest unfinished connection
   assert.equal(f.fish.http!.headerGate!.pending, 3, 'the other three still wait')
 })
 
+test('header gate: past the byte budget the oldest unfinished connections are closed', async t => {
+  const f = await face(t, { maxBufferedBytes: 1_000 })
+  const two = f.next('pending', 2)
+  const older = await connect(f.port, '127.0.7.1')
+  const newer = await connect(f.port, '127.0.7.2')
+  await two
+  const overBudget = f.next('over-budget')
+  older.socket.write('GET / HTTP/1.1\r\nX-Pad: ' + 'a'.repeat(600))
+  newer.socket.write('GET / HTTP/1.1\r\nX-Pad: ' + 'b'.repeat(600))
+  await overBudget
+  await older.closed
+  assert.equal(f.fish.http!.headerGate!.pending, 1)
+  // The newer one still finishes its request.
+  newer.socket.write('\r\nHost: x\r\nConnection: close\r\n\r\n')
+  assert.deepEqual(await responses(newer, 1), [200])
+})
+
 test('header gate: per-address and per-network caps refuse at accept', async t => {
   const f = await face(t, { perAddress: 2, perNetwork: 3 })
   const two = f.next('pending', 2)
