@@ -10,6 +10,8 @@
  * - dribble:     valid handshakes, then a large message sent in 512-byte segments, re-opened when closed
  * - handshake:   valid handshakes, closed on the first answer, `total` connections in all ('done' after)
  * - utp-syn:     raw UDP datagrams crafted as uTP ST_SYN, from many source addresses and ids
+ * - http-slow:   HTTP requests that send a request line and then one header byte every `dripMs`,
+ *                never the blank line that ends the headers (slowloris), re-opened when closed
  * Source addresses are spread over 127.0.0.0/8 (loopback accepts the whole /8), never 127.0.0.1,
  * which is the correct leecher's.
  */
@@ -19,7 +21,7 @@ import dgram from 'node:dgram'
 import { randomBytes } from 'node:crypto'
 
 export interface FloodConfig {
-  mode: 'silent' | 'drip' | 'mse-garbage' | 'dribble' | 'utp-syn' | 'handshake' | 'handshake-idle'
+  mode: 'silent' | 'drip' | 'mse-garbage' | 'dribble' | 'utp-syn' | 'handshake' | 'handshake-idle' | 'http-slow'
   port: number
   /** Concurrent connections (TCP modes) or source sockets (utp-syn). */
   count: number
@@ -96,6 +98,12 @@ function runTcp (): void {
         offsets.set(s, at + 1)
       }
     }, config.dripMs ?? 2000))
+  } else if (config.mode === 'http-slow') {
+    const open = new Set<net.Socket>()
+    for (let i = 0; i < config.count; i++) {
+      openTcp(i, s => { s.write('GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: '); open.add(s); s.once('close', () => open.delete(s)) })
+    }
+    timers.push(setInterval(() => { for (const s of open) if (!s.destroyed) s.write('a') }, config.dripMs ?? 2000))
   } else if (config.mode === 'handshake-idle') {
     // A complete handshake and extended handshake (with a ut_metadata id), then nothing: a
     // connection that looks like a leecher and never asks. Re-opened whenever closed.
