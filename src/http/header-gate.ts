@@ -181,9 +181,17 @@ export function gateHeaders (server: Server, given: Partial<HeaderGateOptions> =
     forget(p)
     const handle = p.stream.release()
     if (handle === null || build === null) return
-    handing = p.chunks.length === 1 ? Buffer.from(p.chunks[0]) : Buffer.concat(p.chunks, p.bytes)
+    // The reads are Buffers already (views of what libuv read): the common one-read case is not copied.
+    const first = p.chunks[0]
+    handing = p.chunks.length === 1 && Buffer.isBuffer(first) ? first : Buffer.concat(p.chunks, p.bytes)
     handedOver += 1
-    try { build(handle) } finally { handing = null }
+    try {
+      build(handle)
+    } catch {
+      handle.close() // node:http never took it
+    } finally {
+      handing = null
+    }
     tell('handed-over')
   }
 
