@@ -46,7 +46,7 @@ const SURFACE: Record<'index' | 'node' | 'browser', { values: string[], types: s
   index: { values: NEUTRAL_VALUES, types: NEUTRAL_TYPES },
   node: {
     values: [...NEUTRAL_VALUES, ...PLATFORM_ERRORS, 'DhtError', 'ListenError', 'SourceError', 'TorrentFish', 'createTorrentFish'],
-    types: [...NEUTRAL_TYPES, ...WEBRTC_TYPES, 'DiscoveryOptions', 'DiscoveryStatus', 'DiscoveryView', 'HttpFace', 'HttpOptions',
+    types: [...NEUTRAL_TYPES, ...WEBRTC_TYPES, 'DiscoveryOptions', 'DiscoveryStatus', 'DiscoveryView', 'HeaderGate', 'HeaderGateEvent', 'HeaderGateOptions', 'HttpFace', 'HttpOptions',
       'ListeningTransport', 'NodeWebRtcOptions', 'SourcesOptions', 'TorrentAnnounceStatus', 'TorrentFishOptions', 'TrackerReport',
       'WebSeedChecks', 'WebSeedHealthOptions', 'WebSeedState', 'WebSeedStatus', 'WebSeedUrlCheck']
   },
