@@ -115,6 +115,9 @@ interface Pending {
 const CRLFCRLF = 0x0d0a0d0a
 const LFLF = 0x0a0a
 
+/** A read error closes the stream, and its `close` does the accounting. */
+function ignoreError (): void {}
+
 /**
  * Installs the gate on a listening node:http server; null (and nothing installed: node:http
  * serves every connection itself, as before) where this Node lacks the handle shape.
@@ -244,7 +247,7 @@ export function gateHeaders (server: Server, given: Partial<HeaderGateOptions> =
     bump(byNetwork, p.network, 1)
     stream.on('data', onData)
     stream.on('end', onEnd)
-    stream.on('error', () => {})
+    stream.on('error', ignoreError)
     stream.on('close', onClose)
     stream.start()
     arm()
