@@ -34,7 +34,9 @@ export interface FloodConfig {
   /** handshake-idle: new connections per second (open loop) instead of re-opening each one. */
   perSecond?: number
   /**
-   * handshake-idle without `total`: post 'done' after this many connections, and keep going until stopped.
+   * TCP modes re-opened when closed (silent, drip, mse-garbage, dribble, http-slow, handshake-idle
+   * without `perSecond`) and handshake-idle without `total`: post 'done' once this many connections
+   * have opened, and keep going until stopped.
    * utp-syn: post 'done' after this many datagrams and keep sending until stopped (or `packets`).
    */
   doneAt?: number
@@ -74,7 +76,12 @@ function openTcp (i: number, onOpen: (s: net.Socket) => void): void {
   sockets.add(s)
   s.on('error', () => { stats.errors++ })
   s.on('data', () => {})
-  s.once('connect', () => { stats.connects++; onOpen(s); if (stats.connects === readyAt) ready() })
+  s.once('connect', () => {
+    stats.connects++
+    onOpen(s)
+    if (stats.connects === readyAt) ready()
+    if (stats.connects === config.doneAt) parentPort!.postMessage({ type: 'done', stats })
+  })
   s.once('close', () => {
     sockets.delete(s)
     stats.closes++
