@@ -16,8 +16,14 @@
  * anything is built; past the global cap a newcomer evicts the oldest of them; every header
  * block has a deadline, shorter while more than half the cap is in use. A request that sends
  * its headers at once (every real client) is handed over in the turn its first bytes arrive.
+ *
+ * The gate also caps what node:http holds afterwards (it has no such cap of its own): per
+ * address, refused at accept and again at hand-over; in all, where at the cap node:http's idle
+ * keep-alive connections are closed first to make room, and a newcomer is closed only when
+ * every one of them is busy.
  */
 import type { Server } from 'node:http'
+import type { Socket } from 'node:net'
 import { gateAccepts } from '../transport/tcp-accept-gate.ts'
 import { tcpHandleStream, tcpHandleStreamsAvailable, type TcpHandleStream } from '../adapters/node-tcp-handle.ts'
 import { normalizeAddress, subnetOf } from '../core/admission-address.ts'
@@ -39,6 +45,10 @@ export interface HeaderGateOptions {
   maxHeaderBytes: number
   /** Bytes held for all of them together; past it the oldest are closed. */
   maxBufferedBytes: number
+  /** Connections node:http holds (headers handed over, keep-alive), at most. */
+  maxServed: number
+  /** ... from one address. */
+  servedPerAddress: number
   clock: Clock
   /** Told of each connection taken, handed over or closed here (tests wait on it; logs may). */
   observe: (event: HeaderGateEvent) => void
@@ -67,6 +77,14 @@ export const HEADER_GATE_DEFAULTS: HeaderGateOptions = {
    * flood's: without this, 4,096 connections of 16 KiB each would hold 64 MiB.
    */
   maxBufferedBytes: 8 * 1024 * 1024,
+  /**
+   * A served connection is a net.Socket and an HTTP parser (~10-20 KiB) plus whatever reply it
+   * still holds; 1,024 of them is what a small instance's face needs (a status page, a
+   * /metrics scraper, .torrent downloads), and idle keep-alive ones make room at the cap.
+   */
+  maxServed: 1024,
+  /** Twice the pending cap: a browser keeps up to 6 alive, a proxy in front of many users more. */
+  servedPerAddress: 32,
   clock: systemClock,
   observe: () => {}
 }
@@ -79,15 +97,23 @@ const SPEC: OptionSpec<HeaderGateOptions> = {
   pressuredTimeoutMs: integerIn(1, 3_600_000),
   maxHeaderBytes: integerIn(1, 1 << 20),
   maxBufferedBytes: integerIn(1, 1 << 30),
+  maxServed: integerIn(1, 1 << 20),
+  servedPerAddress: integerIn(1, 1 << 20),
   clock: anything,
   observe: isFunction
 }
 
 /** Why the gate closed a connection before node:http saw it. */
-export type HeaderGateClose = 'refused-address' | 'refused-network' | 'evicted' | 'over-budget' | 'headers-timeout' | 'closed-before-headers'
+export type HeaderGateClose = 'refused-address' | 'refused-network' | 'evicted' | 'over-budget' | 'headers-timeout' | 'closed-before-headers' |
+  /** Its address already had `servedPerAddress` connections in node:http. */
+  'served-address' |
+  /** node:http held `maxServed` connections, none of them idle. */
+  'served-full'
 
 /** What {@link HeaderGateOptions.observe} hears. */
-export type HeaderGateEvent = 'pending' | 'handed-over' | HeaderGateClose
+export type HeaderGateEvent = 'pending' | 'handed-over' | HeaderGateClose |
+  /** A connection node:http held has closed (its place is free). */
+  'served-closed'
 
 export interface HeaderGate {
   /** Connections still sending their headers. */
@@ -96,6 +122,8 @@ export interface HeaderGate {
   readonly closes: ReadonlyMap<HeaderGateClose, number>
   /** Connections handed to node:http. */
   readonly handedOver: number
+  /** Connections node:http holds now. */
+  readonly served: number
   /** Closes every connection still here (the face's close). */
   close (): void
 }
@@ -179,9 +207,29 @@ export function gateHeaders (server: Server, given: Partial<HeaderGateOptions> =
     timer = o.clock.setTimeout(sweep, Math.max(0, at - o.clock.now()))
   }
 
+  // What node:http holds: every socket it was given, by address, until it closes.
+  const served = new Map<Socket, string>()
+  const servedByAddress = new Map<string, number>()
+  const release = (socket: Socket): void => {
+    const address = served.get(socket)
+    if (address === undefined) return
+    served.delete(socket)
+    bump(servedByAddress, address, -1)
+    tell('served-closed')
+  }
+  /** Room for one more in node:http: at the cap, its idle keep-alive connections go first. */
+  const roomToServe = (): boolean => {
+    if (served.size < o.maxServed) return true
+    server.closeIdleConnections()
+    for (const socket of served.keys()) if (socket.destroyed) release(socket) // their 'close' comes later
+    return served.size < o.maxServed
+  }
+
   let build: ((clientHandle: unknown) => void) | null = null
   const handOver = (p: Pending): void => {
     forget(p)
+    if ((servedByAddress.get(p.address) ?? 0) >= o.servedPerAddress) { counted('served-address'); p.stream.destroy(); return }
+    if (!roomToServe()) { counted('served-full'); p.stream.destroy(); return }
     const handle = p.stream.release()
     if (handle === null || build === null) return
     // The reads are Buffers already (views of what libuv read): the common one-read case is not copied.
@@ -230,6 +278,7 @@ export function gateHeaders (server: Server, given: Partial<HeaderGateOptions> =
   const installed = gateAccepts(server, remote => {
     const address = normalizeAddress(remote)
     if ((byAddress.get(address) ?? 0) >= o.perAddress) { counted('refused-address'); return true }
+    if ((servedByAddress.get(address) ?? 0) >= o.servedPerAddress) { counted('served-address'); return true }
     if ((byNetwork.get(subnetOf(address)) ?? 0) >= o.perNetwork) { counted('refused-network'); return true }
     return false
   }, undefined, (clientHandle, remote, _port, buildLater) => {
@@ -256,14 +305,19 @@ export function gateHeaders (server: Server, given: Partial<HeaderGateOptions> =
   })
   if (!installed) return null
   // Before node:http's own listener: the bytes read here go in front of whatever comes next.
-  server.prependListener('connection', socket => {
+  server.prependListener('connection', (socket: Socket) => {
     if (handing !== null) { socket.unshift(handing); handing = null }
+    const address = normalizeAddress(socket.remoteAddress ?? '')
+    served.set(socket, address)
+    bump(servedByAddress, address, 1)
+    socket.once('close', () => release(socket))
   })
 
   return {
     get pending () { return waiting.size },
     closes,
     get handedOver () { return handedOver },
+    get served () { return served.size },
     close () {
       if (timer !== null) o.clock.clearTimeout(timer)
       timer = null

@@ -106,7 +106,10 @@ export function createMetrics (fish: (HealthSources & TorrentCatalogue), discove
   gauge('http_connections_pending', 'HTTP connections still sending their request headers (held before node:http).', [], g => {
     if (http.headerGate) g.set(http.headerGate.pending)
   })
-  counter('http_connection_closes_total', 'HTTP connections closed before their headers were in, by reason.', ['reason'], c => {
+  gauge('http_connections_served', 'HTTP connections node:http holds (headers in, kept alive).', [], g => {
+    if (http.headerGate) g.set(http.headerGate.served)
+  })
+  counter('http_connection_closes_total', 'HTTP connections closed by the header gate (before node:http saw them), by reason.', ['reason'], c => {
     for (const [reason, n] of http.headerGate?.closes ?? []) setCounter(c, n, { reason })
   })
   registerSourceMetrics(fish, gauge, counter)

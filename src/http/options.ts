@@ -34,6 +34,11 @@ export interface HttpOptions {
    * caps, eviction and deadlines, or false to let node:http take every connection at once.
    */
   headerGate?: Partial<HeaderGateOptions> | false
+  /**
+   * A connection on which nothing moved either way for this long is closed: a client that
+   * stopped reading a reply holds it, and the bytes of the reply, until then.
+   */
+  idleTimeoutMs?: number
 }
 
 /** Defaults of {@link HttpOptions}, each with its reason (`port` has none: it must be chosen). */
@@ -43,7 +48,12 @@ export const HTTP_DEFAULTS = {
   /** One screen of rows; keeps a page with 100k torrents cheap to render. */
   pageSize: 50,
   /** A standalone service wants heap/GC/event-loop figures next to its own; libraries can turn them off. */
-  processMetrics: true
+  processMetrics: true,
+  /**
+   * node:http has no such timeout (its default is none). 30 s, its requestTimeout here: a
+   * real client reads a .torrent in well under that, and a stalled one gives its reply back.
+   */
+  idleTimeoutMs: 30_000
 }
 
 /** Shortest admin token: anything shorter is guessable over a network. */
@@ -67,6 +77,7 @@ const SPEC: OptionSpec<Required<HttpOptions>> = {
   pageSize: integerIn(1, 10_000),
   discovery: v => typeof v === 'object' && v !== null ? undefined : 'must be a discovery source',
   processMetrics: isBoolean,
+  idleTimeoutMs: integerIn(1, 3_600_000),
   // Its fields are checked by header-gate.ts when the face starts.
   headerGate: v => v === false || (typeof v === 'object' && v !== null) ? undefined : 'must be false or an object of header gate options'
 }

@@ -149,6 +149,9 @@ export async function startHttp (fish: HttpHost, given: HttpOptions): Promise<Ht
   })
   // Idle keep-alive sockets must not hold shutdown up.
   server.keepAliveTimeout = 5000
+  // A socket with no traffic either way is destroyed (node:http does so when no one listens
+  // for 'timeout'): a client that stopped reading a reply gives its bytes back.
+  server.setTimeout(options.idleTimeoutMs)
 
   await listenAnyStack(server, options.port, options.host, 'HTTP')
   server.on('error', err => fish.warnError(err, 'http server'))

@@ -4,7 +4,9 @@
  * byte at a time, pipelined, kept alive, a POST body after the headers) are answered as
  * without it; a connection that never finishes its headers is closed at its deadline (shorter
  * under pressure), evicted when the gate is full, refused past the per-address and per-network
- * caps; an oversized header block gets node:http's 431. Time is a manual clock; tests wait on
+ * caps; an oversized header block gets node:http's 431; what node:http holds afterwards is capped
+ * per address and in all (idle keep-alive connections make room), and a connection on which
+ * nothing moves is closed. Time is a manual clock; tests wait on
  * the gate's own events and on sockets' events.
  */
 import { test } from 'node:test'
@@ -21,7 +23,7 @@ const TOKEN = 'header-gate-token'
 interface Face { fish: TorrentFish, port: number, clock: ManualClock, next (event: HeaderGateEvent, count?: number): Promise<void> }
 
 /** A service with the HTTP face; `next(e, n)` resolves once the gate has told `e` n more times. */
-async function face (t: { after (fn: () => unknown): void }, gate: Partial<HeaderGateOptions> | false = {}): Promise<Face> {
+async function face (t: { after (fn: () => unknown): void }, gate: Partial<HeaderGateOptions> | false = {}, http: { idleTimeoutMs?: number } = {}): Promise<Face> {
   const clock = new ManualClock()
   const seen = new Map<HeaderGateEvent, number>()
   const waiters: Array<{ event: HeaderGateEvent, at: number, resolve: () => void }> = []
@@ -31,7 +33,7 @@ async function face (t: { after (fn: () => unknown): void }, gate: Partial<Heade
     for (const w of [...waiters]) if (w.event === event && n >= w.at) { waiters.splice(waiters.indexOf(w), 1); w.resolve() }
   }
   const headerGate = gate === false ? false : { clock, observe, ...gate }
-  const fish = await createTorrentFish({ port: 0, listenInterface: '127.0.0.1', http: { port: 0, host: '127.0.0.1', token: TOKEN, headerGate } })
+  const fish = await createTorrentFish({ port: 0, listenInterface: '127.0.0.1', http: { port: 0, host: '127.0.0.1', token: TOKEN, headerGate, ...http } })
   t.after(() => fish.close())
   const next = (event: HeaderGateEvent, count = 1): Promise<void> => new Promise(resolve => {
     const at = (seen.get(event) ?? 0) + count
@@ -244,4 +246,105 @@ test('header gate: the face closes with connections still waiting, and can be tu
   const d = await connect(off.port)
   d.socket.write(GET('/health', 'Connection: close\r\n'))
   assert.deepEqual(await responses(d, 1), [200])
+})
+
+/** Headers of a request whose 5-byte body has not come: node:http answers it and then waits, busy. */
+const BODY_PENDING = 'GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n'
+
+test('header gate: connections node:http holds are capped per address, at accept and at hand-over', async t => {
+  const f = await face(t, { servedPerAddress: 2 })
+  const gate = f.fish.http!.headerGate!
+  const kept = await Promise.all([connect(f.port, '127.0.8.1'), connect(f.port, '127.0.8.1')])
+  for (const c of kept) c.socket.write(GET('/health'))
+  for (const c of kept) assert.deepEqual(await responses(c, 1), [200])
+  assert.equal(gate.served, 2, 'both kept alive in node:http')
+  // A third from the same address: refused at accept, nothing sent to it.
+  const refused = f.next('served-address')
+  const third = await connect(f.port, '127.0.8.1')
+  await refused
+  await third.closed
+  assert.equal(third.text(), '')
+  // Another address is served.
+  const other = await connect(f.port, '127.0.8.2')
+  other.socket.write(GET('/health', 'Connection: close\r\n'))
+  assert.deepEqual(await responses(other, 1), [200])
+  // One leaves: its place is free again. One waits in the gate while the other place is
+  // taken, and is refused when its headers are in.
+  const left = f.next('served-closed')
+  kept[0].socket.destroy()
+  await left
+  const pending = f.next('pending')
+  const waiting = await connect(f.port, '127.0.8.1')
+  waiting.socket.write('GET /health HTTP/1.1\r\n')
+  await pending
+  const taker = await connect(f.port, '127.0.8.1')
+  taker.socket.write(GET('/health'))
+  assert.deepEqual(await responses(taker, 1), [200])
+  const atHandOver = f.next('served-address')
+  waiting.socket.write('Host: x\r\n\r\n')
+  await atHandOver
+  await waiting.closed
+  assert.equal(waiting.text(), '', 'refused at hand-over: node:http never saw it')
+  assert.equal(gate.closes.get('served-address'), 2)
+  kept[1].socket.destroy()
+  taker.socket.destroy()
+})
+
+test('header gate: at the served cap idle keep-alive connections make room; busy ones do not', async t => {
+  const f = await face(t, { maxServed: 2 })
+  const gate = f.fish.http!.headerGate!
+  // Two idle keep-alive connections: a newcomer closes them and is served.
+  const idle = await Promise.all([connect(f.port, '127.0.9.1'), connect(f.port, '127.0.9.2')])
+  for (const c of idle) c.socket.write(GET('/health'))
+  for (const c of idle) assert.deepEqual(await responses(c, 1), [200])
+  const newcomer = await connect(f.port, '127.0.9.3')
+  newcomer.socket.write(GET('/health', 'Connection: close\r\n'))
+  assert.deepEqual(await responses(newcomer, 1), [200])
+  await Promise.all(idle.map(c => c.closed))
+  await newcomer.closed
+  assert.equal(gate.closes.get('served-full') ?? 0, 0)
+
+  // Two busy ones (answered, their request bodies still to come): a newcomer is closed unanswered.
+  const busy = await Promise.all([connect(f.port, '127.0.9.4'), connect(f.port, '127.0.9.5')])
+  for (const c of busy) c.socket.write(BODY_PENDING)
+  for (const c of busy) assert.deepEqual(await responses(c, 1), [200])
+  const full = f.next('served-full')
+  const late = await connect(f.port, '127.0.9.6')
+  late.socket.write(GET('/health'))
+  await full
+  await late.closed
+  assert.equal(late.text(), '')
+  assert.equal(gate.served, 2)
+  // One finishes its body and is idle: the next newcomer takes its place.
+  busy[0].socket.write('abcde')
+  const again = await connect(f.port, '127.0.9.7')
+  const freed = f.next('served-closed')
+  again.socket.write(GET('/health', 'Connection: close\r\n'))
+  // Its request may race the body's: until the body is in, it is refused as the one before.
+  const first = await Promise.race([freed.then(() => 'room'), f.next('served-full').then(() => 'full')])
+  if (first === 'full') {
+    await again.closed
+    const retry = await connect(f.port, '127.0.9.8')
+    retry.socket.write(GET('/health', 'Connection: close\r\n'))
+    assert.deepEqual(await responses(retry, 1), [200])
+  } else {
+    assert.deepEqual(await responses(again, 1), [200])
+  }
+  await busy[0].closed
+  busy[1].socket.destroy()
+})
+
+test('http: a request on which nothing moves is closed after idleTimeoutMs', async t => {
+  // (Once a reply is out, node:http's keep-alive timeout governs the connection instead.)
+  const f = await face(t, {}, { idleTimeoutMs: 300 })
+  const stalled = await connect(f.port, '127.0.10.1')
+  const closedHere = f.next('served-closed')
+  stalled.socket.write(`POST /torrents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/x-bittorrent\r\nContent-Length: 1000\r\n\r\n`)
+  stalled.socket.write('d8:announce')
+  const t0 = performance.now()
+  await stalled.closed // by the server: this client never closes it
+  await closedHere
+  assert.ok(performance.now() - t0 >= 250, 'not before the timeout')
+  assert.equal(stalled.text(), '', 'a body that stopped coming gets no answer')
+  assert.equal(f.fish.http!.headerGate!.served, 0)
 })
