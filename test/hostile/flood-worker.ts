@@ -12,6 +12,8 @@
  * - utp-syn:     raw UDP datagrams crafted as uTP ST_SYN, from many source addresses and ids
  * - http-slow:   HTTP requests that send a request line and then one header byte every `dripMs`,
  *                never the blank line that ends the headers (slowloris), re-opened when closed
+ * - http-idle:   HTTP connections that send one whole keep-alive request, read the reply and then
+ *                sit idle, never closing (each one a socket and a parser node:http holds), re-opened when closed
  * Source addresses are spread over 127.0.0.0/8 (loopback accepts the whole /8), never 127.0.0.1,
  * which is the correct leecher's.
  */
@@ -21,7 +23,7 @@ import dgram from 'node:dgram'
 import { randomBytes } from 'node:crypto'
 
 export interface FloodConfig {
-  mode: 'silent' | 'drip' | 'mse-garbage' | 'dribble' | 'utp-syn' | 'handshake' | 'handshake-idle' | 'http-slow'
+  mode: 'silent' | 'drip' | 'mse-garbage' | 'dribble' | 'utp-syn' | 'handshake' | 'handshake-idle' | 'http-slow' | 'http-idle'
   port: number
   /** Concurrent connections (TCP modes) or source sockets (utp-syn). */
   count: number
@@ -111,6 +113,8 @@ function runTcp (): void {
       openTcp(i, s => { s.write('GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: '); open.add(s); s.once('close', () => open.delete(s)) })
     }
     timers.push(setInterval(() => { for (const s of open) if (!s.destroyed) s.write('a') }, config.dripMs ?? 2000))
+  } else if (config.mode === 'http-idle') {
+    for (let i = 0; i < config.count; i++) openTcp(i, s => { s.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n') })
   } else if (config.mode === 'handshake-idle') {
     // A complete handshake and extended handshake (with a ut_metadata id), then nothing: a
     // connection that looks like a leecher and never asks. Re-opened whenever closed.
