@@ -39,7 +39,7 @@ export interface DirectoryLoaderOptions {
    * Reader processes for a scan without a usable load cache (load-readers.ts): files are read,
    * parsed and hashed in them while this process adds what they found. 0 reads everything in
    * process. Default: as many as the cores that sat idle while the scan read its first
-   * `readersAfter` files (at most 2), else a look again every 20,000 files: a reader costs more
+   * `readersAfter` files (at most 2), else a look again every 2,000 files: a reader costs more
    * CPU per file than reading here and only pays when a core is free (docs/benchmarks.md).
    * Not used with `pin`.
    */
