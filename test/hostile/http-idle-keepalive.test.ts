@@ -7,12 +7,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
-import { makeTorrent, writeTorrentFiles } from '../fixtures/torrents.ts'
-import { spawnCli } from '../fixtures/cli.ts'
-import { tmpDir } from '../fixtures/tmp.ts'
+import { startHttpCli, metric } from './http-face.ts'
 import { startFlood, runLeecher, describe } from './load.ts'
 
-const metric = (text: string, name: string): number => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? NaN)
 
 /** GET over `agent` (one kept-alive connection: at the cap a network gets one place). */
 function get (agent: http.Agent, url: string): Promise<{ status: number, body: string }> {
@@ -27,18 +24,12 @@ function get (agent: http.Agent, url: string): Promise<{ status: number, body: s
 }
 
 test('2,000 idle keep-alive HTTP connections: node:http holds at most its cap, a correct leecher keeps >= 99%', async (t) => {
-  const dir = await tmpDir(t)
-  const torrent = await makeTorrent({ name: 'http-idle', content: new Uint8Array(50_000).fill(8) })
-  await writeTorrentFiles(dir, [torrent])
-  const cli = await spawnCli(['-l', dir, '-c', '200', '--no-utp', '--http', '127.0.0.1:0'], t)
-  t.after(() => cli.stop())
-  const listening = await cli.waitFor('listening', e => e.transport === 'http')
-  const base = `http://127.0.0.1:${listening.port}`
+  const { cli, infoHash, httpPort, base } = await startHttpCli(t, 'http-idle', 8)
 
-  const flood = await startFlood({ mode: 'http-idle', port: listening.port, count: 2000, sources: 1000, doneAt: 2000 })
+  const flood = await startFlood({ mode: 'http-idle', port: httpPort, count: 2000, sources: 1000, doneAt: 2000 })
   t.after(() => flood.stop())
   await flood.done // every attacking connection has been opened once
-  const loaded = await runLeecher({ port: cli.port, infoHash: torrent.infoHash, count: 200, concurrency: 4 })
+  const loaded = await runLeecher({ port: cli.port, infoHash, count: 200, concurrency: 4 })
   // An HTTP client from a network of its own, on one kept-alive connection, as a scraper.
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
   t.after(() => agent.destroy())

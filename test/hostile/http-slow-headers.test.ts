@@ -6,28 +6,19 @@
 // correct BitTorrent leecher keeps >= 99% and an HTTP client is answered.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { makeTorrent, writeTorrentFiles } from '../fixtures/torrents.ts'
-import { spawnCli } from '../fixtures/cli.ts'
-import { tmpDir } from '../fixtures/tmp.ts'
+import { startHttpCli, metric } from './http-face.ts'
 import { startFlood, runLeecher, describe } from './load.ts'
 
-const metric = (text: string, name: string): number => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? NaN)
 
 test('2,000 slow-header HTTP connections: held before node:http, a correct leecher keeps >= 99%', async (t) => {
-  const dir = await tmpDir(t)
-  const torrent = await makeTorrent({ name: 'http-slow', content: new Uint8Array(50_000).fill(7) })
-  await writeTorrentFiles(dir, [torrent])
-  const cli = await spawnCli(['-l', dir, '-c', '200', '--no-utp', '--http', '127.0.0.1:0'], t)
-  t.after(() => cli.stop())
-  const http = await cli.waitFor('listening', e => e.transport === 'http')
-  const base = `http://127.0.0.1:${http.port}`
+  const { cli, infoHash, httpPort, base } = await startHttpCli(t, 'http-slow', 7)
 
-  const flood = await startFlood({ mode: 'http-slow', port: http.port, count: 2000, sources: 1000, dripMs: 2000, doneAt: 2000 })
+  const flood = await startFlood({ mode: 'http-slow', port: httpPort, count: 2000, sources: 1000, dripMs: 2000, doneAt: 2000 })
   t.after(() => flood.stop())
   // Measure under the whole flood: on a slow machine the leecher's 200 exchanges can be over
   // before the attacker has opened its 2,000 connections (CI once saw that).
   await flood.done
-  const loaded = await runLeecher({ port: cli.port, infoHash: torrent.infoHash, count: 200, concurrency: 4 })
+  const loaded = await runLeecher({ port: cli.port, infoHash, count: 200, concurrency: 4 })
   const health = await fetch(`${base}/health`)
   assert.equal(health.status, 200, 'an HTTP client is answered during the flood')
   const metrics = await (await fetch(`${base}/metrics`)).text()
