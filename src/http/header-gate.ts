@@ -17,16 +17,12 @@
  * block has a deadline, shorter while more than half the cap is in use. A request that sends
  * its headers at once (every real client) is handed over in the turn its first bytes arrive.
  *
- * The gate also caps what node:http holds afterwards (it has no such cap of its own): per
- * address, refused at accept and again at hand-over; in all, where at the cap a newcomer from
- * a network (/24, /64) with no connection there yet takes the place of the longest-idle one
- * (kept alive, no request in progress) of a network holding two or more, and any other
- * newcomer is closed. (Not node:http's
- * closeIdleConnections(): it closes all of them at once, and a thousand sockets closed in one
- * turn hold the event loop for ~100 ms.)
+ * The gate also applies the caps on what node:http holds afterwards (served-connections.ts),
+ * at accept and again at hand-over.
  */
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
+import { ServedConnections } from './served-connections.ts'
 import { gateAccepts } from '../transport/tcp-accept-gate.ts'
 import { tcpHandleStream, tcpHandleStreamsAvailable, type TcpHandleStream } from '../adapters/node-tcp-handle.ts'
 import { normalizeAddress, subnetOf } from '../core/admission-address.ts'
@@ -83,7 +79,7 @@ export const HEADER_GATE_DEFAULTS: HeaderGateOptions = {
   /**
    * A served connection is a net.Socket and an HTTP parser (~10-20 KiB) plus whatever reply it
    * still holds; 1,024 of them is what a small instance's face needs (a status page, a
-   * /metrics scraper, .torrent downloads), and idle keep-alive ones make room at the cap.
+   * /metrics scraper, .torrent downloads); at the cap the rule of served-connections.ts applies.
    */
   maxServed: 1024,
   /** Twice the pending cap: a browser keeps up to 6 alive, a proxy in front of many users more. */
@@ -145,9 +141,6 @@ interface Pending {
 /** \r\n\r\n as the last four bytes, or \n\n as the last two (llhttp decides what it accepts). */
 const CRLFCRLF = 0x0d0a0d0a
 const LFLF = 0x0a0a
-
-/** Idle connections looked at, longest idle first, for one to close at the served cap. */
-const EVICTION_SCAN = 256
 
 /** A read error closes the stream, and its `close` does the accounting. */
 function ignoreError (): void {}
@@ -213,60 +206,13 @@ export function gateHeaders (server: Server, given: Partial<HeaderGateOptions> =
     timer = o.clock.setTimeout(sweep, Math.max(0, at - o.clock.now()))
   }
 
-  // What node:http holds: every socket it was given, by address, until it closes; and of
-  // those, the ones with no request in progress, the longest idle first.
-  const served = new Map<Socket, { address: string, network: string, requests: number }>()
-  const servedByAddress = new Map<string, number>()
-  const servedByNetwork = new Map<string, number>()
-  const idle = new Set<Socket>()
-  const release = (socket: Socket): void => {
-    const s = served.get(socket)
-    if (s === undefined) return
-    served.delete(socket)
-    idle.delete(socket)
-    bump(servedByAddress, s.address, -1)
-    bump(servedByNetwork, s.network, -1)
-    tell('served-closed')
-  }
-  /**
-   * Room in node:http for one more from `network`. At the cap, only for a network with no
-   * connection there yet, made by closing the longest-idle connection of a network that holds
-   * two or more: so one network's place is never taken (its flood reconnecting the moment it
-   * is closed would take another's, and so on, each turn a whole request), a flood from fewer
-   * networks than the cap cannot keep a client of another network out, and a flood from more
-   * holds the cap until node:http's keep-alive timeout frees places.
-   */
-  const roomToServe = (network: string): boolean => {
-    if (served.size < o.maxServed) return true
-    if ((servedByNetwork.get(network) ?? 0) > 0) return false
-    let looked = 0
-    for (const socket of idle) {
-      if (++looked > EVICTION_SCAN) break
-      const s = served.get(socket)!
-      if ((servedByNetwork.get(s.network) ?? 0) < 2) continue
-      release(socket)
-      socket.destroy()
-      return true
-    }
-    return false
-  }
-  server.on('request', (req, res) => {
-    const socket = req.socket
-    const s = served.get(socket)
-    if (s === undefined) return
-    s.requests += 1
-    idle.delete(socket)
-    res.once('close', () => {
-      s.requests -= 1
-      if (s.requests === 0 && served.has(socket) && !socket.destroyed) idle.add(socket)
-    })
-  })
+  const served = new ServedConnections(o, () => tell('served-closed'))
 
   let build: ((clientHandle: unknown) => void) | null = null
   const handOver = (p: Pending): void => {
     forget(p)
-    if ((servedByAddress.get(p.address) ?? 0) >= o.servedPerAddress) { counted('served-address'); p.stream.destroy(); return }
-    if (!roomToServe(p.network)) { counted('served-full'); p.stream.destroy(); return }
+    const refused = served.admit(p.address, p.network)
+    if (refused !== null) { counted(refused); p.stream.destroy(); return }
     const handle = p.stream.release()
     if (handle === null || build === null) return
     // The reads are Buffers already (views of what libuv read): the common one-read case is not copied.
@@ -315,8 +261,8 @@ export function gateHeaders (server: Server, given: Partial<HeaderGateOptions> =
   const installed = gateAccepts(server, remote => {
     const address = normalizeAddress(remote)
     if ((byAddress.get(address) ?? 0) >= o.perAddress) { counted('refused-address'); return true }
-    if ((servedByAddress.get(address) ?? 0) >= o.servedPerAddress) { counted('served-address'); return true }
-    if (served.size >= o.maxServed && (servedByNetwork.get(subnetOf(address)) ?? 0) > 0) { counted('served-full'); return true }
+    const refused = served.refusal(address, subnetOf(address))
+    if (refused !== null) { counted(refused); return true }
     if ((byNetwork.get(subnetOf(address)) ?? 0) >= o.perNetwork) { counted('refused-network'); return true }
     return false
   }, undefined, (clientHandle, remote, _port, buildLater) => {
@@ -345,13 +291,9 @@ export function gateHeaders (server: Server, given: Partial<HeaderGateOptions> =
   // Before node:http's own listener: the bytes read here go in front of whatever comes next.
   server.prependListener('connection', (socket: Socket) => {
     if (handing !== null) { socket.unshift(handing); handing = null }
-    const address = normalizeAddress(socket.remoteAddress ?? '')
-    const network = subnetOf(address)
-    served.set(socket, { address, network, requests: 0 }) // idle once its first reply is out
-    bump(servedByAddress, address, 1)
-    bump(servedByNetwork, network, 1)
-    socket.once('close', () => release(socket))
+    served.add(socket)
   })
+  served.watch(server)
 
   return {
     get pending () { return waiting.size },

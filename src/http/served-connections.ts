@@ -1,0 +1,113 @@
+/**
+ * What node:http holds once the header gate (header-gate.ts) has handed a connection over:
+ * every socket, by address and by network (/24, /64), and which of them are idle (kept alive,
+ * no request in progress), the longest idle first. node:http has no cap of its own; this one
+ * is the gate's `maxServed` and `servedPerAddress`.
+ *
+ * At the cap, room is made only for a network with no connection there yet, by closing the
+ * longest-idle connection of a network that holds two or more: so one network's place is never
+ * taken (a flood reconnecting the moment it is closed would take another's, whose reconnect
+ * takes the next, each turn a whole request), a flood from fewer networks than the cap cannot
+ * keep a client of another network out, and a flood from more holds the cap until node:http's
+ * keep-alive timeout frees places. (Not closeIdleConnections(): it closes every idle socket
+ * at once, and a thousand closed in one turn hold the event loop for ~100 ms.)
+ */
+import type { Server } from 'node:http'
+import type { Socket } from 'node:net'
+import { normalizeAddress, subnetOf } from '../core/admission-address.ts'
+
+export interface ServedLimits {
+  /** Connections node:http holds, at most. */
+  maxServed: number
+  /** ... from one address. */
+  servedPerAddress: number
+}
+
+/** Why a newcomer is not served. */
+export type ServedRefusal = 'served-address' | 'served-full'
+
+/** Idle connections looked at, longest idle first, for one to close at the cap. */
+const EVICTION_SCAN = 256
+
+interface Served { address: string, network: string, requests: number }
+
+export class ServedConnections {
+  private readonly limits: ServedLimits
+  private readonly onClosed: () => void
+  private readonly served = new Map<Socket, Served>()
+  private readonly byAddress = new Map<string, number>()
+  private readonly byNetwork = new Map<string, number>()
+  /** In the order they became idle. */
+  private readonly idle = new Set<Socket>()
+
+  /** `onClosed` is told each time a connection leaves (its place is free). */
+  constructor (limits: ServedLimits, onClosed: () => void) {
+    this.limits = limits
+    this.onClosed = onClosed
+  }
+
+  get size (): number { return this.served.size }
+
+  /** At accept: whether a newcomer from `address` would be refused, without making room. */
+  refusal (address: string, network: string): ServedRefusal | null {
+    if ((this.byAddress.get(address) ?? 0) >= this.limits.servedPerAddress) return 'served-address'
+    if (this.served.size >= this.limits.maxServed && (this.byNetwork.get(network) ?? 0) > 0) return 'served-full'
+    return null
+  }
+
+  /** At hand-over: the same, and at the cap room made where the rule above allows. */
+  admit (address: string, network: string): ServedRefusal | null {
+    const refused = this.refusal(address, network)
+    if (refused !== null || this.served.size < this.limits.maxServed) return refused
+    let looked = 0
+    for (const socket of this.idle) {
+      if (++looked > EVICTION_SCAN) break
+      if ((this.byNetwork.get(this.served.get(socket)!.network) ?? 0) < 2) continue
+      this.release(socket)
+      socket.destroy()
+      return null
+    }
+    return 'served-full'
+  }
+
+  /** A socket node:http was just given (its server's 'connection'); idle once its first reply is out. */
+  add (socket: Socket): void {
+    const address = normalizeAddress(socket.remoteAddress ?? '')
+    const network = subnetOf(address)
+    this.served.set(socket, { address, network, requests: 0 })
+    bump(this.byAddress, address, 1)
+    bump(this.byNetwork, network, 1)
+    socket.once('close', () => this.release(socket))
+  }
+
+  /** Follows the server's requests: a connection is busy from a request until its reply closes. */
+  watch (server: Server): void {
+    server.on('request', (req, res) => {
+      const socket = req.socket
+      const s = this.served.get(socket)
+      if (s === undefined) return
+      s.requests += 1
+      this.idle.delete(socket)
+      res.once('close', () => {
+        s.requests -= 1
+        if (s.requests === 0 && this.served.has(socket) && !socket.destroyed) this.idle.add(socket)
+      })
+    })
+  }
+
+  private release (socket: Socket): void {
+    const s = this.served.get(socket)
+    if (s === undefined) return
+    this.served.delete(socket)
+    this.idle.delete(socket)
+    bump(this.byAddress, s.address, -1)
+    bump(this.byNetwork, s.network, -1)
+    this.onClosed()
+  }
+}
+
+function bump (map: Map<string, number>, key: string, by: number): void {
+  const n = (map.get(key) ?? 0) + by
+  if (n <= 0) map.delete(key)
+  else map.set(key, n)
+}
