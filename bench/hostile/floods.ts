@@ -77,5 +77,13 @@ export const FLOODS: FloodSpec[] = [
     peers: ['torrent-fish'],
     http: true,
     params: limit => ({ ...SOURCES, connections: 10 * limit, reopenMs: 1000, dripMs: 2000 })
+  },
+  {
+    name: 'http-idle',
+    module: './http-idle.ts',
+    what: '2,000 HTTP connections that send one whole keep-alive request, read the reply and sit idle (against --http)',
+    peers: ['torrent-fish'],
+    http: true,
+    params: limit => ({ ...SOURCES, connections: 10 * limit, reopenMs: 1000 })
   }
 ]
