@@ -106,7 +106,7 @@ const SPEC: OptionSpec<HeaderGateOptions> = {
 export type HeaderGateClose = 'refused-address' | 'refused-network' | 'evicted' | 'over-budget' | 'headers-timeout' | 'closed-before-headers' |
   /** Its address already had `servedPerAddress` connections in node:http. */
   'served-address' |
-  /** node:http held `maxServed` connections: one or more from its network, or no network's spare one idle. */
+  /** node:http held `maxServed` connections, none of them idle in a network holding two more than its own. */
   'served-full'
 
 /** What {@link HeaderGateOptions.observe} hears. */
@@ -261,7 +261,7 @@ export function gateHeaders (server: Server, given: Partial<HeaderGateOptions> =
   const installed = gateAccepts(server, remote => {
     const address = normalizeAddress(remote)
     if ((byAddress.get(address) ?? 0) >= o.perAddress) { counted('refused-address'); return true }
-    const refused = served.refusal(address, subnetOf(address))
+    const refused = served.refusal(address)
     if (refused !== null) { counted(refused); return true }
     if ((byNetwork.get(subnetOf(address)) ?? 0) >= o.perNetwork) { counted('refused-network'); return true }
     return false

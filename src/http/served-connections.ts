@@ -4,13 +4,16 @@
  * no request in progress), the longest idle first. node:http has no cap of its own; this one
  * is the gate's `maxServed` and `servedPerAddress`.
  *
- * At the cap, room is made only for a network with no connection there yet, by closing the
- * longest-idle connection of a network that holds two or more: so one network's place is never
- * taken (a flood reconnecting the moment it is closed would take another's, whose reconnect
- * takes the next, each turn a whole request), a flood from fewer networks than the cap cannot
- * keep a client of another network out, and a flood from more holds the cap until node:http's
- * keep-alive timeout frees places. (Not closeIdleConnections(): it closes every idle socket
- * at once, and a thousand closed in one turn hold the event loop for ~100 ms.)
+ * At the cap, a newcomer from a network holding n connections takes the place of the
+ * longest-idle connection of a network holding n + 2 or more, else it is closed: every such
+ * move leaves the two networks closer to even, so places flow from the networks that hold the
+ * most to those that hold the fewest and then stop. A flood reconnecting the moment it is
+ * closed cannot chain (its reconnect finds no network two above its own; letting any newcomer
+ * take any idle place made each flooding reconnect take another flooding connection's place,
+ * whose reconnect took the next, each turn a whole request); a flood from fewer networks than
+ * the cap cannot keep a client of another network out; one from more holds the cap until
+ * node:http's keep-alive timeout frees places. (Not closeIdleConnections(): it closes every
+ * idle socket at once, and a thousand closed in one turn hold the event loop for ~100 ms.)
  */
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
@@ -48,21 +51,20 @@ export class ServedConnections {
 
   get size (): number { return this.served.size }
 
-  /** At accept: whether a newcomer from `address` would be refused, without making room. */
-  refusal (address: string, network: string): ServedRefusal | null {
-    if ((this.byAddress.get(address) ?? 0) >= this.limits.servedPerAddress) return 'served-address'
-    if (this.served.size >= this.limits.maxServed && (this.byNetwork.get(network) ?? 0) > 0) return 'served-full'
-    return null
+  /** At accept: whether a newcomer from `address` is refused by its address's cap. */
+  refusal (address: string): ServedRefusal | null {
+    return (this.byAddress.get(address) ?? 0) >= this.limits.servedPerAddress ? 'served-address' : null
   }
 
   /** At hand-over: the same, and at the cap room made where the rule above allows. */
   admit (address: string, network: string): ServedRefusal | null {
-    const refused = this.refusal(address, network)
+    const refused = this.refusal(address)
     if (refused !== null || this.served.size < this.limits.maxServed) return refused
+    const above = (this.byNetwork.get(network) ?? 0) + 2
     let looked = 0
     for (const socket of this.idle) {
       if (++looked > EVICTION_SCAN) break
-      if ((this.byNetwork.get(this.served.get(socket)!.network) ?? 0) < 2) continue
+      if ((this.byNetwork.get(this.served.get(socket)!.network) ?? 0) < above) continue
       this.release(socket)
       socket.destroy()
       return null

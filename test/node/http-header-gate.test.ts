@@ -299,8 +299,8 @@ test('header gate: at the served cap a newcomer from a new network takes the lon
   await idle[0].closed
   assert.equal(gate.served, 2)
   assert.equal(idle[1].socket.destroyed, false, 'only the longest idle one was closed')
-  // Now every network holds one: a newcomer from a network already there is closed at accept,
-  // and one from a new network too (no network's only place is taken), both unanswered.
+  // Now every network holds one: a newcomer from a network already there is closed, and one
+  // from a new network too (no network holds two more than it), both unanswered.
   for (const from of ['127.0.33.2', '127.0.38.1']) {
     const refused = f.next('served-full')
     const c = await connect(f.port, from)
@@ -354,4 +354,25 @@ test('http: a request on which nothing moves is closed after idleTimeoutMs', asy
   assert.ok(performance.now() - t0 >= 250, 'not before the timeout')
   assert.equal(stalled.text(), '', 'a body that stopped coming gets no answer')
   assert.equal(f.fish.http!.headerGate!.served, 0)
+})
+
+test('header gate: at the served cap places move from the network holding most until two networks are even', async t => {
+  const f = await face(t, { maxServed: 3 })
+  const gate = f.fish.http!.headerGate!
+  const a = [await connect(f.port, '127.0.51.1'), await connect(f.port, '127.0.51.2'), await connect(f.port, '127.0.51.3')]
+  for (const c of a) { c.socket.write(GET('/health')); assert.deepEqual(await responses(c, 1), [200]) }
+  // B holds 0, A 3: B's newcomer takes A's longest-idle place (A 2, B 1).
+  const b1 = await connect(f.port, '127.0.52.1')
+  b1.socket.write(GET('/health'))
+  assert.deepEqual(await responses(b1, 1), [200])
+  await a[0].closed
+  // B holds 1, A 2: not two apart, so B's next newcomer is closed and A keeps both.
+  const refused = f.next('served-full')
+  const b2 = await connect(f.port, '127.0.52.2')
+  b2.socket.write(GET('/health'))
+  await refused
+  await b2.closed
+  assert.equal(b2.text(), '')
+  assert.equal(gate.served, 3)
+  assert.equal(a[1].socket.destroyed || a[2].socket.destroyed, false)
 })
