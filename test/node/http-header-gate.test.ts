@@ -376,3 +376,19 @@ test('header gate: at the served cap places move from the network holding most u
   assert.equal(gate.served, 3)
   assert.equal(a[1].socket.destroyed || a[2].socket.destroyed, false)
 })
+
+test('header gate: past handOversPerTurn finished header blocks wait for the next turns, and are all answered', async t => {
+  const f = await face(t, { handOversPerTurn: 2 })
+  const gate = f.fish.http!.headerGate!
+  const taken = f.next('pending', 6)
+  const clients = await Promise.all([1, 2, 3, 4, 5, 6].map(i => connect(f.port, `127.0.61.${i}`)))
+  for (const c of clients) c.socket.write('G')
+  await taken
+  // One synchronous loop: on loopback each write is in the server's receive queue when it
+  // returns, so the server reads all six in one turn.
+  for (const c of clients) c.socket.write(GET('/health', 'Connection: close\r\n').slice(1))
+  for (const c of clients) assert.deepEqual(await responses(c, 1), [200])
+  t.diagnostic(`deferred ${gate.deferred} of ${gate.handedOver}`)
+  assert.ok(gate.deferred >= 1, 'some hand-overs went to a later turn')
+  assert.equal(gate.pending, 0)
+})
