@@ -79,6 +79,16 @@ async function responses (c: Client, n: number): Promise<number[]> {
 
 const GET = (path: string, extra = ''): string => `GET ${path} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`
 
+/** A GET from `from` while node:http is at its cap: closed by the gate, unanswered. */
+async function refusedAtCap (f: Face, from: string): Promise<void> {
+  const refused = f.next('served-full')
+  const c = await connect(f.port, from)
+  c.socket.write(GET('/health'))
+  await refused
+  await c.closed
+  assert.equal(c.text(), '', `${from} was answered`)
+}
+
 test('header gate: ordinary requests are answered as by node:http', async t => {
   const f = await face(t)
   // In one packet.
@@ -301,14 +311,7 @@ test('header gate: at the served cap a newcomer from a new network takes the lon
   assert.equal(idle[1].socket.destroyed, false, 'only the longest idle one was closed')
   // Now every network holds one: a newcomer from a network already there is closed, and one
   // from a new network too (no network holds two more than it), both unanswered.
-  for (const from of ['127.0.33.2', '127.0.38.1']) {
-    const refused = f.next('served-full')
-    const c = await connect(f.port, from)
-    c.socket.write(GET('/health'))
-    await refused
-    await c.closed
-    assert.equal(c.text(), '', from)
-  }
+  for (const from of ['127.0.33.2', '127.0.38.1']) await refusedAtCap(f, from)
 
   // Both busy (POSTs whose bodies are still coming, so no reply yet), from one network: even
   // a new network is closed.
@@ -324,12 +327,7 @@ test('header gate: at the served cap a newcomer from a new network takes the lon
     c.socket.write(torrents[i].torrentBytes.subarray(0, 10))
   }
   await handed
-  const full = f.next('served-full')
-  const late = await connect(f.port, '127.0.36.1')
-  late.socket.write(GET('/health'))
-  await full
-  await late.closed
-  assert.equal(late.text(), '')
+  await refusedAtCap(f, '127.0.36.1')
   // One's body ends, it is answered and idle: a newcomer from a new network takes its place.
   busy[0].socket.write(torrents[0].torrentBytes.subarray(10))
   const [status] = await responses(busy[0], 1)
@@ -367,12 +365,7 @@ test('header gate: at the served cap places move from the network holding most u
   assert.deepEqual(await responses(b1, 1), [200])
   await a[0].closed
   // B holds 1, A 2: not two apart, so B's next newcomer is closed and A keeps both.
-  const refused = f.next('served-full')
-  const b2 = await connect(f.port, '127.0.52.2')
-  b2.socket.write(GET('/health'))
-  await refused
-  await b2.closed
-  assert.equal(b2.text(), '')
+  await refusedAtCap(f, '127.0.52.2')
   assert.equal(gate.served, 3)
   assert.equal(a[1].socket.destroyed || a[2].socket.destroyed, false)
 })
