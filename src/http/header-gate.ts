@@ -25,6 +25,7 @@
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
 import { ServedConnections } from './served-connections.ts'
+import { bumpCount } from '../util/count-map.ts'
 import { gateAccepts } from '../transport/tcp-accept-gate.ts'
 import { tcpHandleStream, tcpHandleStreamsAvailable, type TcpHandleStream } from '../adapters/node-tcp-handle.ts'
 import { normalizeAddress, subnetOf } from '../core/admission-address.ts'
@@ -182,19 +183,14 @@ export function gateHeaders (server: Server, given: Partial<HeaderGateOptions> =
 
   const tell = (event: HeaderGateEvent): void => { try { o.observe(event) } catch { /* an observer's bug is not the connection's */ } }
   const counted = (reason: HeaderGateClose): void => { closes.set(reason, (closes.get(reason) ?? 0) + 1); tell(reason) }
-  const bump = (map: Map<string, number>, key: string, by: number): void => {
-    const n = (map.get(key) ?? 0) + by
-    if (n <= 0) map.delete(key)
-    else map.set(key, n)
-  }
   const timeout = (): number => waiting.size * 2 > o.maxPending ? o.pressuredTimeoutMs : o.headersTimeoutMs
 
   const forget = (p: Pending): void => {
     if (!waiting.delete(p.stream)) return
     if (p.ready) queued.delete(p)
     buffered -= p.bytes
-    bump(byAddress, p.address, -1)
-    bump(byNetwork, p.network, -1)
+    bumpCount(byAddress, p.address, -1)
+    bumpCount(byNetwork, p.network, -1)
   }
   const drop = (p: Pending, reason: HeaderGateClose): void => {
     forget(p)
@@ -323,8 +319,8 @@ export function gateHeaders (server: Server, given: Partial<HeaderGateOptions> =
     const address = normalizeAddress(remote)
     const p: Pending = { stream, address, network: subnetOf(address), at: o.clock.now(), chunks: [], bytes: 0, last: 0, ready: false }
     waiting.set(stream, p)
-    bump(byAddress, p.address, 1)
-    bump(byNetwork, p.network, 1)
+    bumpCount(byAddress, p.address, 1)
+    bumpCount(byNetwork, p.network, 1)
     stream.on('data', onData)
     stream.on('end', onEnd)
     stream.on('error', ignoreError)

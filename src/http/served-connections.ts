@@ -18,6 +18,7 @@
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
 import { normalizeAddress, subnetOf } from '../core/admission-address.ts'
+import { bumpCount } from '../util/count-map.ts'
 
 export interface ServedLimits {
   /** Connections node:http holds, at most. */
@@ -77,8 +78,8 @@ export class ServedConnections {
     const address = normalizeAddress(socket.remoteAddress ?? '')
     const network = subnetOf(address)
     this.served.set(socket, { address, network, requests: 0 })
-    bump(this.byAddress, address, 1)
-    bump(this.byNetwork, network, 1)
+    bumpCount(this.byAddress, address, 1)
+    bumpCount(this.byNetwork, network, 1)
     socket.once('close', () => this.release(socket))
   }
 
@@ -102,14 +103,8 @@ export class ServedConnections {
     if (s === undefined) return
     this.served.delete(socket)
     this.idle.delete(socket)
-    bump(this.byAddress, s.address, -1)
-    bump(this.byNetwork, s.network, -1)
+    bumpCount(this.byAddress, s.address, -1)
+    bumpCount(this.byNetwork, s.network, -1)
     this.onClosed()
   }
-}
-
-function bump (map: Map<string, number>, key: string, by: number): void {
-  const n = (map.get(key) ?? 0) + by
-  if (n <= 0) map.delete(key)
-  else map.set(key, n)
 }
