@@ -227,9 +227,13 @@ export function gateHeaders (server: Server, given: Partial<HeaderGateOptions> =
   const queued = new Set<Pending>()
   let thisTurn = 0
   let turnEnds = false
+  /** The count starts again, and the queue moves on, in the next turn. */
+  const endTurnSoon = (): void => {
+    if (!turnEnds) { turnEnds = true; setImmediate(nextTurn) }
+  }
   const spendTurn = (): void => {
     thisTurn += 1
-    if (!turnEnds) { turnEnds = true; setImmediate(nextTurn) }
+    endTurnSoon()
   }
   const nextTurn = (): void => {
     turnEnds = false
@@ -239,7 +243,7 @@ export function gateHeaders (server: Server, given: Partial<HeaderGateOptions> =
       spendTurn()
       handOver(p)
     }
-    if (queued.size > 0 && !turnEnds) { turnEnds = true; setImmediate(nextTurn) }
+    if (queued.size > 0) endTurnSoon()
   }
   /** Its header block is in: over to node:http now, or in a later turn while a burst lasts. */
   const finished = (p: Pending): void => {
@@ -248,7 +252,7 @@ export function gateHeaders (server: Server, given: Partial<HeaderGateOptions> =
     deferred += 1
     p.stream.pause() // what it sends next stays in the kernel for node:http to read
     queued.add(p)
-    if (!turnEnds) { turnEnds = true; setImmediate(nextTurn) }
+    endTurnSoon()
   }
 
   let build: ((clientHandle: unknown) => void) | null = null
